@@ -1,0 +1,96 @@
+/* opcodes.h: the one instruction table of greenvm.
+ *
+ * Every instruction is listed here once. The assembler, the disassembler, the
+ * verifier and the interpreter all expand this table; none keeps a second list.
+ *
+ * OP(NAME, code, "mnemonic", operand, pops, pushes, flags, "what it does")
+ *
+ *   code      the opcode's fixed number in the binary format.  Ranges:
+ *               0x00-0x4f  core: stack, arithmetic, control, arrays, strings, I/O
+ *               0x50-0x6f  goroutines, channels, select, timers, sync
+ *               0x70-0x7f  FFI
+ *               0x80-0x8f  trace control and user annotations
+ *             Unused numbers are invalid and rejected by the verifier.
+ *   operand   the kind of the one optional operand word (OPND_*, vm.h).
+ *   pops, pushes
+ *             the stack effect.  VAR means "depends on the operand": for call
+ *             the callee's parameter count is popped and one result pushed.
+ *   flags     OPF_TERM: control never falls through (jmp, ret, exit, panic);
+ *             OPF_BRANCH: may jump to the label operand or fall through.
+ *
+ * An instruction is one 32-bit word holding the opcode, followed by one word
+ * for its operand when it has one.  Values are the kinds of vm.h: ints are
+ * 64-bit, "bool" results are the ints 0 and 1, and any int other than 0 is
+ * true for jz/jnz/not.
+ */
+
+/* -------- stack -------- */
+OP(NOP,      0x00, "nop",      OPND_NONE,  0, 0, 0, "do nothing")
+OP(POP,      0x01, "pop",      OPND_NONE,  1, 0, 0, "drop the top value")
+OP(DUP,      0x02, "dup",      OPND_NONE,  1, 2, 0, "push a copy of the top value")
+OP(SWAP,     0x03, "swap",     OPND_NONE,  2, 2, 0, "exchange the two top values")
+OP(OVER,     0x04, "over",     OPND_NONE,  2, 3, 0, "push a copy of the value below the top")
+OP(PUSHNIL,  0x05, "pushnil",  OPND_NONE,  0, 1, 0, "push nil")
+OP(PUSHI,    0x06, "pushi",    OPND_IMM,   0, 1, 0, "push a signed 32-bit immediate as an int")
+OP(CONST,    0x07, "const",    OPND_CONST, 0, 1, 0, "push constant K (int, float or string)")
+OP(LOAD,     0x08, "load",     OPND_LOCAL, 0, 1, 0, "push local L")
+OP(STORE,    0x09, "store",    OPND_LOCAL, 1, 0, 0, "pop into local L")
+
+/* -------- arithmetic: int op int -> int, float op float -> float -------- */
+OP(ADD,      0x10, "add",      OPND_NONE,  2, 1, 0, "a + b")
+OP(SUB,      0x11, "sub",      OPND_NONE,  2, 1, 0, "a - b")
+OP(MUL,      0x12, "mul",      OPND_NONE,  2, 1, 0, "a * b")
+OP(DIV,      0x13, "div",      OPND_NONE,  2, 1, 0, "a / b (ints truncate; int division by zero panics)")
+OP(MOD,      0x14, "mod",      OPND_NONE,  2, 1, 0, "a % b, ints only (division by zero panics)")
+OP(NEG,      0x15, "neg",      OPND_NONE,  1, 1, 0, "-a")
+OP(INC,      0x16, "inc",      OPND_LOCAL, 0, 0, 0, "add 1 to int local L")
+
+/* -------- comparison: push 1 or 0 -------- */
+OP(EQ,       0x18, "eq",       OPND_NONE,  2, 1, 0, "a == b (any kinds; strings by content)")
+OP(NE,       0x19, "ne",       OPND_NONE,  2, 1, 0, "a != b")
+OP(LT,       0x1a, "lt",       OPND_NONE,  2, 1, 0, "a < b (ints, floats or strings)")
+OP(LE,       0x1b, "le",       OPND_NONE,  2, 1, 0, "a <= b")
+OP(GT,       0x1c, "gt",       OPND_NONE,  2, 1, 0, "a > b")
+OP(GE,       0x1d, "ge",       OPND_NONE,  2, 1, 0, "a >= b")
+
+/* -------- logic and bits, ints only -------- */
+OP(AND,      0x20, "and",      OPND_NONE,  2, 1, 0, "a & b")
+OP(OR,       0x21, "or",       OPND_NONE,  2, 1, 0, "a | b")
+OP(XOR,      0x22, "xor",      OPND_NONE,  2, 1, 0, "a ^ b")
+OP(SHL,      0x23, "shl",      OPND_NONE,  2, 1, 0, "a << b (b in 0..63)")
+OP(SHR,      0x24, "shr",      OPND_NONE,  2, 1, 0, "a >> b, arithmetic (b in 0..63)")
+OP(NOT,      0x25, "not",      OPND_NONE,  1, 1, 0, "1 if a is 0, else 0")
+
+/* -------- control -------- */
+OP(JMP,      0x28, "jmp",      OPND_LABEL, 0, 0, OPF_TERM,   "jump to label")
+OP(JZ,       0x29, "jz",       OPND_LABEL, 1, 0, OPF_BRANCH, "pop; jump to label if it is 0")
+OP(JNZ,      0x2a, "jnz",      OPND_LABEL, 1, 0, OPF_BRANCH, "pop; jump to label if it is not 0")
+OP(CALL,     0x2b, "call",     OPND_FUNC,  VAR, 1, 0,     "call F with its parameters popped; push its result")
+OP(RET,      0x2c, "ret",      OPND_NONE,  1, 0, OPF_TERM,   "return the top value to the caller")
+
+/* -------- arrays -------- */
+OP(NEWARRAY, 0x30, "newarray", OPND_NONE,  1, 1, 0, "pop n; push a new array of n nils")
+OP(AGET,     0x31, "aget",     OPND_NONE,  2, 1, 0, "array, i -> array[i]")
+OP(ASET,     0x32, "aset",     OPND_NONE,  3, 0, 0, "array, i, v -> (array[i] = v)")
+OP(ALEN,     0x33, "alen",     OPND_NONE,  1, 1, 0, "array -> its length")
+
+/* -------- strings -------- */
+OP(SCONCAT,  0x38, "sconcat",  OPND_NONE,  2, 1, 0, "a, b -> a followed by b")
+OP(SLEN,     0x39, "slen",     OPND_NONE,  1, 1, 0, "s -> its length in bytes")
+OP(SSLICE,   0x3a, "sslice",   OPND_NONE,  3, 1, 0, "s, lo, hi -> s[lo:hi]")
+OP(SINDEX,   0x3b, "sindex",   OPND_NONE,  2, 1, 0, "s, i -> the byte s[i] as an int")
+OP(CHR,      0x3c, "chr",      OPND_NONE,  1, 1, 0, "int 0..255 -> a one-byte string")
+OP(ITOS,     0x3d, "itos",     OPND_NONE,  1, 1, 0, "int -> decimal string")
+OP(FTOS,     0x3e, "ftos",     OPND_NONE,  1, 1, 0, "float -> string (shortest %g form that reads back)")
+OP(STOI,     0x3f, "stoi",     OPND_NONE,  1, 1, 0, "decimal string -> int (panics if malformed)")
+OP(STOF,     0x40, "stof",     OPND_NONE,  1, 1, 0, "string -> float (panics if malformed)")
+OP(ITOF,     0x41, "itof",     OPND_NONE,  1, 1, 0, "int -> float")
+OP(FTOI,     0x42, "ftoi",     OPND_NONE,  1, 1, 0, "float -> int, truncated toward zero")
+
+/* -------- program I/O and ending -------- */
+OP(PRINT,    0x48, "print",    OPND_NONE,  1, 0, 0, "pop and write to stdout")
+OP(PRINTLN,  0x49, "println",  OPND_NONE,  1, 0, 0, "pop and write to stdout with a newline")
+OP(ARGC,     0x4a, "argc",     OPND_NONE,  0, 1, 0, "push the number of program arguments")
+OP(ARGV,     0x4b, "argv",     OPND_NONE,  1, 1, 0, "pop i; push program argument i (a string)")
+OP(EXIT,     0x4c, "exit",     OPND_NONE,  1, 0, OPF_TERM, "pop an int and end the program with it as exit status")
+OP(PANIC,    0x4d, "panic",    OPND_NONE,  1, 0, OPF_TERM, "pop a value and panic with it as the message")

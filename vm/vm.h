@@ -1,0 +1,240 @@
+/* vm.h: the public interface of greenvm's bytecode machine (vm/).
+ *
+ * A program goes through four steps, each in its own file:
+ *
+ *   text (.gasm) --asm.c--> vm_program <--gbc.c--> binary (.gbc)
+ *                               |
+ *                          verify.c      checks every function before it runs
+ *                               |
+ *                          interp.c      runs it; disasm.c prints it
+ *
+ * One opcode table (opcodes.h) drives all of them.  Names here carry the
+ * prefix vm_; everything not declared here is internal to vm/.
+ */
+#ifndef GREENVM_VM_H
+#define GREENVM_VM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define GREENVM_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------ */
+/* Opcodes                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Operand kinds.  An instruction is one word (the opcode) plus one operand
+ * word when its kind is not OPND_NONE. */
+enum vm_operand_kind {
+	OPND_NONE,  /* no operand word */
+	OPND_IMM,   /* signed 32-bit immediate */
+	OPND_CONST, /* index into the program's constant pool */
+	OPND_LOCAL, /* index of a local slot of the current function */
+	OPND_FUNC,  /* index of a function of the program */
+	OPND_LABEL, /* jump target: word offset from the start of the function */
+};
+
+enum { OPF_TERM = 1, OPF_BRANCH = 2 };
+#define VAR (-1) /* stack effect that depends on the operand (see opcodes.h) */
+
+enum vm_opcode {
+#define OP(name, code, mnem, opnd, pops, pushes, flags, doc) OP_##name = code,
+#include "opcodes.h"
+#undef OP
+	OP__LIMIT = 256 /* opcode numbers are 0..255 */
+};
+
+/* What the table says of one opcode; NULL mnemonic = unassigned number. */
+typedef struct vm_opinfo {
+	const char *mnemonic; /* the assembly name, NULL if the code is unused */
+	uint8_t operand;      /* enum vm_operand_kind */
+	int8_t pops;          /* values popped, or VAR */
+	int8_t pushes;        /* values pushed, or VAR */
+	uint8_t flags;        /* OPF_* */
+	const char *doc;      /* one line for docs/assembly.md and --help */
+} vm_opinfo;
+
+/* vm_ops[code] for every code 0..255. */
+extern const vm_opinfo vm_ops[OP__LIMIT];
+
+/* The opcode whose mnemonic is `name` (length n), or -1. */
+int vm_op_lookup(const char *name, size_t n);
+
+/* Words one instruction takes: 1, or 2 with an operand. */
+static inline uint32_t vm_op_width(uint32_t op)
+{
+	return vm_ops[op & 0xff].operand == OPND_NONE ? 1 : 2;
+}
+
+/* ------------------------------------------------------------------ */
+/* Values                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Value kinds.  The numbers are part of the binary format for constants. */
+enum vm_kind {
+	VK_NIL = 0,
+	VK_INT = 1,    /* int64_t */
+	VK_FLOAT = 2,  /* double */
+	VK_STRING = 3, /* vm_string*, immutable */
+	VK_ARRAY = 4,  /* vm_array*, mutable, fixed length */
+	/* 5..15 reserved: channels, functions, mutexes, wait groups, FFI pointers */
+	VK_FRAME = 16, /* internal: a call frame's saved registers, never a program value */
+};
+
+typedef struct vm_string {
+	/* length in bytes; data[len] is a NUL so C code can print it */
+	uint64_t len;
+	char data[];
+} vm_string;
+
+typedef struct vm_value vm_value;
+
+typedef struct vm_array {
+	/* number of elements, fixed at creation */
+	uint64_t len;
+	vm_value *items;
+} vm_array;
+
+struct vm_value {
+	/* enum vm_kind */
+	uint32_t kind;
+	/* VK_FRAME: caller's function index; otherwise unused (0) */
+	uint32_t aux;
+	union {
+		int64_t i;
+		double f;
+		vm_string *s;
+		vm_array *a;
+		void *p;
+	} u;
+};
+
+/* Short name of a kind ("int", "string", ...) for messages. */
+const char *vm_kind_name(uint32_t kind);
+
+/* ------------------------------------------------------------------ */
+/* Programs                                                           */
+/* ------------------------------------------------------------------ */
+
+typedef struct vm_function {
+	/* name, NUL-terminated, unique in the program */
+	char *name;
+	/* parameters: they arrive in locals 0 .. nparams-1 */
+	uint32_t nparams;
+	/* all locals, parameters included (nlocals >= nparams) */
+	uint32_t nlocals;
+	/* deepest operand stack on any path; UINT32_MAX until the verifier
+	 * computes it for a text program (a .gbc declares it, and the verifier
+	 * checks the code never goes deeper) */
+	uint32_t maxstack;
+	/* first code word of the function in vm_program.code */
+	uint32_t start;
+	/* code words of the function */
+	uint32_t len;
+	/* source line of the function's header */
+	uint32_t line;
+} vm_function;
+
+typedef struct vm_program {
+	/* source file name for debug info (the .gasm the code came from) */
+	char *file;
+	/* the file the program was loaded from, for diagnostics */
+	char *loaded_from;
+	/* nonzero if loaded from a .gbc: diagnostics give byte offsets */
+	int binary;
+	/* byte offset of code word 0 in the .gbc (binary programs only) */
+	uint64_t code_offset;
+
+	/* constant pool: VK_INT, VK_FLOAT or VK_STRING values */
+	vm_value *consts;
+	uint32_t nconsts;
+
+	vm_function *funcs;
+	uint32_t nfuncs;
+	/* index of "main", where execution begins (it takes no parameters) */
+	uint32_t main_fn;
+
+	/* all functions' instructions, one after another */
+	uint32_t *code;
+	uint32_t ncode;
+	/* lines[i]: source line of the instruction that code word i belongs to */
+	uint32_t *lines;
+} vm_program;
+
+/* Slots a frame of f needs on the VM stack: locals, the frame record, and
+ * the operand stack. */
+static inline uint64_t vm_frame_slots(const vm_function *f)
+{
+	return (uint64_t)f->nlocals + 1 + f->maxstack;
+}
+
+/* A diagnostic: "FILE:LINE: message" for text, "FILE: offset 0x...: message"
+ * for binary input, or "FILE: message" when neither applies. */
+typedef struct vm_diag {
+	char msg[512];
+} vm_diag;
+
+/* Fill d with a message about text line `line` of `file` (printf-style). */
+void vm_diag_line(vm_diag *d, const char *file, uint32_t line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Fill d with a message about byte offset `off` of `file`. */
+void vm_diag_offset(vm_diag *d, const char *file, uint64_t off, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Fill d with a message about the whole file. */
+void vm_diag_file(vm_diag *d, const char *file, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Assemble .gasm text (need not be NUL-terminated).  `file` names it in
+ * diagnostics and becomes the program's debug file name.  NULL on error. */
+vm_program *vm_asm(const char *file, const char *text, size_t len, vm_diag *d);
+
+/* Encode p as a .gbc image in a malloc'd buffer; returns its size. */
+size_t vm_gbc_encode(const vm_program *p, uint8_t **out);
+/* Decode a .gbc image.  Checks the header, version, section lengths and
+ * that nothing is left over; the code itself is left to vm_verify.
+ * NULL on error. */
+vm_program *vm_gbc_decode(const char *file, const uint8_t *buf, size_t len, vm_diag *d);
+/* Nonzero if buf starts with the .gbc magic number. */
+int vm_gbc_is_binary(const uint8_t *buf, size_t len);
+
+/* Verify every function (see docs/assembly.md, "What the verifier checks").
+ * Computes maxstack where it is unknown.  0 if the program is valid. */
+int vm_verify(vm_program *p, vm_diag *d);
+
+/* Read FILE (text or binary, told apart by the magic number), decode and
+ * verify it.  NULL with d filled on any error, including unreadable files. */
+vm_program *vm_load(const char *path, vm_diag *d);
+
+/* Print p as assembly that vm_asm reads back into the same program. */
+void vm_disasm(const vm_program *p, FILE *out);
+
+void vm_program_free(vm_program *p);
+
+/* Function whose code contains word `pc`, or NULL. */
+const vm_function *vm_func_at(const vm_program *p, uint32_t pc);
+
+/* ------------------------------------------------------------------ */
+/* Running                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Exit statuses of greenvm (README.md, "Exit status"). */
+enum {
+	VM_EXIT_OK = 0,     /* main returned */
+	VM_EXIT_BADPROG = 1, /* could not load or verify the program, bad usage */
+	VM_EXIT_PANIC = 2,  /* panic, fatal error, deadlock */
+};
+
+typedef struct vm_run_options {
+	/* program arguments, seen by argc/argv */
+	int argc;
+	char **argv;
+	/* a goroutine's VM stack may not grow past this many bytes */
+	uint64_t max_stack;
+} vm_run_options;
+
+/* Run p from main.  Returns the process exit status: 0 when main returns,
+ * the operand of `exit`, or VM_EXIT_PANIC after printing the panic. */
+int vm_run(vm_program *p, const vm_run_options *o);
+
+#endif
