@@ -1,0 +1,157 @@
+/* program.c: the opcode table's expansion, diagnostics, loading and freeing programs. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm/vm.h"
+
+const vm_opinfo vm_ops[OP__LIMIT] = {
+#define OP(name, code, mnem, opnd, pops, pushes, flags, doc) \
+	[code] = { mnem, opnd, pops, pushes, flags, doc },
+#include "vm/opcodes.h"
+#undef OP
+};
+
+int vm_op_lookup(const char *name, size_t n)
+{
+	for (int op = 0; op < OP__LIMIT; op++) {
+		const char *m = vm_ops[op].mnemonic;
+		if (m && strlen(m) == n && memcmp(m, name, n) == 0)
+			return op;
+	}
+	return -1;
+}
+
+const char *vm_kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case VK_NIL: return "nil";
+	case VK_INT: return "int";
+	case VK_FLOAT: return "float";
+	case VK_STRING: return "string";
+	case VK_ARRAY: return "array";
+	case VK_FRAME: return "frame";
+	default: return "unknown";
+	}
+}
+
+static void diag_vfmt(vm_diag *d, int used, const char *fmt, va_list ap)
+{
+	if (used < 0 || (size_t)used >= sizeof d->msg)
+		return;
+	vsnprintf(d->msg + used, sizeof d->msg - (size_t)used, fmt, ap);
+}
+
+void vm_diag_line(vm_diag *d, const char *file, uint32_t line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	diag_vfmt(d, snprintf(d->msg, sizeof d->msg, "%s:%u: ", file, line), fmt, ap);
+	va_end(ap);
+}
+
+void vm_diag_offset(vm_diag *d, const char *file, uint64_t off, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	diag_vfmt(d, snprintf(d->msg, sizeof d->msg, "%s: offset 0x%llx: ", file,
+			      (unsigned long long)off), fmt, ap);
+	va_end(ap);
+}
+
+void vm_diag_file(vm_diag *d, const char *file, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	diag_vfmt(d, snprintf(d->msg, sizeof d->msg, "%s: ", file), fmt, ap);
+	va_end(ap);
+}
+
+/* Read a whole file into a malloc'd buffer (one spare byte, NUL). */
+static uint8_t *read_file(const char *path, size_t *len, vm_diag *d)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		vm_diag_file(d, path, "%s", strerror(errno));
+		return NULL;
+	}
+	size_t cap = 1 << 16, n = 0;
+	uint8_t *buf = malloc(cap);
+	for (;;) {
+		if (!buf) {
+			fclose(f);
+			vm_diag_file(d, path, "out of memory");
+			return NULL;
+		}
+		n += fread(buf + n, 1, cap - n - 1, f);
+		if (n < cap - 1)
+			break;
+		cap *= 2;
+		uint8_t *nb = realloc(buf, cap);
+		if (!nb)
+			free(buf);
+		buf = nb;
+	}
+	if (ferror(f)) {
+		vm_diag_file(d, path, "%s", strerror(errno ? errno : EIO));
+		free(buf);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	buf[n] = 0;
+	*len = n;
+	return buf;
+}
+
+vm_program *vm_load(const char *path, vm_diag *d)
+{
+	size_t len = 0;
+	uint8_t *buf = read_file(path, &len, d);
+	if (!buf)
+		return NULL;
+	vm_program *p = vm_gbc_is_binary(buf, len) ? vm_gbc_decode(path, buf, len, d)
+						    : vm_asm(path, (const char *)buf, len, d);
+	free(buf);
+	if (p && vm_verify(p, d) != 0) {
+		vm_program_free(p);
+		p = NULL;
+	}
+	return p;
+}
+
+void vm_program_free(vm_program *p)
+{
+	if (!p)
+		return;
+	for (uint32_t i = 0; i < p->nconsts; i++)
+		if (p->consts[i].kind == VK_STRING)
+			free(p->consts[i].u.s);
+	for (uint32_t i = 0; i < p->nfuncs; i++)
+		free(p->funcs[i].name);
+	free(p->consts);
+	free(p->funcs);
+	free(p->code);
+	free(p->lines);
+	free(p->file);
+	free(p->loaded_from);
+	free(p);
+}
+
+const vm_function *vm_func_at(const vm_program *p, uint32_t pc)
+{
+	/* Functions are laid out in order; binary search on start. */
+	uint32_t lo = 0, hi = p->nfuncs;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		const vm_function *f = &p->funcs[mid];
+		if (pc < f->start)
+			hi = mid;
+		else if (pc >= f->start + f->len)
+			lo = mid + 1;
+		else
+			return f;
+	}
+	return NULL;
+}
