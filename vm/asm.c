@@ -73,7 +73,7 @@ static struct name_slot *nt_find(name_table *t, const char *key, size_t len)
 static int64_t nt_get(name_table *t, const char *key, size_t len)
 {
 	struct name_slot *s = nt_find(t, key, len);
-	return s && s->key ? s->val : -1;
+	return s && s->key ? (int64_t)s->val : -1;
 }
 
 /* Insert key (which must stay valid); -1 out of memory. */
@@ -651,8 +651,7 @@ vm_program *vm_asm(const char *file, const char *text, size_t len, vm_diag *d)
 		if (!a.explicit_lines)
 			a.debug_line = a.text_line;
 		if (memchr(s, 0, (size_t)(eol - s))) {
-			FAIL(&a, "NUL byte in text");
-			err = 1;
+			err = FAIL(&a, "NUL byte in text") != 0;
 			break;
 		}
 		cursor c = { s, eol };
@@ -664,10 +663,10 @@ vm_program *vm_asm(const char *file, const char *text, size_t len, vm_diag *d)
 	for (uint32_t i = 0; !err && i < a.nfcalls; i++) {
 		fixup *x = &a.fcalls[i];
 		int64_t f = nt_get(&a.funcs, x->name, x->len);
-		if (f < 0)
-			err = vm_diag_line(d, file, x->line, "undefined function %.*s", (int)x->len,
-					   x->name), 1;
-		else
+		if (f < 0) {
+			vm_diag_line(d, file, x->line, "undefined function %.*s", (int)x->len, x->name);
+			err = 1;
+		} else
 			a.p->code[x->word] = (uint32_t)f;
 	}
 	if (!err) {
