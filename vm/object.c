@@ -30,20 +30,27 @@ vm_array *vm_array_new(uint64_t n)
 	return a;
 }
 
-/* Format a double as the shortest %g form that reads back exactly. */
+/* Format a double as Go's fmt prints a float64 (strconv's 'g' format with
+ * the shortest digits that read back exactly): "10", "3.5", "1e+06". */
 static int format_float(char *buf, size_t n, double f)
 {
 	if (isnan(f))
 		return snprintf(buf, n, "NaN");
 	if (isinf(f))
 		return snprintf(buf, n, f > 0 ? "+Inf" : "-Inf");
-	int len = 0;
-	for (int prec = 1; prec <= 17; prec++) {
-		len = snprintf(buf, n, "%.*g", prec, f);
+	int digits = 1;
+	for (; digits < 17; digits++) {
+		snprintf(buf, n, "%.*e", digits - 1, f);
 		if (strtod(buf, NULL) == f)
 			break;
 	}
-	return len;
+	snprintf(buf, n, "%.*e", digits - 1, f);
+	int exp = atoi(strchr(buf, 'e') + 1);
+	/* Go switches to the exponent form below 1e-4 and from 1e+06 up. */
+	if (exp < -4 || exp >= 6)
+		return (int)strlen(buf);
+	int decimals = digits - 1 - exp;
+	return snprintf(buf, n, "%.*f", decimals > 0 ? decimals : 0, f);
 }
 
 void vm_value_print(FILE *f, const vm_value *v)
