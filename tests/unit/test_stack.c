@@ -414,6 +414,34 @@ static void test_mstack_into_g0(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "M 5: M stack of 65536 bytes overflowed\n"));
 }
 
+/* A fault that is not a guard-page hit is not ours to report. */
+static volatile uintptr_t wild_addr = 16; /* not mapped */
+
+static void wild_m(void *p)
+{
+	(void)p;
+	*(volatile int *)wild_addr = 1;
+}
+
+static void wild_child(void)
+{
+	run_on_m(7, 0, 0, wild_m, NULL);
+}
+
+static void test_other_fault(void)
+{
+	char out[8192];
+	int status = in_child(wild_child, out, sizeof out);
+	CU_ASSERT_PTR_NULL(strstr(out, "stack overflow"));
+#ifdef __SANITIZE_ADDRESS__
+	/* chained to ASan's handler, which reports and exits 1 */
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "AddressSanitizer: SEGV"));
+	CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+#else
+	CU_ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+#endif
+}
+
 static void assert_off_g0_m(void *p)
 {
 	(void)p;
@@ -581,6 +609,7 @@ int main(void)
 	CU_add_test(s, "g0 overflow report", test_g0_overflow);
 	CU_add_test(s, "M stack overflow report", test_mstack_overflow);
 	CU_add_test(s, "M stack reaching into g0", test_mstack_into_g0);
+	CU_add_test(s, "other faults die as usual", test_other_fault);
 	CU_add_test(s, "sched_assert_on_g0", test_assert_on_g0);
 	CU_add_test(s, "GC from g0 keeps M-stack objects", test_gc_from_g0);
 	CU_add_test(s, "GC while an M is on g0", test_gc_while_on_g0);
