@@ -17,7 +17,7 @@
 #include "trace/trace_impl.h"
 
 /* Write one stack record into *bufp.  Must run on the system stack. */
-TRACE_SYSTEMSTACK static void dump_one(trace_buf **bufp, const trace_stack *s)
+TRACE_SYSTEMSTACK void trace_dump_record(trace_buf **bufp, const trace_stack *s)
 {
 	for (uint32_t i = 0; i < s->n; i++) /* step 3: strings first */
 		trace_frame_for_pc(bufp, 0, s->pcs[i], &trace.frames[i]);
@@ -39,15 +39,19 @@ TRACE_SYSTEMSTACK static void dump_one(trace_buf **bufp, const trace_stack *s)
 	trace_buf_fill_len(buf, len_at, TRACE_VARINT_MAX);
 }
 
-/* Dump every stack into batches of P 0 (as Go does) and write them. */
-TRACE_SYSTEMSTACK void trace_dump_direct(void)
+/* Dump every stack into batches of P 0 (as Go does) and write them, one
+ * record at a time by the design chosen at trace_init. */
+TRACE_SYSTEMSTACK void trace_dump(void)
 {
+	void (*record)(trace_buf **, const trace_stack *) =
+		trace.hooks.dump == TRACE_DUMP_LEGACY ? trace_dump_legacy_record
+						      : trace_dump_record;
 	trace_buf *buf = trace_flush(NULL, 0);
 	for (size_t b = 0; b < TRACE_STACK_TAB; b++) {
 		const trace_stack *s = atomic_load_explicit(&trace.stack_tab[b],
 							    memory_order_acquire);
 		for (; s; s = s->link)
-			dump_one(&buf, s);
+			record(&buf, s);
 	}
 	trace_queue_and_write(buf);
 }

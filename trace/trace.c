@@ -429,10 +429,7 @@ TRACE_SYSTEMSTACK static void stop_on_g0(void *arg)
 			      ? 1000000000u /* a virtual tick reads as 1 ns */
 			      : 1000000000u / TRACE_TICK_DIV;
 	trace_write_bytes(freq, 1 + (size_t)trace_varint_put(&freq[1], hz));
-	if (trace.hooks.dump == TRACE_DUMP_LEGACY)
-		trace_dump_legacy();
-	else
-		trace_dump_direct();
+	trace_dump();
 
 	trace_stacks_reset();
 	trace_strings_reset();

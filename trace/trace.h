@@ -104,8 +104,8 @@ typedef struct trace_hooks {
 	 * operation for overflow reports.  Must run fn directly when already
 	 * on the system stack, like Go's systemstack.  NULL: call fn directly. */
 	void (*systemstack)(const char *what, void (*fn)(void *arg), void *arg);
-	/* Describe a bytecode PC.  Sets *func and *file (NULL or "" if unknown,
-	 * the strings must stay valid until trace_stop returns) and *line. */
+	/* Describe a bytecode PC.  Sets *func and *file (NULL or "" if unknown;
+	 * they are copied before describe_pc is called again) and *line. */
 	void (*describe_pc)(uint64_t pc, const char **func, const char **file,
 			    uint64_t *line);
 	/* Nanoseconds from a monotonic clock; NULL: clock_gettime(MONOTONIC). */

@@ -160,9 +160,11 @@ void trace_frame_for_pc(trace_buf **bufp, int32_t pid, uint64_t pc, trace_frame 
 /* stack.c */
 void trace_stacks_reset(void);
 
-/* dump.c and dump_legacy.c: write the stack table, then queue and write
- * the dump's buffers.  Both run on the system stack at trace_stop. */
-void trace_dump_direct(void);
-void trace_dump_legacy(void);
+/* dump.c: write the stack table into batches of P 0, then queue and write
+ * them; runs on the system stack at trace_stop.  Each record is written by
+ * trace_dump_record (direct) or trace_dump_legacy_record (dump_legacy.c). */
+void trace_dump(void);
+void trace_dump_record(trace_buf **bufp, const trace_stack *s);
+void trace_dump_legacy_record(trace_buf **bufp, const trace_stack *s);
 
 #endif
