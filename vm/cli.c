@@ -15,6 +15,11 @@ static const char usage[] =
 	"       greenvm --help | --version\n"
 	"\n"
 	"run options:\n"
+	"  --procs=N          number of Ps, like GOMAXPROCS (default: online CPUs)\n"
+	"  --sysstack=SIZE    size of each M's system stack, g0 (4K to 1M; default 16K)\n"
+	"  --sched=MODE       normal, or deterministic: one P, time slices counted in\n"
+	"                     back-edges and calls, a virtual clock; same output and\n"
+	"                     schedule on every run\n"
 	"  --max-stack=SIZE   largest a goroutine's VM stack may grow (default 64M)\n"
 	"\n"
 	"SIZE is a count of bytes with an optional K, M or G suffix (powers of 1024).\n"
@@ -87,7 +92,21 @@ static int cmd_run(int argc, char **argv)
 			i++;
 			break;
 		}
-		if ((v = option_value(a, "--max-stack"))) {
+		uint64_t n;
+		if ((v = option_value(a, "--procs"))) {
+			if (parse_number(v, 0, 1, 1024, &n) != 0)
+				return fail("--procs: bad count '%s' (1 to 1024)", v);
+			o.procs = (int)n;
+		} else if ((v = option_value(a, "--sysstack"))) {
+			if (parse_number(v, 1, 4 << 10, 1 << 20, &n) != 0)
+				return fail("--sysstack: bad size '%s' (4K to 1M)", v);
+			o.sysstack = n;
+		} else if ((v = option_value(a, "--sched"))) {
+			if (strcmp(v, "deterministic") == 0)
+				o.deterministic = 1;
+			else if (strcmp(v, "normal") != 0)
+				return fail("--sched: unknown mode '%s' (normal or deterministic)", v);
+		} else if ((v = option_value(a, "--max-stack"))) {
 			if (parse_number(v, 1, 1 << 10, 1ull << 40, &o.max_stack) != 0)
 				return fail("--max-stack: bad size '%s' (1K to 1024G)", v);
 		} else {
