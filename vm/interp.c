@@ -61,10 +61,12 @@ static void print_where(const vm_program *p, uint32_t pc)
 	fprintf(stderr, "\t%s:%u\n", p->file, pc < p->ncode ? p->lines[pc] : 0);
 }
 
-/* Print the VM traceback of ctx, innermost frame first, as Go does. */
-static void traceback(const vm_program *p, const vm_ctx *c)
+/* Print the VM traceback of ctx, innermost frame first, as Go does.  A
+ * parked G's saved pc is past the instruction it blocked in; step back into
+ * that instruction so its line is the one shown. */
+static void traceback(const vm_program *p, const vm_ctx *c, bool parked)
 {
-	uint32_t fn = c->fn, pc = c->pc;
+	uint32_t fn = c->fn, pc = parked ? c->pc - 1 : c->pc;
 	uint64_t base = c->base;
 	int depth = 0;
 	for (;;) {
@@ -87,7 +89,7 @@ static void traceback(const vm_program *p, const vm_ctx *c)
 /* The scheduler's traceback hook: g is parked, its registers saved. */
 static void traceback_hook(sched_g *g)
 {
-	traceback(rt.prog, g->vm);
+	traceback(rt.prog, g->vm, true);
 }
 
 /* Report a panic of the running G and end the program (exit status 2).
@@ -109,7 +111,7 @@ __attribute__((noreturn)) static void vm_panic_value(const vm_value *v, const ch
 		vm_value_print(stderr, v);
 	}
 	fprintf(stderr, "\n\ngoroutine %lld [running]:\n", (long long)g->goid);
-	traceback(rt.prog, g->vm);
+	traceback(rt.prog, g->vm, false);
 	fflush(stderr);
 	sched_exit(VM_EXIT_PANIC);
 }
