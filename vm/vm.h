@@ -88,15 +88,9 @@ typedef struct vm_string {
 	char data[];
 } vm_string;
 
-typedef struct vm_value vm_value;
+typedef struct vm_array vm_array;
 
-typedef struct vm_array {
-	/* number of elements, fixed at creation */
-	uint64_t len;
-	vm_value *items;
-} vm_array;
-
-struct vm_value {
+typedef struct vm_value {
 	/* enum vm_kind */
 	uint32_t kind;
 	/* VK_FRAME: caller's function index; otherwise unused (0) */
@@ -108,6 +102,13 @@ struct vm_value {
 		vm_array *a;
 		void *p;
 	} u;
+} vm_value;
+
+struct vm_array {
+	/* number of elements, fixed at creation */
+	uint64_t len;
+	/* the elements, allocated with the header */
+	vm_value items[];
 };
 
 /* Short name of a kind ("int", "string", ...) for messages. */

@@ -1,0 +1,192 @@
+/* cli.c: the greenvm command: run, asm, disasm, verify. */
+#include <errno.h>
+#include <gc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm/vm.h"
+
+static const char usage[] =
+	"usage: greenvm run [options] FILE [args...]   run a program (.gasm or .gbc)\n"
+	"       greenvm FILE [args...]                 the same, with default options\n"
+	"       greenvm asm IN.gasm -o OUT.gbc         assemble to binary bytecode\n"
+	"       greenvm disasm FILE                    print a program as assembly\n"
+	"       greenvm verify FILE                    check a program without running it\n"
+	"       greenvm --help | --version\n"
+	"\n"
+	"run options:\n"
+	"  --max-stack=SIZE   largest a goroutine's VM stack may grow (default 64M)\n"
+	"\n"
+	"SIZE is a count of bytes with an optional K, M or G suffix (powers of 1024).\n"
+	"Exit status: 0 success, 1 bad usage or a program that does not load or\n"
+	"verify, 2 panic or fatal error; a program's own exit status otherwise.\n";
+
+/* Print a one-line error and return exit status 1. */
+static int fail(const char *fmt, const char *arg)
+{
+	fputs("greenvm: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	return VM_EXIT_BADPROG;
+}
+
+/* Parse a size ("16K", "1M", "4096") or a count (no suffix allowed) within
+ * [min, max].  Every numeric option goes through here.  0 on success. */
+static int parse_number(const char *s, int allow_suffix, uint64_t min, uint64_t max, uint64_t *out)
+{
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -1;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	uint64_t mult = 1;
+	if (allow_suffix && *end) {
+		switch (*end++) {
+		case 'k': case 'K': mult = 1ull << 10; break;
+		case 'm': case 'M': mult = 1ull << 20; break;
+		case 'g': case 'G': mult = 1ull << 30; break;
+		default: return -1;
+		}
+	}
+	if (*end || (v && mult > UINT64_MAX / v))
+		return -1;
+	v *= mult;
+	if (v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* If arg is "--name=VALUE" return VALUE, else NULL. */
+static const char *option_value(const char *arg, const char *name)
+{
+	size_t n = strlen(name);
+	if (strncmp(arg, name, n) == 0 && arg[n] == '=')
+		return arg + n + 1;
+	return NULL;
+}
+
+static vm_program *load_or_report(const char *path)
+{
+	vm_diag d;
+	vm_program *p = vm_load(path, &d);
+	if (!p)
+		fprintf(stderr, "%s\n", d.msg);
+	return p;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	vm_run_options o = { .max_stack = 64ull << 20 };
+	int i = 0;
+	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		const char *a = argv[i], *v;
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if ((v = option_value(a, "--max-stack"))) {
+			if (parse_number(v, 1, 1 << 10, 1ull << 40, &o.max_stack) != 0)
+				return fail("--max-stack: bad size '%s' (1K to 1024G)", v);
+		} else {
+			return fail("unknown option '%s' (see greenvm --help)", a);
+		}
+	}
+	if (i >= argc)
+		return fail("%s", "run: no program given (see greenvm --help)");
+	vm_program *p = load_or_report(argv[i]);
+	if (!p)
+		return VM_EXIT_BADPROG;
+	o.argc = argc - i;
+	o.argv = argv + i;
+	int status = vm_run(p, &o);
+	vm_program_free(p);
+	return status;
+}
+
+static int cmd_asm(int argc, char **argv)
+{
+	const char *in = NULL, *out = NULL;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+			out = argv[++i];
+		else if (argv[i][0] == '-')
+			return fail("asm: unknown option '%s'", argv[i]);
+		else if (!in)
+			in = argv[i];
+		else
+			return fail("asm: more than one input ('%s')", argv[i]);
+	}
+	if (!in || !out)
+		return fail("%s", "usage: greenvm asm IN.gasm -o OUT.gbc");
+	vm_program *p = load_or_report(in);
+	if (!p)
+		return VM_EXIT_BADPROG;
+	uint8_t *buf;
+	size_t n = vm_gbc_encode(p, &buf);
+	vm_program_free(p);
+	FILE *f = fopen(out, "wb");
+	int ok = f && fwrite(buf, 1, n, f) == n;
+	ok = f && fclose(f) == 0 && ok;
+	free(buf);
+	if (!ok)
+		return fprintf(stderr, "greenvm: %s: %s\n", out, strerror(errno)), VM_EXIT_BADPROG;
+	return 0;
+}
+
+static int cmd_disasm(int argc, char **argv)
+{
+	if (argc != 1)
+		return fail("%s", "usage: greenvm disasm FILE");
+	vm_program *p = load_or_report(argv[0]);
+	if (!p)
+		return VM_EXIT_BADPROG;
+	vm_disasm(p, stdout);
+	vm_program_free(p);
+	return 0;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	if (argc != 1)
+		return fail("%s", "usage: greenvm verify FILE");
+	vm_program *p = load_or_report(argv[0]);
+	if (!p)
+		return VM_EXIT_BADPROG;
+	printf("%s: ok (%u functions, %u code words, %u constants)\n", argv[0], p->nfuncs,
+	       p->ncode, p->nconsts);
+	vm_program_free(p);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	GC_INIT();
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return VM_EXIT_BADPROG;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+		printf("greenvm %s\n", GREENVM_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(argc - 2, argv + 2);
+	if (strcmp(cmd, "asm") == 0)
+		return cmd_asm(argc - 2, argv + 2);
+	if (strcmp(cmd, "disasm") == 0)
+		return cmd_disasm(argc - 2, argv + 2);
+	if (strcmp(cmd, "verify") == 0)
+		return cmd_verify(argc - 2, argv + 2);
+	if (cmd[0] == '-')
+		return fail("unknown option '%s' (see greenvm --help)", cmd);
+	/* greenvm FILE [args...] */
+	return cmd_run(argc - 1, argv + 1);
+}

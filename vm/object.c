@@ -1,0 +1,115 @@
+/* object.c: strings and arrays on the GC heap, and how values print. */
+#include <gc.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm/internal.h"
+
+vm_string *vm_string_new(const char *s, uint64_t n)
+{
+	/* Strings hold no pointers: the collector need not scan them. */
+	vm_string *str = GC_MALLOC_ATOMIC(sizeof *str + n + 1);
+	if (!str)
+		return NULL;
+	str->len = n;
+	if (s)
+		memcpy(str->data, s, n);
+	else
+		memset(str->data, 0, n);
+	str->data[n] = 0;
+	return str;
+}
+
+vm_array *vm_array_new(uint64_t n)
+{
+	/* GC_MALLOC returns zeroed memory, and a zero slot is nil. */
+	vm_array *a = GC_MALLOC(sizeof *a + n * sizeof(vm_value));
+	if (a)
+		a->len = n;
+	return a;
+}
+
+/* Format a double as the shortest %g form that reads back exactly. */
+static int format_float(char *buf, size_t n, double f)
+{
+	if (isnan(f))
+		return snprintf(buf, n, "NaN");
+	if (isinf(f))
+		return snprintf(buf, n, f > 0 ? "+Inf" : "-Inf");
+	int len = 0;
+	for (int prec = 1; prec <= 17; prec++) {
+		len = snprintf(buf, n, "%.*g", prec, f);
+		if (strtod(buf, NULL) == f)
+			break;
+	}
+	return len;
+}
+
+void vm_value_print(FILE *f, const vm_value *v)
+{
+	char buf[40];
+	switch (v->kind) {
+	case VK_NIL:
+		fputs("nil", f);
+		break;
+	case VK_INT:
+		fprintf(f, "%lld", (long long)v->u.i);
+		break;
+	case VK_FLOAT:
+		format_float(buf, sizeof buf, v->u.f);
+		fputs(buf, f);
+		break;
+	case VK_STRING:
+		fwrite(v->u.s->data, 1, v->u.s->len, f);
+		break;
+	case VK_ARRAY:
+		/* Like Go's fmt: [1 2 3].  Nested arrays print by address to keep
+		 * a cycle from recursing forever. */
+		fputc('[', f);
+		for (uint64_t i = 0; i < v->u.a->len; i++) {
+			const vm_value *e = &v->u.a->items[i];
+			if (i)
+				fputc(' ', f);
+			if (e->kind == VK_ARRAY)
+				fprintf(f, "array@%p", (void *)e->u.a);
+			else
+				vm_value_print(f, e);
+		}
+		fputc(']', f);
+		break;
+	default:
+		fprintf(f, "%s@%p", vm_kind_name(v->kind), v->u.p);
+		break;
+	}
+}
+
+vm_string *vm_value_to_string(const vm_value *v)
+{
+	char buf[40];
+	int n;
+	if (v->kind == VK_INT)
+		n = snprintf(buf, sizeof buf, "%lld", (long long)v->u.i);
+	else
+		n = format_float(buf, sizeof buf, v->u.f);
+	return vm_string_new(buf, (uint64_t)n);
+}
+
+int vm_value_equal(const vm_value *a, const vm_value *b)
+{
+	if (a->kind != b->kind)
+		return 0;
+	switch (a->kind) {
+	case VK_NIL:
+		return 1;
+	case VK_INT:
+		return a->u.i == b->u.i;
+	case VK_FLOAT:
+		return a->u.f == b->u.f;
+	case VK_STRING:
+		return a->u.s->len == b->u.s->len &&
+		       memcmp(a->u.s->data, b->u.s->data, a->u.s->len) == 0;
+	default:
+		return a->u.p == b->u.p;
+	}
+}
