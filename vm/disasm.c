@@ -131,13 +131,13 @@ static void print_frame(FILE *out, const vm_function *f)
 		f->name, f->nparams, f->nparams == 1 ? "" : "s", f->nlocals, f->nlocals == 1 ? "" : "s",
 		f->start, f->start + f->len - (f->len > 0));
 	if (f->maxstack == UINT32_MAX) {
-		fprintf(out, "; frame: %u locals + 1 frame record + ? operand slots (maxstack not yet "
-			     "computed: the program is not verified)\n", f->nlocals);
+		fprintf(out, "; frame: %u local%s + 1 frame record + ? operand slots (maxstack not yet "
+			     "computed: the program is not verified)\n", f->nlocals, f->nlocals == 1 ? "" : "s");
 		return;
 	}
 	uint64_t slots = vm_frame_slots(f);
-	fprintf(out, "; frame: %u locals + 1 frame record + %u operand slots = %llu slots = %llu bytes\n",
-		f->nlocals, f->maxstack, (unsigned long long)slots,
+	fprintf(out, "; frame: %u local%s + 1 frame record + %u operand slot%s = %llu slots = %llu bytes\n",
+		f->nlocals, f->nlocals == 1 ? "" : "s", f->maxstack, f->maxstack == 1 ? "" : "s", (unsigned long long)slots,
 		(unsigned long long)(slots * SLOT_BYTES));
 }
 

@@ -71,6 +71,7 @@ static uint32_t const_size(const vm_value *v)
 
 size_t vm_gbc_encode(const vm_program *p, uint8_t **out)
 {
+	*out = NULL; /* and 0 returned, if the program is too big or memory runs out */
 	const char *file = p->file ? p->file : "";
 	uint64_t sec[GBC_NSEC];
 	sec[SEC_CONSTS] = 4;
