@@ -1,0 +1,498 @@
+/* gbc.c: the binary program format (.gbc): encoding, and decoding that trusts nothing. */
+/*
+ * A .gbc image is a 24-byte header and four sections, one after another.
+ * Every number is little-endian and fixed-width (u32 unless said), so a
+ * student can read an image with a hex dump; docs/assembly.md gives the
+ * layout byte by byte:
+ *
+ *   header     magic "\x7fGBC", version, then the byte length of each section
+ *   constants  count, then per constant: kind, and its int, float or string
+ *   functions  count, main's index, then per function: nparams, nlocals,
+ *              maxstack, start, len, line, name length, name bytes
+ *   code       the code words
+ *   debug      file name length, file name bytes, one line per code word
+ *
+ * Decoding is the first line of defence against a hostile file.  It never
+ * reads past a section's end, checks every count against the bytes left
+ * before allocating anything (so memory stays a small multiple of the file
+ * size), runs in linear time, and names the byte offset of the first bad
+ * field.  What the code means (opcodes, operands, stack depths, where
+ * functions start) is left to vm_verify.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm/vm.h"
+
+#define GBC_MAGIC "\x7fGBC"
+#define GBC_VERSION 1
+#define GBC_HEADER 24 /* magic, version, four section lengths */
+
+/* The smallest encodings, for checking counts before allocating. */
+#define GBC_MIN_CONST 8 /* a kind and a string length */
+#define GBC_MIN_FUNC 28 /* seven u32 fields and an empty name */
+
+enum { SEC_CONSTS, SEC_FUNCS, SEC_CODE, SEC_DEBUG, GBC_NSEC };
+static const char *const sec_name[GBC_NSEC] = { "constants", "functions", "code", "debug" };
+
+int vm_gbc_is_binary(const uint8_t *buf, size_t len)
+{
+	return len >= 4 && memcmp(buf, GBC_MAGIC, 4) == 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Encoding                                                           */
+/* ------------------------------------------------------------------ */
+
+static uint8_t *put32(uint8_t *w, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		*w++ = (uint8_t)(v >> (8 * i));
+	return w;
+}
+
+static uint8_t *put64(uint8_t *w, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		*w++ = (uint8_t)(v >> (8 * i));
+	return w;
+}
+
+static uint8_t *putbytes(uint8_t *w, const void *s, size_t n)
+{
+	memcpy(w, s, n);
+	return w + n;
+}
+
+static uint32_t const_size(const vm_value *v)
+{
+	return v->kind == VK_STRING ? 8 + (uint32_t)v->u.s->len : 12;
+}
+
+size_t vm_gbc_encode(const vm_program *p, uint8_t **out)
+{
+	*out = NULL; /* and 0 returned, if the program is too big or memory runs out */
+	const char *file = p->file ? p->file : "";
+	uint64_t sec[GBC_NSEC];
+	sec[SEC_CONSTS] = 4;
+	for (uint32_t i = 0; i < p->nconsts; i++)
+		sec[SEC_CONSTS] += const_size(&p->consts[i]);
+	sec[SEC_FUNCS] = 8;
+	for (uint32_t i = 0; i < p->nfuncs; i++)
+		sec[SEC_FUNCS] += GBC_MIN_FUNC + strlen(p->funcs[i].name);
+	sec[SEC_CODE] = 4 * (uint64_t)p->ncode;
+	sec[SEC_DEBUG] = 4 + strlen(file) + 4 * (uint64_t)p->ncode;
+
+	uint64_t total = GBC_HEADER;
+	for (int s = 0; s < GBC_NSEC; s++) {
+		if (sec[s] > UINT32_MAX)
+			return 0; /* cannot be described by a u32 length */
+		total += sec[s];
+	}
+	uint8_t *buf = malloc(total), *w = buf;
+	if (!buf)
+		return 0;
+
+	w = putbytes(w, GBC_MAGIC, 4);
+	w = put32(w, GBC_VERSION);
+	for (int s = 0; s < GBC_NSEC; s++)
+		w = put32(w, (uint32_t)sec[s]);
+
+	w = put32(w, p->nconsts);
+	for (uint32_t i = 0; i < p->nconsts; i++) {
+		const vm_value *v = &p->consts[i];
+		w = put32(w, v->kind);
+		if (v->kind == VK_STRING) {
+			w = put32(w, (uint32_t)v->u.s->len);
+			w = putbytes(w, v->u.s->data, v->u.s->len);
+		} else {
+			uint64_t bits;
+			memcpy(&bits, &v->u, 8); /* the int, or the double's bits */
+			w = put64(w, bits);
+		}
+	}
+
+	w = put32(w, p->nfuncs);
+	w = put32(w, p->main_fn);
+	for (uint32_t i = 0; i < p->nfuncs; i++) {
+		const vm_function *f = &p->funcs[i];
+		size_t n = strlen(f->name);
+		w = put32(w, f->nparams);
+		w = put32(w, f->nlocals);
+		w = put32(w, f->maxstack);
+		w = put32(w, f->start);
+		w = put32(w, f->len);
+		w = put32(w, f->line);
+		w = put32(w, (uint32_t)n);
+		w = putbytes(w, f->name, n);
+	}
+
+	for (uint32_t i = 0; i < p->ncode; i++)
+		w = put32(w, p->code[i]);
+
+	w = put32(w, (uint32_t)strlen(file));
+	w = putbytes(w, file, strlen(file));
+	for (uint32_t i = 0; i < p->ncode; i++)
+		w = put32(w, p->lines ? p->lines[i] : 0);
+
+	*out = buf;
+	return (size_t)total;
+}
+
+/* ------------------------------------------------------------------ */
+/* Decoding                                                           */
+/* ------------------------------------------------------------------ */
+
+/* A cursor over one section of the image. */
+typedef struct gbc_reader {
+	/* the whole image */
+	const uint8_t *buf;
+	/* next byte to read; pos <= end always */
+	uint64_t pos;
+	/* one past the current section's last byte; end <= image size */
+	uint64_t end;
+	/* the current section's name, for messages */
+	const char *sec;
+	/* the image's name, for messages */
+	const char *file;
+	vm_diag *d;
+} gbc_reader;
+
+static uint64_t left(const gbc_reader *r)
+{
+	return r->end - r->pos;
+}
+
+/* Check that n more bytes, holding `what`, lie inside the section. */
+static int need(gbc_reader *r, uint64_t n, const char *what)
+{
+	if (left(r) >= n)
+		return 1;
+	vm_diag_offset(r->d, r->file, r->pos, "the %s section ends inside %s", r->sec, what);
+	return 0;
+}
+
+static uint32_t get32(const uint8_t *b)
+{
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static int rd32(gbc_reader *r, uint32_t *v, const char *what)
+{
+	if (!need(r, 4, what))
+		return 0;
+	*v = get32(r->buf + r->pos);
+	r->pos += 4;
+	return 1;
+}
+
+static int rd64(gbc_reader *r, uint64_t *v, const char *what)
+{
+	if (!need(r, 8, what))
+		return 0;
+	*v = get32(r->buf + r->pos) | (uint64_t)get32(r->buf + r->pos + 4) << 32;
+	r->pos += 8;
+	return 1;
+}
+
+/* Start the next section, which the header says is n bytes long. */
+static void enter(gbc_reader *r, int s, uint32_t n)
+{
+	r->sec = sec_name[s];
+	r->end = r->pos + n;
+}
+
+/* A section must be used up exactly. */
+static int leave(gbc_reader *r)
+{
+	if (left(r) == 0)
+		return 1;
+	vm_diag_offset(r->d, r->file, r->pos, "%llu bytes left over at the end of the %s section",
+		       (unsigned long long)left(r), r->sec);
+	return 0;
+}
+
+static int oom(gbc_reader *r)
+{
+	vm_diag_file(r->d, r->file, "out of memory");
+	return 0;
+}
+
+static int decode_consts(gbc_reader *r, vm_program *p)
+{
+	uint64_t at = r->pos;
+	uint32_t n;
+	if (!rd32(r, &n, "the constant count"))
+		return 0;
+	if (n > left(r) / GBC_MIN_CONST) {
+		vm_diag_offset(r->d, r->file, at,
+			       "constant count %u cannot fit in the %llu bytes left in the constants section",
+			       n, (unsigned long long)left(r));
+		return 0;
+	}
+	if (n && !(p->consts = calloc(n, sizeof *p->consts)))
+		return oom(r);
+	p->nconsts = n; /* unfilled entries are nil, which vm_program_free skips */
+	for (uint32_t i = 0; i < n; i++) {
+		vm_value *v = &p->consts[i];
+		uint32_t kind, slen;
+		uint64_t bits;
+		at = r->pos;
+		if (!rd32(r, &kind, "a constant's kind"))
+			return 0;
+		switch (kind) {
+		case VK_INT:
+		case VK_FLOAT:
+			if (!rd64(r, &bits, "an int or float constant"))
+				return 0;
+			memcpy(&v->u, &bits, 8);
+			v->kind = kind;
+			break;
+		case VK_STRING:
+			at = r->pos;
+			if (!rd32(r, &slen, "a string constant's length"))
+				return 0;
+			if (slen > left(r)) {
+				vm_diag_offset(r->d, r->file, at,
+					       "string constant %u has length %u, more than the %llu bytes left in the constants section",
+					       i, slen, (unsigned long long)left(r));
+				return 0;
+			}
+			if (!(v->u.s = malloc(sizeof(vm_string) + (size_t)slen + 1)))
+				return oom(r);
+			v->kind = VK_STRING;
+			v->u.s->len = slen;
+			memcpy(v->u.s->data, r->buf + r->pos, slen);
+			v->u.s->data[slen] = 0;
+			r->pos += slen;
+			break;
+		default:
+			vm_diag_offset(r->d, r->file, at,
+				       "constant %u has kind %u, which is not int (1), float (2) or string (3)",
+				       i, kind);
+			return 0;
+		}
+	}
+	return leave(r);
+}
+
+static int is_ident_start(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+/* [A-Za-z_][A-Za-z0-9_.]*, the names the assembler reads. */
+static int is_ident(const uint8_t *s, uint32_t n)
+{
+	if (n == 0 || !is_ident_start(s[0]))
+		return 0;
+	for (uint32_t i = 1; i < n; i++)
+		if (!is_ident_start(s[i]) && !(s[i] >= '0' && s[i] <= '9') && s[i] != '.')
+			return 0;
+	return 1;
+}
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+/* Index of the first function whose name an earlier one already has, or
+ * p->nfuncs if the names are unique; -1 when out of memory.  An
+ * open-addressing hash set of function indices: linear time on average. */
+static int64_t duplicate_name(const vm_program *p)
+{
+	uint64_t cap = 16;
+	while (cap < 2 * (uint64_t)p->nfuncs)
+		cap *= 2;
+	uint32_t *slot = malloc(cap * sizeof *slot);
+	if (!slot)
+		return -1;
+	memset(slot, 0xff, cap * sizeof *slot); /* UINT32_MAX = empty */
+	uint32_t i;
+	for (i = 0; i < p->nfuncs; i++) {
+		uint64_t h = name_hash(p->funcs[i].name) & (cap - 1);
+		while (slot[h] != UINT32_MAX && strcmp(p->funcs[slot[h]].name, p->funcs[i].name) != 0)
+			h = (h + 1) & (cap - 1);
+		if (slot[h] != UINT32_MAX)
+			break;
+		slot[h] = i;
+	}
+	free(slot);
+	return i;
+}
+
+static int decode_funcs(gbc_reader *r, vm_program *p)
+{
+	uint64_t at = r->pos;
+	uint32_t n;
+	if (!rd32(r, &n, "the function count"))
+		return 0;
+	if (!rd32(r, &p->main_fn, "main's index"))
+		return 0;
+	if (n > left(r) / GBC_MIN_FUNC) {
+		vm_diag_offset(r->d, r->file, at,
+			       "function count %u cannot fit in the %llu bytes left in the functions section",
+			       n, (unsigned long long)left(r));
+		return 0;
+	}
+	if (p->main_fn >= n) {
+		vm_diag_offset(r->d, r->file, at + 4, "main's index %u is out of range (%u functions)",
+			       p->main_fn, n);
+		return 0;
+	}
+	uint64_t *name_at = malloc((n ? n : 1) * sizeof *name_at); /* for messages */
+	if (!name_at || !(p->funcs = calloc(n, sizeof *p->funcs))) {
+		free(name_at);
+		return oom(r);
+	}
+	p->nfuncs = n; /* unfilled names are NULL, which vm_program_free skips */
+	for (uint32_t i = 0; i < n; i++) {
+		vm_function *f = &p->funcs[i];
+		uint32_t nlen;
+		if (!rd32(r, &f->nparams, "a function record") || !rd32(r, &f->nlocals, "a function record") ||
+		    !rd32(r, &f->maxstack, "a function record") || !rd32(r, &f->start, "a function record") ||
+		    !rd32(r, &f->len, "a function record") || !rd32(r, &f->line, "a function record"))
+			goto fail;
+		at = r->pos;
+		if (!rd32(r, &nlen, "a function record"))
+			goto fail;
+		if (nlen > left(r)) {
+			vm_diag_offset(r->d, r->file, at,
+				       "function %u's name has length %u, more than the %llu bytes left in the functions section",
+				       i, nlen, (unsigned long long)left(r));
+			goto fail;
+		}
+		if (!is_ident(r->buf + r->pos, nlen)) {
+			vm_diag_offset(r->d, r->file, r->pos, "function %u's name is not an identifier", i);
+			goto fail;
+		}
+		if (!(f->name = malloc((size_t)nlen + 1))) {
+			oom(r);
+			goto fail;
+		}
+		memcpy(f->name, r->buf + r->pos, nlen);
+		f->name[nlen] = 0;
+		name_at[i] = r->pos;
+		r->pos += nlen;
+	}
+	if (!leave(r))
+		goto fail;
+	int64_t dup = duplicate_name(p);
+	if (dup < 0) {
+		oom(r);
+		goto fail;
+	}
+	if (dup < n) {
+		vm_diag_offset(r->d, r->file, name_at[dup], "function %s is defined twice",
+			       p->funcs[dup].name);
+		goto fail;
+	}
+	free(name_at);
+	return 1;
+fail:
+	free(name_at);
+	return 0;
+}
+
+static int decode_code(gbc_reader *r, vm_program *p, uint64_t seclen)
+{
+	if (seclen % 4 != 0) {
+		vm_diag_offset(r->d, r->file, 16, "code section length %llu is not a multiple of 4",
+			       (unsigned long long)seclen);
+		return 0;
+	}
+	p->code_offset = r->pos;
+	p->ncode = (uint32_t)(seclen / 4);
+	if (p->ncode && !(p->code = malloc(seclen)))
+		return oom(r);
+	for (uint32_t i = 0; i < p->ncode; i++)
+		rd32(r, &p->code[i], "a code word"); /* cannot fail: seclen is exact */
+	return leave(r);
+}
+
+static int decode_debug(gbc_reader *r, vm_program *p)
+{
+	uint64_t at = r->pos;
+	uint32_t n;
+	if (!rd32(r, &n, "the file name's length"))
+		return 0;
+	if (n > left(r)) {
+		vm_diag_offset(r->d, r->file, at,
+			       "file name length %u is more than the %llu bytes left in the debug section",
+			       n, (unsigned long long)left(r));
+		return 0;
+	}
+	if (memchr(r->buf + r->pos, 0, n)) {
+		vm_diag_offset(r->d, r->file, r->pos, "the file name contains a NUL byte");
+		return 0;
+	}
+	if (!(p->file = malloc((size_t)n + 1)))
+		return oom(r);
+	memcpy(p->file, r->buf + r->pos, n);
+	p->file[n] = 0;
+	r->pos += n;
+	if (left(r) != 4 * (uint64_t)p->ncode) {
+		vm_diag_offset(r->d, r->file, r->pos,
+			       "the debug section has %llu bytes of line numbers, want %llu (4 for each of the %u code words)",
+			       (unsigned long long)left(r), 4 * (unsigned long long)p->ncode, p->ncode);
+		return 0;
+	}
+	if (p->ncode && !(p->lines = malloc(4 * (size_t)p->ncode)))
+		return oom(r);
+	for (uint32_t i = 0; i < p->ncode; i++)
+		rd32(r, &p->lines[i], "a line number"); /* cannot fail: checked above */
+	return leave(r);
+}
+
+vm_program *vm_gbc_decode(const char *file, const uint8_t *buf, size_t len, vm_diag *d)
+{
+	gbc_reader r = { buf, 0, len, "header", file, d };
+	if (!vm_gbc_is_binary(buf, len)) {
+		vm_diag_offset(d, file, 0, "not a .gbc file (the magic number is not 7f 47 42 43)");
+		return NULL;
+	}
+	r.pos = 4;
+	uint32_t version;
+	if (!rd32(&r, &version, "the format version"))
+		return NULL;
+	if (version != GBC_VERSION) {
+		vm_diag_offset(d, file, 4,
+			       "unsupported .gbc format version %u (this greenvm reads version %u)",
+			       version, GBC_VERSION);
+		return NULL;
+	}
+	uint32_t sec[GBC_NSEC];
+	uint64_t sum = 0;
+	for (int s = 0; s < GBC_NSEC; s++) {
+		if (!rd32(&r, &sec[s], "the section lengths"))
+			return NULL;
+		sum += sec[s];
+	}
+	if (sum != len - GBC_HEADER) {
+		vm_diag_offset(d, file, 8,
+			       "the section lengths add up to %llu bytes, but %llu bytes follow the header",
+			       (unsigned long long)sum, (unsigned long long)(len - GBC_HEADER));
+		return NULL;
+	}
+
+	vm_program *p = calloc(1, sizeof *p);
+	if (!p || !(p->loaded_from = strdup(file))) {
+		free(p);
+		vm_diag_file(d, file, "out of memory");
+		return NULL;
+	}
+	p->binary = 1;
+	int ok = (enter(&r, SEC_CONSTS, sec[SEC_CONSTS]), decode_consts(&r, p)) &&
+		 (enter(&r, SEC_FUNCS, sec[SEC_FUNCS]), decode_funcs(&r, p)) &&
+		 (enter(&r, SEC_CODE, sec[SEC_CODE]), decode_code(&r, p, sec[SEC_CODE])) &&
+		 (enter(&r, SEC_DEBUG, sec[SEC_DEBUG]), decode_debug(&r, p));
+	if (!ok) {
+		vm_program_free(p);
+		return NULL;
+	}
+	return p;
+}

@@ -1,0 +1,330 @@
+/* verify.c: the bytecode verifier: proves every function safe to run before it runs. */
+/*
+ * The interpreter trusts the code: it does not check opcodes, operand
+ * indices or stack depths as it goes.  This file is why it may.  For each
+ * function, vm_verify checks, in this order:
+ *
+ *   1. the frame: functions lie one after another and cover the code
+ *      exactly; nlocals >= nparams; frame sizes stay under VM_MAX_SLOTS;
+ *      main exists and takes no parameters;
+ *   2. every instruction alone: a defined opcode with its upper 24 bits
+ *      zero, its operand word present, constant, local and function indices
+ *      in range, jump targets inside the function;
+ *   3. jump targets land on an instruction, never on an operand word;
+ *   4. the stack: an abstract run that tracks only the operand stack's
+ *      depth.  Every instruction must be reached with the same depth on
+ *      every path, never pop below zero, never go above maxstack, and no
+ *      path may run off the end of the function.
+ *
+ * Step 4 is a worklist algorithm: an instruction is queued the first time
+ * its depth becomes known and followed once, so the whole check is linear
+ * in the code's size and uses no recursion (a 200,000-instruction function
+ * of nested jumps needs no C stack).  It also gives maxstack, the deepest
+ * operand stack, which a text program leaves for the verifier to compute.
+ *
+ * Messages name the function and point at the instruction: its source line
+ * for a text program, its byte offset for a .gbc.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm/vm.h"
+
+/* No frame may have more locals, or a deeper operand stack, than this
+ * many slots, so that frame sizes in bytes fit easily in 64 bits (and in
+ * any goroutine stack limit worth having). */
+#define VM_MAX_SLOTS (1u << 20)
+
+/* Depth of a word no path has reached yet. */
+#define UNSEEN (-1)
+
+typedef struct verifier {
+	vm_program *p;
+	vm_diag *d;
+	/* the function being checked */
+	vm_function *f;
+	/* is_insn[i]: word i of f starts an instruction (not an operand) */
+	uint8_t *is_insn;
+	/* depth[i]: operand-stack depth before the instruction at word i of f,
+	 * or UNSEEN; once set it never changes */
+	int32_t *depth;
+	/* instructions whose depth is known but whose successors are not yet
+	 * visited; each word is queued at most once */
+	uint32_t *work;
+	uint32_t nwork;
+} verifier;
+
+static const char *diag_file(const vm_program *p)
+{
+	return p->loaded_from ? p->loaded_from : p->file ? p->file : "?";
+}
+
+/* Report a problem with the instruction at word pc of the current function.
+ * For a .gbc the offset is that of the opcode word, or of its operand word
+ * when `operand` is set. */
+__attribute__((format(printf, 4, 5)))
+static int fail_at(verifier *v, uint32_t pc, int operand, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	uint32_t word = v->f->start + pc;
+	if (v->p->binary)
+		vm_diag_offset(v->d, diag_file(v->p), v->p->code_offset + 4 * (uint64_t)(word + operand),
+			       "in function %s: %s", v->f->name, msg);
+	else
+		vm_diag_line(v->d, diag_file(v->p), v->p->lines ? v->p->lines[word] : v->f->line,
+			     "in function %s: %s", v->f->name, msg);
+	return -1;
+}
+
+/* Report a problem with function f as a whole: its header line for a text
+ * program; for a .gbc the whole file (records have no fixed offset). */
+__attribute__((format(printf, 3, 4)))
+static int fail_func(verifier *v, const vm_function *f, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (v->p->binary)
+		vm_diag_file(v->d, diag_file(v->p), "in function %s: %s", f->name, msg);
+	else
+		vm_diag_line(v->d, diag_file(v->p), f->line, "in function %s: %s", f->name, msg);
+	return -1;
+}
+
+/* "jmp, ret, exit or panic": the instructions that end a path, from the table. */
+static const char *term_list(void)
+{
+	static char buf[128];
+	if (buf[0])
+		return buf;
+	int n = 0, k = 0;
+	for (int op = 0; op < OP__LIMIT; op++)
+		if (vm_ops[op].mnemonic && (vm_ops[op].flags & OPF_TERM))
+			n++;
+	for (int op = 0; op < OP__LIMIT; op++) {
+		if (!vm_ops[op].mnemonic || !(vm_ops[op].flags & OPF_TERM))
+			continue;
+		k++;
+		size_t used = strlen(buf);
+		snprintf(buf + used, sizeof buf - used, "%s%s", k == 1 ? "" : k == n ? " or " : ", ",
+			 vm_ops[op].mnemonic);
+	}
+	return buf;
+}
+
+/* Step 1: the functions' frames and layout. */
+static int check_layout(verifier *v)
+{
+	vm_program *p = v->p;
+	if (p->nfuncs == 0) {
+		vm_diag_file(v->d, diag_file(p), "the program has no functions (it needs main)");
+		return -1;
+	}
+	uint64_t next = 0; /* where the next function must start */
+	for (uint32_t i = 0; i < p->nfuncs; i++) {
+		const vm_function *f = &p->funcs[i];
+		if (f->start != next)
+			return fail_func(v, f,
+					 "starts at code word %u, but the code before it ends at word %llu "
+					 "(functions must follow one another in order)",
+					 f->start, (unsigned long long)next);
+		if (f->len == 0)
+			return fail_func(v, f, "has no instructions");
+		if ((uint64_t)f->start + f->len > p->ncode)
+			return fail_func(v, f, "runs past the end of the code (%u words)", p->ncode);
+		if (f->nlocals < f->nparams)
+			return fail_func(v, f, "has %u parameters but only %u locals", f->nparams,
+					 f->nlocals);
+		if (f->nlocals > VM_MAX_SLOTS)
+			return fail_func(v, f, "has %u locals; a frame may have at most %u (1<<20)",
+					 f->nlocals, VM_MAX_SLOTS);
+		if (f->maxstack != UINT32_MAX && f->maxstack > VM_MAX_SLOTS)
+			return fail_func(v, f,
+					 "declares maxstack %u; the operand stack may have at most %u slots (1<<20)",
+					 f->maxstack, VM_MAX_SLOTS);
+		next = (uint64_t)f->start + f->len;
+	}
+	if (next != p->ncode) {
+		vm_diag_file(v->d, diag_file(p), "the functions cover %llu code words, but there are %u",
+			     (unsigned long long)next, p->ncode);
+		return -1;
+	}
+	const vm_function *m = p->main_fn < p->nfuncs ? &p->funcs[p->main_fn] : NULL;
+	if (!m || strcmp(m->name, "main") != 0) {
+		vm_diag_file(v->d, diag_file(p), "the program has no function main");
+		return -1;
+	}
+	if (m->nparams != 0)
+		return fail_func(v, m, "main takes %u parameters; it must take none", m->nparams);
+	return 0;
+}
+
+/* Step 2: each instruction on its own.  Marks is_insn. */
+static int check_insns(verifier *v)
+{
+	const vm_program *p = v->p;
+	const vm_function *f = v->f;
+	const uint32_t *code = p->code + f->start;
+	uint32_t pc = 0;
+	memset(v->is_insn, 0, f->len);
+	while (pc < f->len) {
+		uint32_t w = code[pc];
+		if (w >> 8)
+			return fail_at(v, pc, 0, "opcode word 0x%08x at %u has nonzero upper 24 bits", w, pc);
+		const vm_opinfo *op = &vm_ops[w];
+		if (!op->mnemonic)
+			return fail_at(v, pc, 0, "unknown opcode 0x%02x at %u", w, pc);
+		v->is_insn[pc] = 1;
+		if (op->operand == OPND_NONE) {
+			pc++;
+			continue;
+		}
+		if (pc + 1 >= f->len)
+			return fail_at(v, pc, 0, "%s at %u is missing its operand word (the function ends)",
+				       op->mnemonic, pc);
+		uint32_t x = code[pc + 1];
+		switch (op->operand) {
+		case OPND_CONST:
+			if (x >= p->nconsts)
+				return fail_at(v, pc, 1, "constant index %u is out of range (%u constants)", x,
+					       p->nconsts);
+			break;
+		case OPND_LOCAL:
+			if (x >= f->nlocals)
+				return fail_at(v, pc, 1, "local index %u is out of range (%u locals)", x,
+					       f->nlocals);
+			break;
+		case OPND_FUNC:
+			if (x >= p->nfuncs)
+				return fail_at(v, pc, 1, "function index %u is out of range (%u functions)", x,
+					       p->nfuncs);
+			break;
+		case OPND_LABEL:
+			if (x >= f->len)
+				return fail_at(v, pc, 1, "jump target %u is outside the function (%u words)", x,
+					       f->len);
+			break;
+		default: /* OPND_IMM: any 32-bit value */
+			break;
+		}
+		pc += 2;
+	}
+	return 0;
+}
+
+/* Step 3: jump targets land on instructions. */
+static int check_targets(verifier *v)
+{
+	const uint32_t *code = v->p->code + v->f->start;
+	for (uint32_t pc = 0; pc < v->f->len; pc += vm_op_width(code[pc])) {
+		if (vm_ops[code[pc]].operand != OPND_LABEL)
+			continue;
+		uint32_t t = code[pc + 1];
+		if (!v->is_insn[t]) /* then t-1 is the instruction t belongs to */
+			return fail_at(v, pc, 1,
+				       "jump target %u is not an instruction boundary (it is the operand of %s at %u)",
+				       t, vm_ops[code[t - 1]].mnemonic, t - 1);
+	}
+	return 0;
+}
+
+/* The stack reaches the instruction at word t with depth d. */
+static int join(verifier *v, uint32_t from, uint32_t t, int32_t d)
+{
+	if (v->depth[t] == UNSEEN) {
+		v->depth[t] = d;
+		v->work[v->nwork++] = t;
+		return 0;
+	}
+	if (v->depth[t] != d)
+		return fail_at(v, t, 0,
+			       "stack depth differs between paths into %u: %d on one path, %d coming from %u",
+			       t, v->depth[t], d, from);
+	return 0;
+}
+
+/* Step 4: the operand stack's depth on every path.  Sets maxstack if unknown. */
+static int check_stack(verifier *v)
+{
+	vm_function *f = v->f;
+	const uint32_t *code = v->p->code + f->start;
+	uint32_t limit = f->maxstack == UINT32_MAX ? VM_MAX_SLOTS : f->maxstack;
+	int32_t deepest = 0;
+	for (uint32_t i = 0; i < f->len; i++)
+		v->depth[i] = UNSEEN;
+	v->nwork = 0;
+	if (join(v, 0, 0, 0))
+		return -1;
+	while (v->nwork > 0) {
+		uint32_t pc = v->work[--v->nwork];
+		const vm_opinfo *op = &vm_ops[code[pc]];
+		int32_t d = v->depth[pc];
+		/* call pops its callee's parameters and pushes the one result */
+		int32_t pops = op->pops == VAR ? (int32_t)v->p->funcs[code[pc + 1]].nparams : op->pops;
+		int32_t pushes = op->pushes == VAR ? 1 : op->pushes;
+		if (d < pops)
+			return fail_at(v, pc, 0, "stack underflow: %s needs %d value%s, the stack holds %d",
+				       op->mnemonic, pops, pops == 1 ? "" : "s", d);
+		d = d - pops + pushes;
+		if ((uint32_t)d > limit) {
+			if (f->maxstack == UINT32_MAX)
+				return fail_at(v, pc, 0,
+					       "the operand stack grows past %u slots, the limit (1<<20)",
+					       VM_MAX_SLOTS);
+			return fail_at(v, pc, 0,
+				       "the operand stack reaches %d slots, more than the declared maxstack %u",
+				       d, f->maxstack);
+		}
+		if (d > deepest)
+			deepest = d;
+		if (op->operand == OPND_LABEL && join(v, pc, code[pc + 1], d))
+			return -1;
+		if (op->flags & OPF_TERM)
+			continue;
+		uint32_t next = pc + vm_op_width(code[pc]);
+		if (next >= f->len)
+			return fail_at(v, pc, 0,
+				       "execution falls off the end of the function after %s "
+				       "(every path must end in %s)",
+				       op->mnemonic, term_list());
+		if (join(v, pc, next, d))
+			return -1;
+	}
+	if (f->maxstack == UINT32_MAX)
+		f->maxstack = (uint32_t)deepest;
+	return 0;
+}
+
+int vm_verify(vm_program *p, vm_diag *d)
+{
+	verifier v = { .p = p, .d = d };
+	if (check_layout(&v))
+		return -1;
+	uint32_t longest = 0;
+	for (uint32_t i = 0; i < p->nfuncs; i++)
+		if (p->funcs[i].len > longest)
+			longest = p->funcs[i].len;
+	v.is_insn = malloc(longest);
+	v.depth = malloc(longest * sizeof *v.depth);
+	v.work = malloc(longest * sizeof *v.work);
+	int rc = 0;
+	if (!v.is_insn || !v.depth || !v.work) {
+		vm_diag_file(d, diag_file(p), "out of memory");
+		rc = -1;
+	}
+	for (uint32_t i = 0; i < p->nfuncs && rc == 0; i++) {
+		v.f = &p->funcs[i];
+		rc = check_insns(&v) || check_targets(&v) || check_stack(&v) ? -1 : 0;
+	}
+	free(v.is_insn);
+	free(v.depth);
+	free(v.work);
+	return rc;
+}
