@@ -28,7 +28,7 @@
  * locked to Ms.
  */
 #include <errno.h>
-#include <gc.h>
+#include "gc/gc.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -832,7 +832,7 @@ sched_g *sched_newg(uint64_t startpc)
 		unlock();
 		/* Gs live on the GC heap but are never collected: they are roots
 		 * for their VM stacks, and freed Gs are reused. */
-		g = GC_MALLOC_UNCOLLECTABLE(sizeof *g);
+		g = gc_alloc_uncollectable(sizeof *g);
 		if (!g)
 			throw("out of memory allocating a goroutine");
 		lock();
@@ -885,6 +885,11 @@ sched_g *sched_curg(void)
 int64_t sched_goid(void)
 {
 	return sched_mself->curg->goid;
+}
+
+bool sched_on_system_stack(void)
+{
+	return sched_mstack_self && sched_mstack_self->on_g0;
 }
 
 int sched_nprocs(void)

@@ -201,6 +201,9 @@ void sched_sleep(int64_t ns);
  * output and end the process with status.  Does not return. */
 __attribute__((noreturn)) void sched_exit(int status);
 
+/* True on an M's system stack (g0): the GC's allocation check. */
+bool sched_on_system_stack(void);
+
 /* Current goroutine id, number of Ps. */
 int64_t sched_goid(void);
 int sched_nprocs(void);

@@ -1,6 +1,5 @@
 /* cli.c: the greenvm command: run, asm, disasm, verify. */
 #include <errno.h>
-#include <gc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,9 +119,9 @@ static int cmd_run(int argc, char **argv)
 		return VM_EXIT_BADPROG;
 	o.argc = argc - i;
 	o.argv = argv + i;
-	int status = vm_run(p, &o);
-	vm_program_free(p);
-	return status;
+	/* Not freed: Ms other than the one that ended the program may still be
+	 * running it until the process exits, which is right after this. */
+	return vm_run(p, &o);
 }
 
 static int cmd_asm(int argc, char **argv)
@@ -182,7 +181,6 @@ static int cmd_verify(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	GC_INIT();
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return VM_EXIT_BADPROG;

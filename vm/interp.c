@@ -27,7 +27,7 @@
  * time-slice budget; at zero the scheduler says whether to yield.
  */
 #include <errno.h>
-#include <gc.h>
+#include "gc/gc.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -132,7 +132,7 @@ static int stack_grow(vm_ctx *c, uint64_t need, uint64_t limit_bytes)
 			return -1;
 		n = limit_bytes / sizeof(vm_value);
 	}
-	vm_value *s = GC_MALLOC(n * sizeof(vm_value));
+	vm_value *s = gc_alloc(n * sizeof(vm_value));
 	if (!s)
 		return -1;
 	if (c->stack)
@@ -863,7 +863,8 @@ static int ctx_start(vm_ctx *ctx, uint32_t f, const vm_value *args, uint32_t nar
 		if (stack_grow(ctx, vm_frame_slots(fn), rt.opt->max_stack) != 0)
 			return -1;
 	}
-	memcpy(ctx->stack, args, nargs * sizeof *args);
+	if (nargs)
+		memcpy(ctx->stack, args, nargs * sizeof *args);
 	for (uint32_t i = nargs; i < fn->nlocals; i++)
 		ctx->stack[i] = (vm_value){ .kind = VK_NIL };
 	ctx->stack[fn->nlocals] = (vm_value){ .kind = VK_FRAME, .aux = VM_NO_CALLER };
@@ -879,7 +880,7 @@ static sched_g *vm_newproc(uint32_t f, const vm_value *args, uint32_t nargs)
 {
 	sched_g *g = sched_newg(rt.prog->funcs[f].start);
 	if (!g->vm) {
-		g->vm = GC_MALLOC(sizeof(vm_ctx));
+		g->vm = gc_alloc(sizeof(vm_ctx));
 		if (!g->vm)
 			return NULL;
 	}
@@ -911,6 +912,7 @@ int vm_run(vm_program *p, const vm_run_options *o)
 	rt.prog = p;
 	rt.opt = o;
 
+	gc_init(&(gc_config){ .stress = o->gc_stress, .on_system_stack = sched_on_system_stack });
 	sched_config cfg = {
 		.procs = o->deterministic ? 1 : o->procs,
 		.sysstack = o->sysstack,

@@ -252,6 +252,8 @@ typedef struct vm_run_options {
 	size_t sysstack;
 	/* --sched=deterministic: one P, instruction-counted time slices */
 	int deterministic;
+	/* --gc-stress: collect every gc_stress allocations (0: off) */
+	uint64_t gc_stress;
 } vm_run_options;
 
 /* Run p from main.  Returns the process exit status: 0 when main returns,
