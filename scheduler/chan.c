@@ -11,10 +11,10 @@
  * Lock order: channel locks in address order (select takes several), then
  * a P's timer lock, then sched.lock.
  */
-#include "gc/gc.h"
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc/gc.h"
 #include "scheduler/runtime.h"
 
 typedef struct waitq {

@@ -28,13 +28,13 @@
  * locked to Ms.
  */
 #include <errno.h>
-#include "gc/gc.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "gc/gc.h"
 #include "scheduler/runtime.h"
 
 sched_state sched = {
@@ -320,8 +320,10 @@ static void acquirep(sched_p *pp)
 	if (m->p || pp->m)
 		throw("acquirep: P or M already bound");
 	m->p = pp;
-	pp->m = m;
+	__atomic_store_n(&pp->m, m, __ATOMIC_RELEASE);
 	atomic_store(&pp->status, P_RUNNING);
+	if (sched.tracing)
+		trace_proc_start(&pp->trace, (uint64_t)m->id);
 }
 
 static sched_p *releasep(void)
@@ -330,9 +332,24 @@ static sched_p *releasep(void)
 	sched_p *pp = m->p;
 	if (!pp || pp->m != m)
 		throw("releasep: P not bound to this M");
+	if (sched.tracing)
+		trace_proc_stop(&pp->trace);
 	m->p = NULL;
 	pp->m = NULL;
 	return pp;
+}
+
+int sched_trace_stack(sched_g *g)
+{
+	if (!g || !sched.cfg.hooks.stack)
+		return 0;
+	return sched.cfg.hooks.stack(g, sched_mself->tracepcs, TRACE_STACK_MAX);
+}
+
+/* The trace state of the current M's P, or NULL (the global buffer). */
+static trace_pstate *tracep(void)
+{
+	return sched_mself && sched_mself->p ? &sched_mself->p->trace : NULL;
 }
 
 static void mstart(void *arg);
@@ -434,8 +451,7 @@ static void checkdead(void)
 		return;
 	if (sched_next_timer() != 0)
 		return;
-	sched.deadlock = true;
-	pthread_cond_signal(&sched.exitcond);
+	atomic_store(&sched.deadlock, true);
 }
 
 /* Park this M until someone gives it a P; then take it.  On g0. */
@@ -448,8 +464,18 @@ SYSTEMSTACK static void stopm(void)
 		int64_t until = sched_next_timer();
 		if (until == 0)
 			checkdead();
+		if (atomic_load(&sched.deadlock)) {
+			/* This M reports it: off the idle list, back to the loop. */
+			sched.midle = m->schedlink;
+			sched.nmidle--;
+			unlock();
+			return;
+		}
 		unlock();
 		notesleep(m, until);
+		if (atomic_load(&sched.exiting) && !m->nextp)
+			for (;;)
+				notesleep(m, 0); /* the program is ending: stay asleep */
 		if (m->nextp) {
 			acquirep(m->nextp);
 			m->nextp = NULL;
@@ -493,7 +519,33 @@ SYSTEMSTACK __attribute__((noreturn)) static void execute(sched_g *g)
 	atomic_store(&g->status, G_RUNNING);
 	atomic_fetch_add(&m->p->schedtick, 1);
 	atomic_store(&m->preempt, false);
+	if (sched.tracing) {
+		if (g->sysexit_pending) {
+			g->sysexit_pending = false;
+			trace_go_sysexit(&m->p->trace, &g->trace, g->sysexit_ns);
+		}
+		trace_go_start(&m->p->trace, &g->trace);
+	}
 	gogo();
+}
+
+/* The program is ending: put our P down without a trace event (the trace
+ * ends with it as it is) and sleep for good.  On g0. */
+SYSTEMSTACK __attribute__((noreturn)) static void stop_for_exit(void)
+{
+	sched_m *m = sched_mself;
+	lock();
+	if (m->p) {
+		sched_p *pp = m->p;
+		m->p = NULL;
+		pp->m = NULL;
+		atomic_store(&pp->status, P_IDLE);
+		atomic_fetch_add(&sched.npidle, 1);
+	}
+	pthread_cond_broadcast(&sched.exitcond);
+	unlock();
+	for (;;)
+		notesleep(m, 0);
 }
 
 static void resetspinning(void)
@@ -513,8 +565,8 @@ SYSTEMSTACK static sched_g *findrunnable(void)
 	sched_g *g;
 top:;
 	sched_p *pp = m->p;
-	if (sched.exiting)
-		return NULL;
+	if (atomic_load(&sched.exiting))
+		stop_for_exit();
 	int64_t now = sched_nanotime();
 
 	/* Timers that are due, on any P: their Gs become ours to run. */
@@ -596,6 +648,8 @@ top:;
 		}
 	}
 	stopm();
+	if (atomic_load(&sched.deadlock))
+		return NULL;
 	goto top;
 }
 
@@ -607,8 +661,8 @@ SYSTEMSTACK __attribute__((noreturn)) static void schedule(void)
 	sched_m *m = sched_mself;
 	sched_g *g = NULL;
 	m->curg = NULL;
-	if (sched.exiting)
-		gogo();
+	if (atomic_load(&sched.exiting))
+		stop_for_exit();
 	sched_p *pp = m->p;
 	/* Now and then look at the global queue first, so it is not starved. */
 	if (atomic_load(&pp->schedtick) % 61 == 0 && atomic_load(&sched.runqsize)) {
@@ -621,7 +675,7 @@ SYSTEMSTACK __attribute__((noreturn)) static void schedule(void)
 	if (!g) {
 		g = findrunnable();
 		if (!g)
-			gogo(); /* exiting */
+			gogo(); /* deadlock: the loop sees no G and ends the program */
 	}
 	if (m->spinning)
 		resetspinning();
@@ -635,13 +689,35 @@ SYSTEMSTACK __attribute__((noreturn)) static void schedule(void)
 typedef struct park_args {
 	void (*unlock)(void *);
 	void *arg;
+	/* the trace event: TRACE_EV_GO_BLOCK_RECV, ... */
+	int ev;
 } park_args;
+
+/* Write the trace event of a G that blocks; its registers are saved. */
+static void trace_block(sched_g *g, int ev)
+{
+	trace_pstate *pp = &sched_mself->p->trace;
+	int n = sched_trace_stack(g);
+	const uint64_t *pcs = sched_mself->tracepcs;
+	switch (ev) {
+	case TRACE_EV_GO_BLOCK_SEND: trace_go_block_send(pp, pcs, n); break;
+	case TRACE_EV_GO_BLOCK_RECV: trace_go_block_recv(pp, pcs, n); break;
+	case TRACE_EV_GO_BLOCK_SELECT: trace_go_block_select(pp, pcs, n); break;
+	case TRACE_EV_GO_BLOCK_SYNC: trace_go_block_sync(pp, pcs, n); break;
+	case TRACE_EV_GO_SLEEP: trace_go_sleep(pp, pcs, n); break;
+	case TRACE_EV_GO_SCHED: trace_go_sched(pp, &g->trace, pcs, n); break;
+	case TRACE_EV_GO_PREEMPT: trace_go_preempt(pp, &g->trace, pcs, n); break;
+	default: trace_go_block(pp, pcs, n); break;
+	}
+}
 
 SYSTEMSTACK static void park_m(void *arg)
 {
 	sched_assert_on_g0();
 	park_args *a = arg;
 	sched_g *g = sched_mself->curg;
+	if (sched.tracing)
+		trace_block(g, a->ev);
 	atomic_store(&g->status, G_WAITING);
 	sched_mself->curg = NULL;
 	if (a->unlock)
@@ -649,11 +725,13 @@ SYSTEMSTACK static void park_m(void *arg)
 	schedule();
 }
 
+/* arg: TRACE_EV_GO_SCHED or TRACE_EV_GO_PREEMPT, as an intptr_t */
 SYSTEMSTACK static void gosched_m(void *arg)
 {
-	(void)arg;
 	sched_assert_on_g0();
 	sched_g *g = sched_mself->curg;
+	if (sched.tracing)
+		trace_block(g, (int)(intptr_t)arg);
 	atomic_store(&g->status, G_RUNNABLE);
 	sched_mself->curg = NULL;
 	lock();
@@ -667,6 +745,8 @@ SYSTEMSTACK static void goexit0(void *arg)
 	(void)arg;
 	sched_assert_on_g0();
 	sched_g *g = sched_mself->curg;
+	if (sched.tracing)
+		trace_go_end(&sched_mself->p->trace);
 	atomic_store(&g->status, G_DEAD);
 	sched_mself->curg = NULL;
 	lock();
@@ -681,6 +761,8 @@ SYSTEMSTACK static void sleep_m(void *arg)
 	(void)arg;
 	sched_assert_on_g0();
 	sched_g *g = sched_mself->curg;
+	if (sched.tracing)
+		trace_block(g, TRACE_EV_GO_SLEEP);
 	g->waitreason = WAIT_SLEEP;
 	atomic_store(&g->status, G_WAITING);
 	sched_mself->curg = NULL;
@@ -709,8 +791,7 @@ void sched_resume(void)
 
 void sched_park(void (*unlockf)(void *), void *arg, int reason, int ev)
 {
-	(void)ev;
-	park_args a = { unlockf, arg };
+	park_args a = { unlockf, arg, ev };
 	sched_mself->curg->waitreason = (uint32_t)reason;
 	mcall("park", park_m, &a);
 }
@@ -720,6 +801,11 @@ void sched_ready(sched_g *g)
 	if (atomic_load(&g->status) != G_WAITING)
 		throw("sched_ready: G is not waiting");
 	g->waitreason = WAIT_NONE;
+	if (sched.tracing) {
+		/* the waker's stack, if a G is waking it (not a timer) */
+		int n = sched_trace_stack(sched_mself->curg);
+		trace_go_unblock(&sched_mself->p->trace, &g->trace, sched_mself->tracepcs, n);
+	}
 	atomic_store(&g->status, G_RUNNABLE);
 	sched_runqput(sched_mself->p, g, true);
 	wakep();
@@ -727,12 +813,12 @@ void sched_ready(sched_g *g)
 
 void sched_gosched(void)
 {
-	mcall("gosched", gosched_m, NULL);
+	mcall("gosched", gosched_m, (void *)(intptr_t)TRACE_EV_GO_SCHED);
 }
 
 void sched_preempt(void)
 {
-	mcall("preempt", gosched_m, NULL);
+	mcall("preempt", gosched_m, (void *)(intptr_t)TRACE_EV_GO_PREEMPT);
 }
 
 void sched_goexit(void)
@@ -758,8 +844,10 @@ void sched_entersyscall(void)
 {
 	sched_m *m = sched_mself;
 	sched_p *pp = m->p;
+	if (sched.tracing)
+		trace_go_syscall(&pp->trace, m->tracepcs, sched_trace_stack(m->curg));
 	atomic_store(&m->curg->status, G_SYSCALL);
-	atomic_fetch_add(&pp->syscalltick, 1);
+	m->syscalltick = atomic_fetch_add(&pp->syscalltick, 1) + 1;
 	atomic_fetch_add(&sched.nmsyscall, 1);
 	m->oldp = pp;
 	m->p = NULL;
@@ -777,6 +865,10 @@ SYSTEMSTACK static void exitsyscall0(void *arg)
 	m->curg = NULL;
 	atomic_store(&g->status, G_RUNNABLE);
 	lock();
+	if (atomic_load(&sched.exiting)) {
+		unlock();
+		stop_for_exit();
+	}
 	sched_p *pp = pidleget();
 	if (!pp)
 		globrunqput(g);
@@ -803,14 +895,28 @@ void sched_exitsyscall(void)
 		atomic_store(&m->curg->status, G_RUNNING);
 		return;
 	}
-	/* Sysmon handed it off.  An idle P will do. */
+	/* Sysmon took it.  When tracing, wait until it has written GoSysBlock
+	 * (it bumps syscalltick after), so our GoSysExit comes later. */
+	sched_g *g = m->curg;
+	if (sched.tracing) {
+		while (pp && atomic_load(&pp->syscalltick) == m->syscalltick && !atomic_load(&sched.exiting))
+			sched_yield();
+		g->sysexit_pending = true;
+		g->sysexit_ns = sched_nanotime();
+	}
+	/* An idle P will do. */
 	if (atomic_load(&sched.npidle)) {
 		lock();
-		sched_p *np = pidleget();
+		sched_p *np = atomic_load(&sched.exiting) ? NULL : pidleget();
 		unlock();
 		if (np) {
 			acquirep(np);
-			atomic_store(&m->curg->status, G_RUNNING);
+			atomic_store(&g->status, G_RUNNING);
+			if (sched.tracing) {
+				g->sysexit_pending = false;
+				trace_go_sysexit(&np->trace, &g->trace, g->sysexit_ns);
+				trace_go_start(&np->trace, &g->trace);
+			}
 			return;
 		}
 	}
@@ -858,6 +964,7 @@ sched_g *sched_newg(uint64_t startpc)
 	g->nselsudogs = nsel;
 	g->allgs_index = idx;
 	g->goid = atomic_fetch_add(&sched.goidgen, 1) + 1;
+	g->trace.id = (uint64_t)g->goid;
 	g->startpc = startpc;
 	atomic_store(&g->status, G_IDLE);
 	return g;
@@ -872,6 +979,10 @@ void sched_start(sched_g *newg)
 		globrunqput(newg);
 		unlock();
 		return;
+	}
+	if (sched.tracing) {
+		int n = sched_trace_stack(m->curg);
+		trace_go_create(&m->p->trace, &newg->trace, newg->startpc, m->tracepcs, n);
 	}
 	sched_runqput(m->p, newg, true);
 	wakep();
@@ -912,7 +1023,7 @@ int64_t sched_slice(void)
 bool sched_check_preempt(int64_t *budget)
 {
 	*budget = sched_slice();
-	if (sched.cfg.deterministic)
+	if (sched.cfg.deterministic || atomic_load(&sched.exiting))
 		return true;
 	return atomic_exchange(&sched_mself->preempt, false);
 }
@@ -920,6 +1031,16 @@ bool sched_check_preempt(int64_t *budget)
 /* ------------------------------------------------------------------ */
 /* Start and end                                                      */
 /* ------------------------------------------------------------------ */
+
+/* The tracer's systemstack hook: on an M, the real switch to g0; on a
+ * thread that is not an M (none writes events today) a direct call. */
+static void trace_systemstack(const char *what, void (*fn)(void *), void *arg)
+{
+	if (sched_mstack_self)
+		systemstack(what, fn, arg);
+	else
+		fn(arg);
+}
 
 int sched_init(const sched_config *cfg)
 {
@@ -938,8 +1059,21 @@ int sched_init(const sched_config *cfg)
 	for (int i = sched.nprocs - 1; i >= 0; i--) {
 		sched_p *pp = &sched.allp[i];
 		pp->id = i;
+		pp->trace.id = i;
 		pthread_mutex_init(&pp->timerslock, NULL);
 		pidleput(pp);
+	}
+	if (cfg->trace_path && *cfg->trace_path) {
+		trace_hooks h = {
+			.systemstack = trace_systemstack,
+			.describe_pc = cfg->hooks.describe_pc,
+			.nanotime = sched_nanotime,
+			.clock = cfg->trace_clock,
+			.dump = cfg->trace_dump,
+			.path = cfg->trace_path,
+		};
+		if (trace_init(&h) != 0)
+			return -1;
 	}
 	return 0;
 }
@@ -950,26 +1084,114 @@ static void mstart(void *arg)
 	sched_m *m = arg;
 	sched_mself = m;
 	sched.cfg.hooks.mloop();
-	/* The program is over; the main thread ends the process. */
-	for (;;)
-		pause();
+	/* The loop ends when the program deadlocked: report it and finish. */
+	sched_exit(VM_EXIT_STATUS_DEADLOCK);
+}
+
+/* What StartTrace writes first: the goroutines that exist (only main, at
+ * the start of the program) and the number of Ps. */
+static void trace_snapshot(void *arg)
+{
+	(void)arg;
+	for (uint32_t i = 0; i < sched.nallgs; i++) {
+		sched_g *g = sched.allgs[i];
+		uint32_t st = atomic_load(&g->status);
+		if (st == G_RUNNABLE || st == G_RUNNING)
+			trace_snapshot_goroutine(NULL, &g->trace, g->startpc, TRACE_G_RUNNABLE);
+		else if (st == G_WAITING)
+			trace_snapshot_goroutine(NULL, &g->trace, g->startpc, TRACE_G_WAITING);
+	}
+	trace_gomaxprocs(NULL, (uint64_t)sched.nprocs, NULL, 0);
 }
 
 int sched_main(void)
 {
+	int trace_failed = 0;
+	if (trace_enabled() || (sched.cfg.trace_path && *sched.cfg.trace_path)) {
+		if (trace_start(trace_snapshot, NULL) == 0) {
+			sched.tracing = true;
+		} else {
+			const char *path;
+			int err = trace_error(&path);
+			fprintf(stderr, "greenvm: trace: %s: %s (the program runs without a trace)\n",
+				path ? path : sched.cfg.trace_path, strerror(err));
+			trace_failed = 1;
+		}
+	}
 	lock();
 	sched_p *pp = pidleget();
 	unlock();
 	newm(pp, false);
 	if (!sched.cfg.deterministic)
 		sched_sysmon_start();
+	else
+		atomic_store(&sched.sysmon_done, true);
 
 	lock();
-	while (!sched.exiting && !sched.deadlock)
+	while (!sched.finished)
 		pthread_cond_wait(&sched.exitcond, &sched.lock);
-	if (sched.deadlock && !sched.exiting) {
-		/* Every M is asleep: nobody else touches the Gs now. */
-		sched.exiting = true;
+	int status = sched.exit_status;
+	unlock();
+	if (trace_failed && status == 0)
+		status = 1;
+	return status;
+}
+
+bool sched_deadlocked(void)
+{
+	return atomic_load(&sched.deadlock);
+}
+
+/* Wait until every P but ours is put down (each M stops at its next
+ * scheduling point, seeing sched.exiting), Ps in syscalls are taken, and
+ * sysmon is done: then nobody else writes trace events.  Go's
+ * stopTheWorld, for good.  Gives up after about two seconds. */
+static void stop_the_world(sched_p *ours)
+{
+	for (int tries = 0; tries < 2000; tries++) {
+		int busy = 0;
+		for (int i = 0; i < sched.nprocs; i++) {
+			sched_p *pp = &sched.allp[i];
+			if (pp == ours)
+				continue;
+			uint32_t st = P_SYSCALL;
+			if (atomic_compare_exchange_strong(&pp->status, &st, P_IDLE))
+				continue; /* its M, back from the call, will stop */
+			if (st == P_RUNNING) {
+				sched_m *m = __atomic_load_n(&pp->m, __ATOMIC_ACQUIRE);
+				if (m)
+					atomic_store(&m->preempt, true);
+				busy++;
+			}
+		}
+		if (!busy && atomic_load(&sched.sysmon_done))
+			return;
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	fputs("greenvm: some Ms did not stop; the trace may miss their last events\n", stderr);
+}
+
+static void stop_for_exit_m(void *arg)
+{
+	(void)arg;
+	stop_for_exit();
+}
+
+void sched_exit(int status)
+{
+	sched_m *m = sched_mself;
+	lock();
+	bool first = !atomic_load(&sched.exiting);
+	atomic_store(&sched.exiting, true);
+	unlock();
+	if (!first) /* another M is ending the program */
+		systemstack("exit", stop_for_exit_m, NULL);
+
+	stop_the_world(m->p);
+	if (status == VM_EXIT_STATUS_DEADLOCK) {
+		/* Every other M is asleep: nobody touches the Gs now. */
+		status = 2;
 		fflush(stdout);
 		fputs("fatal error: all goroutines are asleep - deadlock!\n", stderr);
 		for (uint32_t i = 0; i < sched.nallgs; i++) {
@@ -981,23 +1203,46 @@ int sched_main(void)
 			if (sched.cfg.hooks.traceback)
 				sched.cfg.hooks.traceback(g);
 		}
-		sched.exit_status = 2;
 	}
-	int status = sched.exit_status;
-	unlock();
-	return status;
-}
-
-void sched_exit(int status)
-{
+	fflush(stdout);
+	if (sched.tracing) {
+		trace_pstate *pps[SCHED_MAXPROCS];
+		int n = 0;
+		for (int i = 0; i < sched.nprocs && n < SCHED_MAXPROCS; i++)
+			pps[n++] = &sched.allp[i].trace;
+		if (trace_stop(pps, n) != 0) {
+			const char *path;
+			int err = trace_error(&path);
+			fprintf(stderr, "greenvm: trace: %s: %s\n", path ? path : "?", strerror(err));
+			if (status == 0)
+				status = 1;
+		}
+	}
 	lock();
-	if (!sched.exiting) {
-		sched.exiting = true;
-		sched.exit_status = status;
-		pthread_cond_signal(&sched.exitcond);
-	}
+	sched.exit_status = status;
+	sched.finished = true;
+	pthread_cond_broadcast(&sched.exitcond);
 	unlock();
-	/* The main thread ends the process; this M waits for that. */
 	for (;;)
 		pause();
+}
+
+void sched_trace_gc(int ev, uint64_t arg)
+{
+	if (!sched.tracing || atomic_load(&sched.exiting))
+		return;
+	trace_pstate *pp = tracep();
+	switch (ev) {
+	case TRACE_EV_GC_START: {
+		sched_g *g = sched_curg();
+		trace_gc_start(pp, sched_mself ? sched_mself->tracepcs : NULL,
+			       sched_mself && g ? sched_trace_stack(g) : 0);
+		break;
+	}
+	case TRACE_EV_GC_DONE: trace_gc_done(pp); break;
+	case TRACE_EV_GC_STW_START: trace_gc_stw_start(pp, 0); break;
+	case TRACE_EV_GC_STW_DONE: trace_gc_stw_done(pp); break;
+	case TRACE_EV_HEAP_ALLOC: trace_heap_alloc(pp, arg); break;
+	default: break;
+	}
 }

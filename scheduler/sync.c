@@ -4,8 +4,8 @@
  * directly to the first waiter (Go's "starvation mode", always on), so a
  * woken G owns the mutex when it runs and does not compete again.
  */
-#include "gc/gc.h"
 
+#include "gc/gc.h"
 #include "scheduler/runtime.h"
 
 struct sched_mutex {

@@ -66,6 +66,14 @@ static bool retake(pwatch *w, int64_t now)
 				continue;
 			uint32_t want = P_SYSCALL;
 			if (atomic_compare_exchange_strong(&pp->status, &want, P_IDLE)) {
+				/* The P is ours now: say so in its trace, then tell the M
+				 * in the syscall we are done (it waits for this). */
+				if (sched.tracing) {
+					trace_go_sysblock(&pp->trace);
+					trace_proc_stop(&pp->trace);
+				}
+				atomic_fetch_add(&pp->syscalltick, 1);
+				w[i].syscalltick++;
 				sched_handoffp(pp);
 				acted = true;
 			}
@@ -78,11 +86,13 @@ static void *sysmon(void *arg)
 {
 	(void)arg;
 	pwatch *w = calloc((size_t)sched.nprocs, sizeof *w);
-	if (!w)
+	if (!w) {
+		atomic_store(&sched.sysmon_done, true);
 		return NULL;
+	}
 	int64_t delay = 20;
 	int idle = 0;
-	while (!sched.exiting) {
+	while (!atomic_load(&sched.exiting)) {
 		sleep_us(delay);
 		if (retake(w, sched_nanotime()))
 			idle = 0;
@@ -92,6 +102,7 @@ static void *sysmon(void *arg)
 		delay = idle < 50 ? 20 : (delay * 2 > 10000 ? 10000 : delay * 2);
 	}
 	free(w);
+	atomic_store(&sched.sysmon_done, true);
 	return NULL;
 }
 

@@ -27,12 +27,13 @@
  * time-slice budget; at zero the scheduler says whether to yield.
  */
 #include <errno.h>
-#include "gc/gc.h"
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc/gc.h"
 #include "scheduler/sched.h"
 #include "vm/internal.h"
 
@@ -84,6 +85,53 @@ static void traceback(const vm_program *p, const vm_ctx *c, bool parked)
 		pc = (uint32_t)rec->u.i - 1; /* the call's operand word: same line */
 		base = (uint64_t)rec->u.i >> 32;
 	}
+}
+
+/* The scheduler's stack hook, for trace events: g's frames as pcs,
+ * innermost first.  A running G saved its registers at the instruction it
+ * is executing; a parked G's pc is past the instruction it blocked in, so
+ * step back into it (as traceback does). */
+static int stack_hook(sched_g *g, uint64_t *pcs, int max)
+{
+	const vm_program *p = rt.prog;
+	const vm_ctx *c = g->vm;
+	uint32_t fn = c->fn;
+	uint32_t pc = atomic_load(&g->status) == G_RUNNING ? c->pc : c->pc - 1;
+	uint64_t base = c->base;
+	int n = 0;
+	while (n < max) {
+		pcs[n++] = pc;
+		const vm_value *rec = &c->stack[base + p->funcs[fn].nlocals];
+		if (rec->aux == VM_NO_CALLER)
+			break;
+		fn = rec->aux;
+		pc = (uint32_t)rec->u.i - 1;
+		base = (uint64_t)rec->u.i >> 32;
+	}
+	return n;
+}
+
+/* The tracer's describe_pc hook: a pc is a code word of the program. */
+static void describe_pc_hook(uint64_t pc, const char **func, const char **file, uint64_t *line)
+{
+	const vm_program *p = rt.prog;
+	const vm_function *f = pc < p->ncode ? vm_func_at(p, (uint32_t)pc) : NULL;
+	*func = f ? f->name : "?";
+	*file = p->file;
+	*line = pc < p->ncode ? p->lines[pc] : 0;
+}
+
+/* The collector's events, for the trace. */
+static void gc_event_hook(enum gc_event ev, uint64_t arg)
+{
+	static const int map[] = {
+		[GC_EV_START] = TRACE_EV_GC_START,
+		[GC_EV_STW_START] = TRACE_EV_GC_STW_START,
+		[GC_EV_STW_DONE] = TRACE_EV_GC_STW_DONE,
+		[GC_EV_DONE] = TRACE_EV_GC_DONE,
+		[GC_EV_HEAP] = TRACE_EV_HEAP_ALLOC,
+	};
+	sched_trace_gc(map[ev], arg);
 }
 
 /* The scheduler's traceback hook: g is parked, its registers saved. */
@@ -661,6 +709,7 @@ top:
 		sched_g *ng = vm_newproc(OPERAND(), sp, callee->nparams);
 		if (!ng)
 			OOM();
+		SAVE(); /* GoCreate carries our stack */
 		sched_start(ng);
 		NEXT(2);
 	}
@@ -688,12 +737,13 @@ top:
 		sched_chan *c = chan_operand(&sp[-2]);
 		if (c == BAD_CHAN)
 			PANIC("runtime error: send: chan expected, got %s", vm_kind_name(sp[-2].kind));
+		SAVE(); /* waking a receiver traces our stack */
 		int r = sched_chan_send(c, &sp[-1]);
 		sp -= 2;
 		if (r == CHAN_ERR_CLOSED)
 			PANIC("send on closed channel");
 		if (r == CHAN_BLOCK) /* the value stays in its slot until taken */
-			BLOCK(1, sched_block(c ? WAIT_CHAN_SEND : WAIT_CHAN_SEND_NIL, 0));
+			BLOCK(1, sched_block(c ? WAIT_CHAN_SEND : WAIT_CHAN_SEND_NIL, TRACE_EV_GO_BLOCK_SEND));
 		NEXT(1);
 	}
 	CASE(RECV) {
@@ -701,11 +751,12 @@ top:
 		if (c == BAD_CHAN)
 			PANIC("runtime error: recv: chan expected, got %s", vm_kind_name(sp[-1].kind));
 		bool ok = false;
+		SAVE();
 		int r = sched_chan_recv(c, &sp[-1], &ok); /* the value replaces the chan */
 		*sp++ = (vm_value){ .kind = VK_INT, .u.i = ok };
 		if (r == CHAN_BLOCK) {
 			g->resume = RESUME_RECV;
-			BLOCK(1, sched_block(c ? WAIT_CHAN_RECEIVE : WAIT_CHAN_RECEIVE_NIL, 0));
+			BLOCK(1, sched_block(c ? WAIT_CHAN_RECEIVE : WAIT_CHAN_RECEIVE_NIL, TRACE_EV_GO_BLOCK_RECV));
 		}
 		NEXT(1);
 	}
@@ -713,6 +764,7 @@ top:
 		sched_chan *c = chan_operand(&sp[-1]);
 		if (c == BAD_CHAN)
 			PANIC("runtime error: close: chan expected, got %s", vm_kind_name(sp[-1].kind));
+		SAVE();
 		sp--;
 		int r = sched_chan_close(c);
 		if (r == CHAN_ERR_CLOSE_CLOSED)
@@ -740,13 +792,14 @@ top:
 			cases[i].elem = cases[i].send ? (void *)&c3[2] : (void *)&cs[1];
 		}
 		bool ok = false;
+		SAVE();
 		int idx = sched_select(cases, (int)n, block, &ok);
 		sp = cs + 3;
 		if (idx == -CHAN_ERR_CLOSED)
 			PANIC("send on closed channel");
 		if (idx == SCHED_SELECT_BLOCK) {
 			g->resume = RESUME_SELECT;
-			BLOCK(2, sched_block(n ? WAIT_SELECT : WAIT_SELECT_NO_CASES, 0));
+			BLOCK(2, sched_block(n ? WAIT_SELECT : WAIT_SELECT_NO_CASES, TRACE_EV_GO_BLOCK_SELECT));
 		}
 		bool send = idx >= 0 && cases[idx].send;
 		cs[0] = (vm_value){ .kind = VK_INT, .u.i = idx };
@@ -766,11 +819,12 @@ top:
 		WANT(&sp[-1], VK_MUTEX, "lock");
 		sp--;
 		if (sched_mutex_lock(sp->u.p) == CHAN_BLOCK)
-			BLOCK(1, sched_block(WAIT_MUTEX, 0));
+			BLOCK(1, sched_block(WAIT_MUTEX, TRACE_EV_GO_BLOCK_SYNC));
 		NEXT(1);
 	}
 	CASE(UNLOCK) {
 		WANT(&sp[-1], VK_MUTEX, "unlock");
+		SAVE();
 		sp--;
 		if (sched_mutex_unlock(sp->u.p) != 0)
 			PANIC("sync: unlock of unlocked mutex");
@@ -790,6 +844,7 @@ top:
 		if (!done)
 			WANT(&sp[-1], VK_INT, "wgadd");
 		int64_t delta = done ? -1 : sp[-1].u.i;
+		SAVE();
 		sp = w;
 		if (sched_waitgroup_add(w->u.p, delta) != 0)
 			PANIC("sync: negative WaitGroup counter");
@@ -799,7 +854,7 @@ top:
 		WANT(&sp[-1], VK_WAITGROUP, "wgwait");
 		sp--;
 		if (sched_waitgroup_wait(sp->u.p) == CHAN_BLOCK)
-			BLOCK(1, sched_block(WAIT_WAITGROUP, 0));
+			BLOCK(1, sched_block(WAIT_WAITGROUP, TRACE_EV_GO_BLOCK_SYNC));
 		NEXT(1);
 	}
 
@@ -902,7 +957,7 @@ void vm_ctx_release(vm_ctx *ctx)
 static void mloop(void)
 {
 	sched_resume();
-	run_loop();
+	run_loop(); /* returns when there is no G to run: a deadlock */
 }
 
 int vm_run(vm_program *p, const vm_run_options *o)
@@ -912,12 +967,24 @@ int vm_run(vm_program *p, const vm_run_options *o)
 	rt.prog = p;
 	rt.opt = o;
 
-	gc_init(&(gc_config){ .stress = o->gc_stress, .on_system_stack = sched_on_system_stack });
+	gc_init(&(gc_config){
+		.stress = o->gc_stress,
+		.on_system_stack = sched_on_system_stack,
+		.event = o->trace_path ? gc_event_hook : NULL,
+	});
 	sched_config cfg = {
 		.procs = o->deterministic ? 1 : o->procs,
 		.sysstack = o->sysstack,
 		.deterministic = o->deterministic,
-		.hooks = { .mloop = mloop, .traceback = traceback_hook },
+		.hooks = {
+			.mloop = mloop,
+			.traceback = traceback_hook,
+			.stack = stack_hook,
+			.describe_pc = describe_pc_hook,
+		},
+		.trace_path = o->trace_path,
+		.trace_dump = o->trace_legacy_dump ? TRACE_DUMP_LEGACY : TRACE_DUMP_DIRECT,
+		.trace_clock = o->trace_virtual_clock ? TRACE_CLOCK_VIRTUAL : TRACE_CLOCK_REAL,
 	};
 	if (sched_init(&cfg) != 0) {
 		fprintf(stderr, "fatal error: cannot set up the scheduler\n");

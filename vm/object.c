@@ -1,9 +1,9 @@
 /* object.c: strings and arrays on the GC heap, and how values print. */
-#include "gc/gc.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc/gc.h"
 #include "vm/internal.h"
 
 vm_string *vm_string_new(const char *s, uint64_t n)

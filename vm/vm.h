@@ -254,6 +254,12 @@ typedef struct vm_run_options {
 	int deterministic;
 	/* --gc-stress: collect every gc_stress allocations (0: off) */
 	uint64_t gc_stress;
+	/* --gc-stats: print the collector's statistics at exit */
+	int gc_stats;
+	/* --trace=FILE (NULL: no trace), --trace-dump=legacy, --trace-clock=virtual */
+	const char *trace_path;
+	int trace_legacy_dump;
+	int trace_virtual_clock;
 } vm_run_options;
 
 /* Run p from main.  Returns the process exit status: 0 when main returns,
