@@ -404,6 +404,12 @@ struct stop_args {
 	int npp;                  /* how many */
 };
 
+TRACE_SYSTEMSTACK static void dump_on_g0(void *arg)
+{
+	(void)arg;
+	trace_dump();
+}
+
 TRACE_SYSTEMSTACK static void stop_on_g0(void *arg)
 {
 	struct stop_args *a = arg;
@@ -429,7 +435,9 @@ TRACE_SYSTEMSTACK static void stop_on_g0(void *arg)
 			      ? 1000000000u /* a virtual tick reads as 1 ns */
 			      : 1000000000u / TRACE_TICK_DIV;
 	trace_write_bytes(freq, 1 + (size_t)trace_varint_put(&freq[1], hz));
-	trace_dump();
+	/* Nested: already on g0, but the operation gets its own name, which an
+	 * overflow report and the stack statistics show. */
+	trace_systemstack("trace stack dump", dump_on_g0, NULL);
 
 	trace_stacks_reset();
 	trace_strings_reset();
