@@ -35,8 +35,11 @@ typedef struct vm_ctx {
  * first function): its caller function is this value. */
 #define VM_NO_CALLER UINT32_MAX
 
-/* Initial VM stack of a context, in slots: 1 KiB. */
-#define VM_STACK_INITIAL 64
+/* Initial VM stack of a context, in slots: 512 bytes. */
+#define VM_STACK_INITIAL 32
+
+/* A G has ended: drop its stack if it grew large (interp.c). */
+void vm_ctx_release(vm_ctx *ctx);
 
 /* ---- objects (object.c) ---- */
 

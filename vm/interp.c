@@ -16,27 +16,41 @@
  * labels as values) where the compiler has it, a switch otherwise; the debug
  * build uses the switch so that both are tested.  Both are generated from
  * opcodes.h: an opcode without a handler does not compile.
+ *
+ * Goroutines.  Every M runs mloop() on its M stack, and mloop runs the loop
+ * for whichever G the scheduler gives it.  An instruction that blocks (a
+ * channel operation that cannot complete, sleep, lock, ...) steps ip past
+ * itself, saves the registers in the G, and calls the scheduler, which
+ * returns when this M has a G to run again, usually another one: RELOAD()
+ * picks up that G's registers and finishes whatever its own blocking
+ * instruction left to do (g->resume).  Back-edges and calls count down a
+ * time-slice budget; at zero the scheduler says whether to yield.
  */
 #include <errno.h>
-#include <gc.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc/gc.h"
+#include "scheduler/sched.h"
 #include "vm/internal.h"
 
 #if defined(__GNUC__) && !defined(GREENVM_DEBUG)
 #define VM_COMPUTED_GOTO 1
 #endif
 
-/* Everything one run needs. */
-typedef struct vm_runstate {
+/* What every M needs of the program being run (set once by vm_run). */
+static struct {
 	const vm_program *prog;
 	const vm_run_options *opt;
-	/* the (one, for now) execution context */
-	vm_ctx ctx;
-} vm_runstate;
+	/* serializes fatal output: the first panic wins */
+	pthread_mutex_t dying;
+} rt = { .dying = PTHREAD_MUTEX_INITIALIZER };
+
+/* What a parked G must finish when it runs again (sched_g.resume). */
+enum { RESUME_NONE, RESUME_RECV, RESUME_SELECT };
 
 /* ------------------------------------------------------------------ */
 /* Panics and tracebacks                                              */
@@ -48,10 +62,12 @@ static void print_where(const vm_program *p, uint32_t pc)
 	fprintf(stderr, "\t%s:%u\n", p->file, pc < p->ncode ? p->lines[pc] : 0);
 }
 
-/* Print the VM traceback of ctx, innermost frame first, as Go does. */
-static void traceback(const vm_program *p, const vm_ctx *c)
+/* Print the VM traceback of ctx, innermost frame first, as Go does.  A
+ * parked G's saved pc is past the instruction it blocked in; step back into
+ * that instruction so its line is the one shown. */
+static void traceback(const vm_program *p, const vm_ctx *c, bool parked)
 {
-	uint32_t fn = c->fn, pc = c->pc;
+	uint32_t fn = c->fn, pc = parked ? c->pc - 1 : c->pc;
 	uint64_t base = c->base;
 	int depth = 0;
 	for (;;) {
@@ -71,19 +87,81 @@ static void traceback(const vm_program *p, const vm_ctx *c)
 	}
 }
 
-/* Report a panic of the running context and return the exit status. */
-static int vm_panic(vm_runstate *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int vm_panic(vm_runstate *r, const char *fmt, ...)
+/* The scheduler's stack hook, for trace events: g's frames as pcs,
+ * innermost first.  A running G saved its registers at the instruction it
+ * is executing; a parked G's pc is past the instruction it blocked in, so
+ * step back into it (as traceback does). */
+static int stack_hook(sched_g *g, uint64_t *pcs, int max)
 {
-	va_list ap;
+	const vm_program *p = rt.prog;
+	const vm_ctx *c = g->vm;
+	uint32_t fn = c->fn;
+	uint32_t pc = atomic_load(&g->status) == G_RUNNING ? c->pc : c->pc - 1;
+	uint64_t base = c->base;
+	int n = 0;
+	while (n < max) {
+		pcs[n++] = pc;
+		const vm_value *rec = &c->stack[base + p->funcs[fn].nlocals];
+		if (rec->aux == VM_NO_CALLER)
+			break;
+		fn = rec->aux;
+		pc = (uint32_t)rec->u.i - 1;
+		base = (uint64_t)rec->u.i >> 32;
+	}
+	return n;
+}
+
+/* The tracer's describe_pc hook: a pc is a code word of the program. */
+static void describe_pc_hook(uint64_t pc, const char **func, const char **file, uint64_t *line)
+{
+	const vm_program *p = rt.prog;
+	const vm_function *f = pc < p->ncode ? vm_func_at(p, (uint32_t)pc) : NULL;
+	*func = f ? f->name : "?";
+	*file = p->file;
+	*line = pc < p->ncode ? p->lines[pc] : 0;
+}
+
+/* The collector's events, for the trace. */
+static void gc_event_hook(enum gc_event ev, uint64_t arg)
+{
+	static const int map[] = {
+		[GC_EV_START] = TRACE_EV_GC_START,
+		[GC_EV_STW_START] = TRACE_EV_GC_STW_START,
+		[GC_EV_STW_DONE] = TRACE_EV_GC_STW_DONE,
+		[GC_EV_DONE] = TRACE_EV_GC_DONE,
+		[GC_EV_HEAP] = TRACE_EV_HEAP_ALLOC,
+	};
+	sched_trace_gc(map[ev], arg);
+}
+
+/* The scheduler's traceback hook: g is parked, its registers saved. */
+static void traceback_hook(sched_g *g)
+{
+	traceback(rt.prog, g->vm, true);
+}
+
+/* Report a panic of the running G and end the program (exit status 2).
+ * msg is NULL when the panic value v is printed instead. */
+__attribute__((noreturn)) static void vm_panic_value(const vm_value *v, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+__attribute__((noreturn)) static void vm_panic_value(const vm_value *v, const char *fmt, ...)
+{
+	sched_g *g = sched_curg();
+	pthread_mutex_lock(&rt.dying);
 	fflush(stdout);
 	fputs("panic: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\n\ngoroutine 1 [running]:\n", stderr);
-	traceback(r->prog, &r->ctx);
-	return VM_EXIT_PANIC;
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+	} else {
+		vm_value_print(stderr, v);
+	}
+	fprintf(stderr, "\n\ngoroutine %lld [running]:\n", (long long)g->goid);
+	traceback(rt.prog, g->vm, false);
+	fflush(stderr);
+	sched_exit(VM_EXIT_PANIC);
 }
 
 /* ------------------------------------------------------------------ */
@@ -102,7 +180,7 @@ static int stack_grow(vm_ctx *c, uint64_t need, uint64_t limit_bytes)
 			return -1;
 		n = limit_bytes / sizeof(vm_value);
 	}
-	vm_value *s = GC_MALLOC(n * sizeof(vm_value));
+	vm_value *s = gc_alloc(n * sizeof(vm_value));
 	if (!s)
 		return -1;
 	if (c->stack)
@@ -146,6 +224,16 @@ static int str_to_float(const vm_string *s, double *out)
 	return 0;
 }
 
+/* A channel operand: a chan, or nil (the nil channel, NULL); anything
+ * else is BAD_CHAN. */
+#define BAD_CHAN ((sched_chan *)1)
+static sched_chan *chan_operand(const vm_value *v)
+{
+	if (v->kind == VK_CHAN)
+		return v->u.p;
+	return v->kind == VK_NIL ? NULL : BAD_CHAN;
+}
+
 static int string_compare(const vm_string *a, const vm_string *b)
 {
 	uint64_t n = a->len < b->len ? a->len : b->len;
@@ -155,16 +243,22 @@ static int string_compare(const vm_string *a, const vm_string *b)
 	return (a->len > b->len) - (a->len < b->len);
 }
 
-static int run_loop(vm_runstate *r)
+static sched_g *vm_newproc(uint32_t f, const vm_value *args, uint32_t nargs);
+
+static void run_loop(void)
 {
-	const vm_program *prog = r->prog;
+	const vm_program *prog = rt.prog;
 	const uint32_t *code = prog->code;
 	const vm_function *funcs = prog->funcs;
-	vm_ctx *ctx = &r->ctx;
+	const vm_run_options *opt = rt.opt;
+	sched_g *g;
+	vm_ctx *ctx;
 
 	const uint32_t *ip;
 	vm_value *base, *sp;
 	const vm_function *fn;
+	/* back-edges and calls left before asking the scheduler to yield */
+	int64_t budget;
 
 #define SAVE()                                            \
 	(ctx->pc = (uint32_t)(ip - code), ctx->fn = (uint32_t)(fn - funcs), \
@@ -173,7 +267,36 @@ static int run_loop(vm_runstate *r)
 	(ip = code + ctx->pc, fn = &funcs[ctx->fn], base = ctx->stack + ctx->base, \
 	 sp = ctx->stack + ctx->sp)
 #define OPERAND() (ip[1])
-#define PANIC(...) do { SAVE(); return vm_panic(r, __VA_ARGS__); } while (0)
+#define PANIC(...) do { SAVE(); vm_panic_value(NULL, __VA_ARGS__); } while (0)
+	/* After the scheduler returns: run the G it gives us, or stop. */
+#define RELOAD()                                  \
+	do {                                      \
+		if (!(g = sched_curg()))          \
+			return;                   \
+		ctx = g->vm;                      \
+		LOAD();                           \
+		budget = sched_slice();           \
+		if (g->resume || g->resume_err)   \
+			goto resume;              \
+	} while (0)
+	/* Leave the M to the scheduler: call sched_fn, then run what comes. */
+#define BLOCK(width, call)    \
+	do {                  \
+		ip += (width); \
+		SAVE();       \
+		call;         \
+		RELOAD();     \
+		DISPATCH();   \
+	} while (0)
+	/* Time slice: counted down at jumps and calls. */
+#define TICK()                                                            \
+	do {                                                              \
+		if (__builtin_expect(--budget <= 0, 0) && sched_check_preempt(&budget)) { \
+			SAVE();                                           \
+			sched_preempt();                                  \
+			RELOAD();                                         \
+		}                                                         \
+	} while (0)
 #define TYPE_PANIC(op, a, b)                                                        \
 	PANIC("runtime error: %s: mismatched types %s and %s", op, vm_kind_name((a)->kind), \
 	      vm_kind_name((b)->kind))
@@ -205,7 +328,7 @@ static int run_loop(vm_runstate *r)
 #define NEXT(width) do { ip += (width); goto top; } while (0)
 #endif
 
-	LOAD();
+	RELOAD();
 #ifdef VM_COMPUTED_GOTO
 	DISPATCH();
 #else
@@ -341,12 +464,13 @@ top:
 	}
 	CASE(NOT) WANT(&sp[-1], VK_INT, "not"); sp[-1].u.i = sp[-1].u.i == 0; NEXT(1);
 
-	CASE(JMP) ip = code + fn->start + OPERAND(); DISPATCH();
+	CASE(JMP) ip = code + fn->start + OPERAND(); TICK(); DISPATCH();
 	CASE(JZ) {
 		sp--;
 		WANT(sp, VK_INT, "jz");
 		if (sp->u.i == 0) {
 			ip = code + fn->start + OPERAND();
+			TICK();
 			DISPATCH();
 		}
 		NEXT(2);
@@ -356,6 +480,7 @@ top:
 		WANT(sp, VK_INT, "jnz");
 		if (sp->u.i != 0) {
 			ip = code + fn->start + OPERAND();
+			TICK();
 			DISPATCH();
 		}
 		NEXT(2);
@@ -368,9 +493,9 @@ top:
 			/* morestack: grow by copying, then find our registers again */
 			uint64_t nbi = (uint64_t)(nb - ctx->stack);
 			SAVE();
-			if (stack_grow(ctx, nbi + vm_frame_slots(callee), r->opt->max_stack) != 0)
+			if (stack_grow(ctx, nbi + vm_frame_slots(callee), opt->max_stack) != 0)
 				PANIC("runtime error: stack overflow: goroutine stack exceeds "
-				      "%llu-byte limit", (unsigned long long)r->opt->max_stack);
+				      "%llu-byte limit", (unsigned long long)opt->max_stack);
 			LOAD();
 			nb = ctx->stack + nbi;
 		}
@@ -386,13 +511,21 @@ top:
 		sp = nb + callee->nlocals + 1;
 		fn = callee;
 		ip = code + fn->start;
+		TICK();
 		DISPATCH();
 	}
 	CASE(RET) {
 		vm_value result = sp[-1];
 		const vm_value *rec = &base[fn->nlocals];
-		if (rec->aux == VM_NO_CALLER) /* main returned */
-			return VM_EXIT_OK;
+		if (rec->aux == VM_NO_CALLER) {
+			if (g->goid == 1) { /* main returned: the program ends */
+				fflush(stdout);
+				sched_exit(VM_EXIT_OK);
+			}
+			/* a goroutine's function returned: it ends */
+			vm_ctx_release(ctx);
+			BLOCK(0, sched_goexit());
+		}
 		sp = base;
 		*sp++ = result;
 		fn = &funcs[rec->aux];
@@ -545,14 +678,14 @@ top:
 
 	CASE(PRINT) sp--; vm_value_print(stdout, sp); NEXT(1);
 	CASE(PRINTLN) sp--; vm_value_print(stdout, sp); putc('\n', stdout); NEXT(1);
-	CASE(ARGC) *sp++ = (vm_value){ .kind = VK_INT, .u.i = r->opt->argc }; NEXT(1);
+	CASE(ARGC) *sp++ = (vm_value){ .kind = VK_INT, .u.i = opt->argc }; NEXT(1);
 	CASE(ARGV) {
 		WANT(&sp[-1], VK_INT, "argv");
 		int64_t i = sp[-1].u.i;
-		if (i < 0 || i >= r->opt->argc)
+		if (i < 0 || i >= opt->argc)
 			PANIC("runtime error: index out of range [%lld] with length %d", (long long)i,
-			      r->opt->argc);
-		vm_string *s = vm_string_new(r->opt->argv[i], strlen(r->opt->argv[i]));
+			      opt->argc);
+		vm_string *s = vm_string_new(opt->argv[i], strlen(opt->argv[i]));
 		if (!s)
 			OOM();
 		sp[-1] = (vm_value){ .kind = VK_STRING, .u.s = s };
@@ -560,17 +693,169 @@ top:
 	}
 	CASE(EXIT) {
 		WANT(&sp[-1], VK_INT, "exit");
-		return (int)(sp[-1].u.i & 0xff);
+		fflush(stdout);
+		sched_exit((int)(sp[-1].u.i & 0xff));
 	}
 	CASE(PANIC) {
 		sp--;
 		SAVE();
-		fflush(stdout);
-		fputs("panic: ", stderr);
-		vm_value_print(stderr, sp);
-		fputs("\n\ngoroutine 1 [running]:\n", stderr);
-		traceback(prog, ctx);
-		return VM_EXIT_PANIC;
+		vm_panic_value(sp, NULL);
+	}
+
+	/* -------- goroutines and channels: scheduler/ does the work -------- */
+	CASE(GO) {
+		const vm_function *callee = &funcs[OPERAND()];
+		sp -= callee->nparams;
+		sched_g *ng = vm_newproc(OPERAND(), sp, callee->nparams);
+		if (!ng)
+			OOM();
+		SAVE(); /* GoCreate carries our stack */
+		sched_start(ng);
+		NEXT(2);
+	}
+	CASE(YIELD) BLOCK(1, sched_gosched());
+	CASE(GOID) *sp++ = (vm_value){ .kind = VK_INT, .u.i = g->goid }; NEXT(1);
+	CASE(NUMPROCS) *sp++ = (vm_value){ .kind = VK_INT, .u.i = sched_nprocs() }; NEXT(1);
+	CASE(SLEEP) {
+		WANT(&sp[-1], VK_INT, "sleep");
+		int64_t ns = (--sp)->u.i;
+		BLOCK(1, sched_sleep(ns));
+	}
+	CASE(NANOTIME) *sp++ = (vm_value){ .kind = VK_INT, .u.i = sched_nanotime() }; NEXT(1);
+	CASE(MAKECHAN) {
+		WANT(&sp[-1], VK_INT, "makechan");
+		int64_t cap = sp[-1].u.i;
+		if (cap < 0 || cap > (1ll << 28))
+			PANIC("makechan: size out of range");
+		sched_chan *c = sched_chan_new(cap);
+		if (!c)
+			OOM();
+		sp[-1] = (vm_value){ .kind = VK_CHAN, .u.p = c };
+		NEXT(1);
+	}
+	CASE(SEND) {
+		sched_chan *c = chan_operand(&sp[-2]);
+		if (c == BAD_CHAN)
+			PANIC("runtime error: send: chan expected, got %s", vm_kind_name(sp[-2].kind));
+		SAVE(); /* waking a receiver traces our stack */
+		int r = sched_chan_send(c, &sp[-1]);
+		sp -= 2;
+		if (r == CHAN_ERR_CLOSED)
+			PANIC("send on closed channel");
+		if (r == CHAN_BLOCK) /* the value stays in its slot until taken */
+			BLOCK(1, sched_block(c ? WAIT_CHAN_SEND : WAIT_CHAN_SEND_NIL, TRACE_EV_GO_BLOCK_SEND));
+		NEXT(1);
+	}
+	CASE(RECV) {
+		sched_chan *c = chan_operand(&sp[-1]);
+		if (c == BAD_CHAN)
+			PANIC("runtime error: recv: chan expected, got %s", vm_kind_name(sp[-1].kind));
+		bool ok = false;
+		SAVE();
+		int r = sched_chan_recv(c, &sp[-1], &ok); /* the value replaces the chan */
+		*sp++ = (vm_value){ .kind = VK_INT, .u.i = ok };
+		if (r == CHAN_BLOCK) {
+			g->resume = RESUME_RECV;
+			BLOCK(1, sched_block(c ? WAIT_CHAN_RECEIVE : WAIT_CHAN_RECEIVE_NIL, TRACE_EV_GO_BLOCK_RECV));
+		}
+		NEXT(1);
+	}
+	CASE(CLOSE) {
+		sched_chan *c = chan_operand(&sp[-1]);
+		if (c == BAD_CHAN)
+			PANIC("runtime error: close: chan expected, got %s", vm_kind_name(sp[-1].kind));
+		SAVE();
+		sp--;
+		int r = sched_chan_close(c);
+		if (r == CHAN_ERR_CLOSE_CLOSED)
+			PANIC("close of closed channel");
+		if (r == CHAN_ERR_CLOSE_NIL)
+			PANIC("close of nil channel");
+		NEXT(1);
+	}
+	CASE(SELECT) CASE(SELECTD) {
+		/* N cases of (chan, dir, value) become (index, value, ok) in the
+		 * first three slots.  Receive cases all deliver into slot 1:
+		 * only one case wins. */
+		uint32_t n = OPERAND();
+		bool block = *ip == OP_SELECT;
+		vm_value *cs = sp - 3 * n;
+		sched_scase cases[VM_SELECT_MAX];
+		for (uint32_t i = 0; i < n; i++) {
+			vm_value *c3 = &cs[3 * i];
+			cases[i].c = chan_operand(&c3[0]);
+			if (cases[i].c == BAD_CHAN)
+				PANIC("runtime error: select: chan expected, got %s",
+				      vm_kind_name(c3[0].kind));
+			WANT(&c3[1], VK_INT, "select direction");
+			cases[i].send = c3[1].u.i != 0;
+			cases[i].elem = cases[i].send ? (void *)&c3[2] : (void *)&cs[1];
+		}
+		bool ok = false;
+		SAVE();
+		int idx = sched_select(cases, (int)n, block, &ok);
+		sp = cs + 3;
+		if (idx == -CHAN_ERR_CLOSED)
+			PANIC("send on closed channel");
+		if (idx == SCHED_SELECT_BLOCK) {
+			g->resume = RESUME_SELECT;
+			BLOCK(2, sched_block(n ? WAIT_SELECT : WAIT_SELECT_NO_CASES, TRACE_EV_GO_BLOCK_SELECT));
+		}
+		bool send = idx >= 0 && cases[idx].send;
+		cs[0] = (vm_value){ .kind = VK_INT, .u.i = idx };
+		if (idx < 0 || send)
+			cs[1] = (vm_value){ .kind = VK_NIL };
+		cs[2] = (vm_value){ .kind = VK_INT, .u.i = idx >= 0 && (send || ok) };
+		NEXT(2);
+	}
+	CASE(NEWMUTEX) {
+		sched_mutex *mu = sched_mutex_new();
+		if (!mu)
+			OOM();
+		*sp++ = (vm_value){ .kind = VK_MUTEX, .u.p = mu };
+		NEXT(1);
+	}
+	CASE(LOCK) {
+		WANT(&sp[-1], VK_MUTEX, "lock");
+		sp--;
+		if (sched_mutex_lock(sp->u.p) == CHAN_BLOCK)
+			BLOCK(1, sched_block(WAIT_MUTEX, TRACE_EV_GO_BLOCK_SYNC));
+		NEXT(1);
+	}
+	CASE(UNLOCK) {
+		WANT(&sp[-1], VK_MUTEX, "unlock");
+		SAVE();
+		sp--;
+		if (sched_mutex_unlock(sp->u.p) != 0)
+			PANIC("sync: unlock of unlocked mutex");
+		NEXT(1);
+	}
+	CASE(NEWWG) {
+		sched_waitgroup *wg = sched_waitgroup_new();
+		if (!wg)
+			OOM();
+		*sp++ = (vm_value){ .kind = VK_WAITGROUP, .u.p = wg };
+		NEXT(1);
+	}
+	CASE(WGADD) CASE(WGDONE) {
+		int done = *ip == OP_WGDONE;
+		vm_value *w = done ? &sp[-1] : &sp[-2];
+		WANT(w, VK_WAITGROUP, done ? "wgdone" : "wgadd");
+		if (!done)
+			WANT(&sp[-1], VK_INT, "wgadd");
+		int64_t delta = done ? -1 : sp[-1].u.i;
+		SAVE();
+		sp = w;
+		if (sched_waitgroup_add(w->u.p, delta) != 0)
+			PANIC("sync: negative WaitGroup counter");
+		NEXT(1);
+	}
+	CASE(WGWAIT) {
+		WANT(&sp[-1], VK_WAITGROUP, "wgwait");
+		sp--;
+		if (sched_waitgroup_wait(sp->u.p) == CHAN_BLOCK)
+			BLOCK(1, sched_block(WAIT_WAITGROUP, TRACE_EV_GO_BLOCK_SYNC));
+		NEXT(1);
 	}
 
 #ifdef VM_COMPUTED_GOTO
@@ -582,7 +867,35 @@ bad_opcode:
 #endif
 	/* The verifier admits only defined opcodes. */
 	SAVE();
-	return vm_panic(r, "fatal error: invalid opcode 0x%x (unverified code?)", *ip & 0xff);
+	vm_panic_value(NULL, "invalid opcode 0x%x (unverified code?)", *ip & 0xff);
+
+resume:
+	/* Finish what the blocking instruction that parked g left undone. */
+	{
+		uint32_t what = g->resume;
+		int err = g->resume_err;
+		g->resume = RESUME_NONE;
+		g->resume_err = 0;
+		if (err)
+			PANIC("send on closed channel");
+		if (what == RESUME_RECV) {
+			sp[-1] = (vm_value){ .kind = VK_INT, .u.i = g->sudog.success };
+		} else if (what == RESUME_SELECT) {
+			bool ok;
+			int idx = sched_select_resume(&ok);
+			bool send = g->param->send;
+			if (send && !ok)
+				PANIC("send on closed channel");
+			sp[-3] = (vm_value){ .kind = VK_INT, .u.i = idx };
+			if (send)
+				sp[-2] = (vm_value){ .kind = VK_NIL };
+			sp[-1] = (vm_value){ .kind = VK_INT, .u.i = send ? 1 : ok };
+		}
+		DISPATCH();
+	}
+#undef RELOAD
+#undef BLOCK
+#undef TICK
 #undef SAVE
 #undef LOAD
 #undef OPERAND
@@ -595,24 +908,95 @@ bad_opcode:
 #undef NEXT
 }
 
+/* Set up ctx to run f with nargs arguments copied from args. */
+static int ctx_start(vm_ctx *ctx, uint32_t f, const vm_value *args, uint32_t nargs)
+{
+	const vm_function *fn = &rt.prog->funcs[f];
+	if (!ctx->stack || ctx->nslots < vm_frame_slots(fn)) {
+		ctx->stack = NULL;
+		ctx->nslots = 0;
+		if (stack_grow(ctx, vm_frame_slots(fn), rt.opt->max_stack) != 0)
+			return -1;
+	}
+	if (nargs)
+		memcpy(ctx->stack, args, nargs * sizeof *args);
+	for (uint32_t i = nargs; i < fn->nlocals; i++)
+		ctx->stack[i] = (vm_value){ .kind = VK_NIL };
+	ctx->stack[fn->nlocals] = (vm_value){ .kind = VK_FRAME, .aux = VM_NO_CALLER };
+	ctx->fn = f;
+	ctx->pc = fn->start;
+	ctx->base = 0;
+	ctx->sp = fn->nlocals + 1;
+	return 0;
+}
+
+/* A new G that will run f(args): Go's newproc.  On the M stack. */
+static sched_g *vm_newproc(uint32_t f, const vm_value *args, uint32_t nargs)
+{
+	sched_g *g = sched_newg(rt.prog->funcs[f].start);
+	if (!g->vm) {
+		g->vm = gc_alloc(sizeof(vm_ctx));
+		if (!g->vm)
+			return NULL;
+	}
+	if (ctx_start(g->vm, f, args, nargs) != 0)
+		return NULL;
+	return g;
+}
+
+/* A G has ended: let go of a stack that grew large, so that one burst of
+ * deep recursion does not pin memory while the G waits on the free list. */
+void vm_ctx_release(vm_ctx *ctx)
+{
+	if (ctx->nslots > 4 * VM_STACK_INITIAL) {
+		ctx->stack = NULL;
+		ctx->nslots = 0;
+	}
+}
+
+static void mloop(void)
+{
+	sched_resume();
+	run_loop(); /* returns when there is no G to run: a deadlock */
+}
+
 int vm_run(vm_program *p, const vm_run_options *o)
 {
 	static char stdout_buf[1 << 16];
 	setvbuf(stdout, stdout_buf, _IOFBF, sizeof stdout_buf);
+	rt.prog = p;
+	rt.opt = o;
 
-	vm_runstate r = { .prog = p, .opt = o };
-	const vm_function *m = &p->funcs[p->main_fn];
-	if (stack_grow(&r.ctx, vm_frame_slots(m), o->max_stack) != 0) {
-		fprintf(stderr, "fatal error: cannot allocate the main goroutine's stack\n");
+	gc_init(&(gc_config){
+		.stress = o->gc_stress,
+		.on_system_stack = sched_on_system_stack,
+		.event = o->trace_path ? gc_event_hook : NULL,
+	});
+	sched_config cfg = {
+		.procs = o->deterministic ? 1 : o->procs,
+		.sysstack = o->sysstack,
+		.deterministic = o->deterministic,
+		.hooks = {
+			.mloop = mloop,
+			.traceback = traceback_hook,
+			.stack = stack_hook,
+			.describe_pc = describe_pc_hook,
+		},
+		.trace_path = o->trace_path,
+		.trace_dump = o->trace_legacy_dump ? TRACE_DUMP_LEGACY : TRACE_DUMP_DIRECT,
+		.trace_clock = o->trace_virtual_clock ? TRACE_CLOCK_VIRTUAL : TRACE_CLOCK_REAL,
+	};
+	if (sched_init(&cfg) != 0) {
+		fprintf(stderr, "fatal error: cannot set up the scheduler\n");
 		return VM_EXIT_PANIC;
 	}
-	r.ctx.growths = 0;
-	r.ctx.stack[m->nlocals] = (vm_value){ .kind = VK_FRAME, .aux = VM_NO_CALLER };
-	r.ctx.fn = p->main_fn;
-	r.ctx.pc = m->start;
-	r.ctx.base = 0;
-	r.ctx.sp = m->nlocals + 1;
-	int status = run_loop(&r);
+	sched_g *main_g = vm_newproc(p->main_fn, NULL, 0);
+	if (!main_g) {
+		fprintf(stderr, "fatal error: cannot allocate the main goroutine\n");
+		return VM_EXIT_PANIC;
+	}
+	sched_start(main_g);
+	int status = sched_main();
 	fflush(stdout);
 	return status;
 }

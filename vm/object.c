@@ -1,15 +1,15 @@
 /* object.c: strings and arrays on the GC heap, and how values print. */
-#include <gc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc/gc.h"
 #include "vm/internal.h"
 
 vm_string *vm_string_new(const char *s, uint64_t n)
 {
 	/* Strings hold no pointers: the collector need not scan them. */
-	vm_string *str = GC_MALLOC_ATOMIC(sizeof *str + n + 1);
+	vm_string *str = gc_alloc_atomic(sizeof *str + n + 1);
 	if (!str)
 		return NULL;
 	str->len = n;
@@ -23,27 +23,34 @@ vm_string *vm_string_new(const char *s, uint64_t n)
 
 vm_array *vm_array_new(uint64_t n)
 {
-	/* GC_MALLOC returns zeroed memory, and a zero slot is nil. */
-	vm_array *a = GC_MALLOC(sizeof *a + n * sizeof(vm_value));
+	/* gc_alloc returns zeroed memory, and a zero slot is nil. */
+	vm_array *a = gc_alloc(sizeof *a + n * sizeof(vm_value));
 	if (a)
 		a->len = n;
 	return a;
 }
 
-/* Format a double as the shortest %g form that reads back exactly. */
+/* Format a double as Go's fmt prints a float64 (strconv's 'g' format with
+ * the shortest digits that read back exactly): "10", "3.5", "1e+06". */
 static int format_float(char *buf, size_t n, double f)
 {
 	if (isnan(f))
 		return snprintf(buf, n, "NaN");
 	if (isinf(f))
 		return snprintf(buf, n, f > 0 ? "+Inf" : "-Inf");
-	int len = 0;
-	for (int prec = 1; prec <= 17; prec++) {
-		len = snprintf(buf, n, "%.*g", prec, f);
+	int digits = 1;
+	for (; digits < 17; digits++) {
+		snprintf(buf, n, "%.*e", digits - 1, f);
 		if (strtod(buf, NULL) == f)
 			break;
 	}
-	return len;
+	snprintf(buf, n, "%.*e", digits - 1, f);
+	int exp = atoi(strchr(buf, 'e') + 1);
+	/* Go switches to the exponent form below 1e-4 and from 1e+06 up. */
+	if (exp < -4 || exp >= 6)
+		return (int)strlen(buf);
+	int decimals = digits - 1 - exp;
+	return snprintf(buf, n, "%.*f", decimals > 0 ? decimals : 0, f);
 }
 
 void vm_value_print(FILE *f, const vm_value *v)

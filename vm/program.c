@@ -23,6 +23,22 @@ int vm_op_lookup(const char *name, size_t n)
 	return -1;
 }
 
+int vm_op_pops(const vm_program *p, uint32_t op, uint32_t operand)
+{
+	if (vm_ops[op & 0xff].pops != VAR)
+		return vm_ops[op & 0xff].pops;
+	switch (op) {
+	case OP_CALL:
+	case OP_GO:
+		return operand < p->nfuncs ? (int)p->funcs[operand].nparams : -1;
+	case OP_SELECT:
+	case OP_SELECTD:
+		return operand <= VM_SELECT_MAX ? 3 * (int)operand : -1;
+	default:
+		return -1;
+	}
+}
+
 const char *vm_kind_name(uint32_t kind)
 {
 	switch (kind) {
@@ -31,6 +47,10 @@ const char *vm_kind_name(uint32_t kind)
 	case VK_FLOAT: return "float";
 	case VK_STRING: return "string";
 	case VK_ARRAY: return "array";
+	case VK_CHAN: return "chan";
+	case VK_MUTEX: return "mutex";
+	case VK_WAITGROUP: return "waitgroup";
+	case VK_PTR: return "pointer";
 	case VK_FRAME: return "frame";
 	default: return "unknown";
 	}

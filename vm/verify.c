@@ -215,6 +215,9 @@ static int check_insns(verifier *v)
 		default: /* OPND_IMM: any 32-bit value */
 			break;
 		}
+		if (vm_op_pops(p, w, x) < 0) /* select's case count */
+			return fail_at(v, pc, 1, "%s: %u cases, more than the limit of %u",
+				       op->mnemonic, x, VM_SELECT_MAX);
 		pc += 2;
 	}
 	return 0;
@@ -266,9 +269,9 @@ static int check_stack(verifier *v)
 		uint32_t pc = v->work[--v->nwork];
 		const vm_opinfo *op = &vm_ops[code[pc]];
 		int32_t d = v->depth[pc];
-		/* call pops its callee's parameters and pushes the one result */
-		int32_t pops = op->pops == VAR ? (int32_t)v->p->funcs[code[pc + 1]].nparams : op->pops;
-		int32_t pushes = op->pushes == VAR ? 1 : op->pushes;
+		/* call and go pop their callee's parameters, select 3 per case */
+		int32_t pops = vm_op_pops(v->p, code[pc], op->operand == OPND_NONE ? 0 : code[pc + 1]);
+		int32_t pushes = op->pushes;
 		if (d < pops)
 			return fail_at(v, pc, 0, "stack underflow: %s%s%s needs %d value%s, the stack holds %d",
 				       op->mnemonic, op->pops == VAR ? " " : "",

@@ -61,6 +61,17 @@ extern const vm_opinfo vm_ops[OP__LIMIT];
 /* The opcode whose mnemonic is `name` (length n), or -1. */
 int vm_op_lookup(const char *name, size_t n);
 
+struct vm_program;
+
+/* Most cases one select may have (the scheduler's limit too). */
+#define VM_SELECT_MAX 64
+
+/* Values an instruction pops, given its operand: the table's pops, or for
+ * VAR, call's and go's callee parameters and select's 3 per case.  -1 if
+ * the operand is out of range for that (a bad function index, or more
+ * select cases than SCHED_SELECT_MAX). */
+int vm_op_pops(const struct vm_program *p, uint32_t op, uint32_t operand);
+
 /* Words one instruction takes: 1, or 2 with an operand. */
 static inline uint32_t vm_op_width(uint32_t op)
 {
@@ -78,7 +89,11 @@ enum vm_kind {
 	VK_FLOAT = 2,  /* double */
 	VK_STRING = 3, /* vm_string*, immutable */
 	VK_ARRAY = 4,  /* vm_array*, mutable, fixed length */
-	/* 5..15 reserved: channels, functions, mutexes, wait groups, FFI pointers */
+	VK_CHAN = 5,   /* sched_chan* (scheduler/) */
+	VK_MUTEX = 6,  /* sched_mutex* */
+	VK_WAITGROUP = 7, /* sched_waitgroup* */
+	VK_PTR = 8,    /* a C pointer returned by an FFI call */
+	/* 9..15 reserved */
 	VK_FRAME = 16, /* internal: a call frame's saved registers, never a program value */
 };
 
@@ -232,6 +247,19 @@ typedef struct vm_run_options {
 	char **argv;
 	/* a goroutine's VM stack may not grow past this many bytes */
 	uint64_t max_stack;
+	/* number of Ps (0: online CPUs) and g0 size (0: default) */
+	int procs;
+	size_t sysstack;
+	/* --sched=deterministic: one P, instruction-counted time slices */
+	int deterministic;
+	/* --gc-stress: collect every gc_stress allocations (0: off) */
+	uint64_t gc_stress;
+	/* --gc-stats: print the collector's statistics at exit */
+	int gc_stats;
+	/* --trace=FILE (NULL: no trace), --trace-dump=legacy, --trace-clock=virtual */
+	const char *trace_path;
+	int trace_legacy_dump;
+	int trace_virtual_clock;
 } vm_run_options;
 
 /* Run p from main.  Returns the process exit status: 0 when main returns,

@@ -1,0 +1,1248 @@
+/* proc.c: Gs, Ms and Ps: run queues, schedule, park and ready, syscalls, exit.
+ *
+ * The scheduler's design, after Go's proc.go
+ * -----------------------------------------
+ * G is a goroutine: its VM stack and saved registers (owned by vm/) and the
+ * scheduling state here.  M is an OS thread.  P is a processor: the right to
+ * run bytecode, with a local queue of runnable Gs.  There are exactly
+ * cfg.procs Ps (GOMAXPROCS); an M must hold a P to run a G.
+ *
+ * Every M runs the VM's loop (hooks.mloop) on its M stack.  The loop runs the
+ * current G until it blocks, yields, ends or is preempted; it then saves the
+ * G's registers and calls into this file, which switches to the M's g0
+ * (mcall) and runs schedule() there.  schedule() picks the next G — runnext,
+ * the local queue, now and then the global queue, else findrunnable(), which
+ * runs timers, steals half of another P's queue, and finally parks the M —
+ * and resumes the loop with gogo().  The loop then runs whatever
+ * sched_curg() is.  So the M stack holds one C frame across every switch,
+ * and a parked G holds none: only its G and its VM stack.
+ *
+ * Locks: sched.lock guards the global queue, the idle P and M lists, the G
+ * free list and allgs.  A P's local queue is lock-free (Go's runq: the owner
+ * writes the tail, anyone CASes the head).  Channel, mutex and timer locks
+ * are taken before sched.lock, never after.
+ *
+ * Where greenvm differs from Go: an M's saved context (gobuf) belongs to the
+ * M, not the G, because a G has no C stack of its own; there is no netpoller,
+ * so idle Ms sleep on a condition variable until the next timer; Gs are never
+ * locked to Ms.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gc/gc.h"
+#include "scheduler/runtime.h"
+
+sched_state sched = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.exitcond = PTHREAD_COND_INITIALIZER,
+};
+
+__thread sched_m *sched_mself;
+
+const char *sched_waitreason_string(int reason)
+{
+	switch (reason) {
+	case WAIT_CHAN_RECEIVE: return "chan receive";
+	case WAIT_CHAN_SEND: return "chan send";
+	case WAIT_CHAN_RECEIVE_NIL: return "chan receive (nil chan)";
+	case WAIT_CHAN_SEND_NIL: return "chan send (nil chan)";
+	case WAIT_SELECT: return "select";
+	case WAIT_SELECT_NO_CASES: return "select (no cases)";
+	case WAIT_SLEEP: return "sleep";
+	case WAIT_MUTEX: return "sync.Mutex.Lock";
+	case WAIT_WAITGROUP: return "sync.WaitGroup.Wait";
+	default: return "waiting";
+	}
+}
+
+static void lock(void)
+{
+	pthread_mutex_lock(&sched.lock);
+}
+
+static void unlock(void)
+{
+	pthread_mutex_unlock(&sched.lock);
+}
+
+/* A runtime bug: there is no sensible way on. */
+__attribute__((noreturn)) static void throw(const char *msg)
+{
+	fprintf(stderr, "fatal error: %s\n", msg);
+	abort();
+}
+
+uint64_t sched_fastrand(void)
+{
+	/* xorshift64*, per M */
+	uint64_t x = sched_mself->rand;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	sched_mself->rand = x;
+	return x * 2685821657736338717ull;
+}
+
+int64_t sched_nanotime(void)
+{
+	if (sched.cfg.deterministic)
+		return atomic_load(&sched.vclock);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------ */
+/* Notes: how an M sleeps and is woken                                */
+/* ------------------------------------------------------------------ */
+
+/* Sleep until woken, or until sched_nanotime() reaches until (0: no limit). */
+static void notesleep(sched_m *m, int64_t until)
+{
+	pthread_mutex_lock(&m->notelock);
+	while (!m->notified) {
+		if (until == 0 || sched.cfg.deterministic) {
+			pthread_cond_wait(&m->notecond, &m->notelock);
+			continue;
+		}
+		int64_t now = sched_nanotime();
+		if (now >= until)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		int64_t t = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + (until - now);
+		ts.tv_sec = t / 1000000000;
+		ts.tv_nsec = t % 1000000000;
+		pthread_cond_timedwait(&m->notecond, &m->notelock, &ts);
+	}
+	m->notified = false;
+	pthread_mutex_unlock(&m->notelock);
+}
+
+static void notewakeup(sched_m *m)
+{
+	pthread_mutex_lock(&m->notelock);
+	m->notified = true;
+	pthread_cond_signal(&m->notecond);
+	pthread_mutex_unlock(&m->notelock);
+}
+
+/* ------------------------------------------------------------------ */
+/* Run queues                                                         */
+/* ------------------------------------------------------------------ */
+
+/* Put g on the global queue.  sched.lock held. */
+static void globrunqput(sched_g *g)
+{
+	g->schedlink = NULL;
+	if (sched.runqtail)
+		sched.runqtail->schedlink = g;
+	else
+		sched.runqhead = g;
+	sched.runqtail = g;
+	atomic_fetch_add(&sched.runqsize, 1);
+}
+
+/* Take a G from the global queue, and move a fair share of the rest to
+ * pp's local queue.  sched.lock held. */
+static sched_g *globrunqget(sched_p *pp)
+{
+	int64_t size = atomic_load(&sched.runqsize);
+	if (size == 0)
+		return NULL;
+	int64_t n = size / sched.nprocs + 1;
+	if (n > size)
+		n = size;
+	if (n > SCHED_RUNQ / 2)
+		n = SCHED_RUNQ / 2;
+	atomic_fetch_sub(&sched.runqsize, n);
+	sched_g *g = sched.runqhead;
+	sched.runqhead = g->schedlink;
+	while (--n > 0) {
+		sched_g *g1 = sched.runqhead;
+		sched.runqhead = g1->schedlink;
+		sched_runqput(pp, g1, false);
+	}
+	if (!sched.runqhead)
+		sched.runqtail = NULL;
+	return g;
+}
+
+/* The local queue is full: move half of it and g to the global queue. */
+static bool runqputslow(sched_p *pp, sched_g *g, uint32_t h, uint32_t t)
+{
+	sched_g *batch[SCHED_RUNQ / 2 + 1];
+	uint32_t n = (t - h) / 2;
+	if (n != SCHED_RUNQ / 2)
+		throw("runqputslow: queue is not full");
+	for (uint32_t i = 0; i < n; i++)
+		batch[i] = atomic_load_explicit(&pp->runq[(h + i) % SCHED_RUNQ], memory_order_relaxed);
+	if (!atomic_compare_exchange_strong_explicit(&pp->runqhead, &h, h + n, memory_order_acq_rel,
+						     memory_order_relaxed))
+		return false;
+	batch[n] = g;
+	lock();
+	for (uint32_t i = 0; i <= n; i++)
+		globrunqput(batch[i]);
+	unlock();
+	return true;
+}
+
+void sched_runqput(sched_p *pp, sched_g *g, bool next)
+{
+	if (next) {
+		sched_g *old = atomic_exchange(&pp->runnext, g);
+		if (!old)
+			return;
+		g = old; /* the G it displaced goes to the tail */
+	}
+	for (;;) {
+		uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_acquire);
+		uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
+		if (t - h < SCHED_RUNQ) {
+			atomic_store_explicit(&pp->runq[t % SCHED_RUNQ], g, memory_order_relaxed);
+			atomic_store_explicit(&pp->runqtail, t + 1, memory_order_release);
+			return;
+		}
+		if (runqputslow(pp, g, h, t))
+			return;
+	}
+}
+
+/* Take a G from pp's local queue; only pp's owner calls this. */
+static sched_g *runqget(sched_p *pp)
+{
+	sched_g *next = atomic_load(&pp->runnext);
+	if (next && atomic_compare_exchange_strong(&pp->runnext, &next, NULL))
+		return next;
+	for (;;) {
+		uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_acquire);
+		uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
+		if (t == h)
+			return NULL;
+		sched_g *g = atomic_load_explicit(&pp->runq[h % SCHED_RUNQ], memory_order_relaxed);
+		if (atomic_compare_exchange_strong_explicit(&pp->runqhead, &h, h + 1,
+							    memory_order_release, memory_order_relaxed))
+			return g;
+	}
+}
+
+bool sched_runqempty(sched_p *pp)
+{
+	return atomic_load(&pp->runqhead) == atomic_load(&pp->runqtail) &&
+	       atomic_load(&pp->runnext) == NULL;
+}
+
+/* Steal half of p2's queue into pp's; return one of the stolen Gs. */
+static sched_g *runqsteal(sched_p *pp, sched_p *p2, bool stealnext)
+{
+	uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
+	for (;;) {
+		uint32_t h = atomic_load_explicit(&p2->runqhead, memory_order_acquire);
+		uint32_t t2 = atomic_load_explicit(&p2->runqtail, memory_order_acquire);
+		uint32_t n = t2 - h;
+		n -= n / 2;
+		if (n == 0) {
+			if (!stealnext)
+				return NULL;
+			sched_g *next = atomic_load(&p2->runnext);
+			if (next && atomic_compare_exchange_strong(&p2->runnext, &next, NULL))
+				return next;
+			return NULL;
+		}
+		if (n > SCHED_RUNQ / 2)
+			continue; /* read an inconsistent h and t2 */
+		for (uint32_t i = 0; i < n; i++) {
+			sched_g *g = atomic_load_explicit(&p2->runq[(h + i) % SCHED_RUNQ],
+							  memory_order_relaxed);
+			atomic_store_explicit(&pp->runq[(t + i) % SCHED_RUNQ], g, memory_order_relaxed);
+		}
+		if (!atomic_compare_exchange_strong_explicit(&p2->runqhead, &h, h + n,
+							     memory_order_acq_rel, memory_order_relaxed))
+			continue;
+		n--;
+		sched_g *g = atomic_load_explicit(&pp->runq[(t + n) % SCHED_RUNQ], memory_order_relaxed);
+		if (n)
+			atomic_store_explicit(&pp->runqtail, t + n, memory_order_release);
+		return g;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Idle Ps and Ms                                                     */
+/* ------------------------------------------------------------------ */
+
+/* sched.lock held for all four. */
+static void pidleput(sched_p *pp)
+{
+	atomic_store(&pp->status, P_IDLE);
+	pp->m = NULL;
+	pp->link = sched.pidle;
+	sched.pidle = pp;
+	atomic_fetch_add(&sched.npidle, 1);
+}
+
+static sched_p *pidleget(void)
+{
+	sched_p *pp = sched.pidle;
+	if (pp) {
+		sched.pidle = pp->link;
+		atomic_fetch_sub(&sched.npidle, 1);
+	}
+	return pp;
+}
+
+static void mput(sched_m *m)
+{
+	m->schedlink = sched.midle;
+	sched.midle = m;
+	sched.nmidle++;
+}
+
+static sched_m *mget(void)
+{
+	sched_m *m = sched.midle;
+	if (m) {
+		sched.midle = m->schedlink;
+		sched.nmidle--;
+	}
+	return m;
+}
+
+static void acquirep(sched_p *pp)
+{
+	sched_m *m = sched_mself;
+	if (m->p || pp->m)
+		throw("acquirep: P or M already bound");
+	m->p = pp;
+	__atomic_store_n(&pp->m, m, __ATOMIC_RELEASE);
+	atomic_store(&pp->status, P_RUNNING);
+	if (sched.tracing)
+		trace_proc_start(&pp->trace, (uint64_t)m->id);
+}
+
+static sched_p *releasep(void)
+{
+	sched_m *m = sched_mself;
+	sched_p *pp = m->p;
+	if (!pp || pp->m != m)
+		throw("releasep: P not bound to this M");
+	if (sched.tracing)
+		trace_proc_stop(&pp->trace);
+	m->p = NULL;
+	pp->m = NULL;
+	return pp;
+}
+
+int sched_trace_stack(sched_g *g)
+{
+	if (!g || !sched.cfg.hooks.stack)
+		return 0;
+	return sched.cfg.hooks.stack(g, sched_mself->tracepcs, TRACE_STACK_MAX);
+}
+
+/* The trace state of the current M's P, or NULL (the global buffer). */
+static trace_pstate *tracep(void)
+{
+	return sched_mself && sched_mself->p ? &sched_mself->p->trace : NULL;
+}
+
+static void mstart(void *arg);
+
+/* Create a new M that will take pp (and spin for work if spinning). */
+static void newm(sched_p *pp, bool spinning)
+{
+	sched_m *m = calloc(1, sizeof *m);
+	if (!m)
+		throw("out of memory creating an M");
+	pthread_mutex_init(&m->notelock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->notecond, &ca);
+	pthread_condattr_destroy(&ca);
+	m->nextp = pp;
+	m->spinning = spinning;
+	lock();
+	m->id = sched.mcount++;
+	unlock();
+	m->rand = 0x9e3779b97f4a7c15ull * (uint64_t)(m->id + 1);
+	m->stack = sched_mstack_start((int)m->id, sched.cfg.sysstack, 0, mstart, m);
+	if (!m->stack) {
+		fprintf(stderr, "fatal error: cannot start M %lld: %s\n", (long long)m->id,
+			strerror(errno));
+		exit(2);
+	}
+}
+
+/* Give pp (or an idle P when NULL) to an idle or new M. */
+static void startm(sched_p *pp, bool spinning)
+{
+	lock();
+	if (!pp) {
+		pp = pidleget();
+		if (!pp) {
+			unlock();
+			if (spinning)
+				atomic_fetch_sub(&sched.nmspinning, 1);
+			return;
+		}
+	}
+	sched_m *m = mget();
+	unlock();
+	if (!m) {
+		newm(pp, spinning);
+		return;
+	}
+	m->spinning = spinning;
+	m->nextp = pp;
+	notewakeup(m);
+}
+
+/* Work appeared: wake an M to look for it if Ps are idle and nobody spins. */
+static void wakep(void)
+{
+	if (atomic_load(&sched.npidle) == 0)
+		return;
+	int32_t zero = 0;
+	if (atomic_load(&sched.nmspinning) != 0 ||
+	    !atomic_compare_exchange_strong(&sched.nmspinning, &zero, 1))
+		return;
+	startm(NULL, true);
+}
+
+/* Hand off pp, whose M is leaving it (syscall, or sysmon took it). */
+void sched_handoffp(sched_p *pp)
+{
+	/* Work on it, or timers to wait for: give it to an M. */
+	if (!sched_runqempty(pp) || atomic_load(&sched.runqsize) ||
+	    atomic_load(&pp->timer0when)) {
+		startm(pp, false);
+		return;
+	}
+	/* Nobody spinning or idle: this M spins for everyone. */
+	int32_t zero = 0;
+	if (atomic_load(&sched.nmspinning) + atomic_load(&sched.npidle) == 0 &&
+	    atomic_compare_exchange_strong(&sched.nmspinning, &zero, 1)) {
+		startm(pp, true);
+		return;
+	}
+	lock();
+	if (atomic_load(&sched.runqsize)) {
+		unlock();
+		startm(pp, false);
+		return;
+	}
+	pidleput(pp);
+	unlock();
+}
+
+/* Is every G asleep for good?  Called with sched.lock held by an M that is
+ * about to sleep with no timer to wake it.  Go's checkdead. */
+static void checkdead(void)
+{
+	int32_t run = sched.mcount - sched.nmidle;
+	if (run > 0 || sched.exiting)
+		return;
+	if (sched_next_timer() != 0)
+		return;
+	atomic_store(&sched.deadlock, true);
+}
+
+/* Park this M until someone gives it a P; then take it.  On g0. */
+SYSTEMSTACK static void stopm(void)
+{
+	sched_m *m = sched_mself;
+	for (;;) {
+		lock();
+		mput(m);
+		int64_t until = sched_next_timer();
+		if (until == 0)
+			checkdead();
+		if (atomic_load(&sched.deadlock)) {
+			/* This M reports it: off the idle list, back to the loop. */
+			sched.midle = m->schedlink;
+			sched.nmidle--;
+			unlock();
+			return;
+		}
+		unlock();
+		notesleep(m, until);
+		if (atomic_load(&sched.exiting) && !m->nextp)
+			for (;;)
+				notesleep(m, 0); /* the program is ending: stay asleep */
+		if (m->nextp) {
+			acquirep(m->nextp);
+			m->nextp = NULL;
+			return;
+		}
+		/* Woken by the clock: a timer is due.  Find a P to run it on. */
+		lock();
+		if (m->nextp) { /* given a P just now, by someone else */
+			unlock();
+			notesleep(m, 0);
+			acquirep(m->nextp);
+			m->nextp = NULL;
+			return;
+		}
+		/* Take ourselves off the idle list. */
+		sched_m **pm = &sched.midle;
+		while (*pm && *pm != m)
+			pm = &(*pm)->schedlink;
+		if (*pm) {
+			*pm = m->schedlink;
+			sched.nmidle--;
+		}
+		sched_p *pp = pidleget();
+		unlock();
+		if (pp) {
+			acquirep(pp);
+			return;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* schedule                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Run g on this M: resume the VM loop.  On g0; does not return. */
+SYSTEMSTACK __attribute__((noreturn)) static void execute(sched_g *g)
+{
+	sched_m *m = sched_mself;
+	m->curg = g;
+	atomic_store(&g->status, G_RUNNING);
+	atomic_fetch_add(&m->p->schedtick, 1);
+	atomic_store(&m->preempt, false);
+	if (sched.tracing) {
+		if (g->sysexit_pending) {
+			g->sysexit_pending = false;
+			trace_go_sysexit(&m->p->trace, &g->trace, g->sysexit_ns);
+		}
+		trace_go_start(&m->p->trace, &g->trace);
+	}
+	gogo();
+}
+
+/* The program is ending: put our P down without a trace event (the trace
+ * ends with it as it is) and sleep for good.  On g0. */
+SYSTEMSTACK __attribute__((noreturn)) static void stop_for_exit(void)
+{
+	sched_m *m = sched_mself;
+	lock();
+	if (m->p) {
+		sched_p *pp = m->p;
+		m->p = NULL;
+		pp->m = NULL;
+		atomic_store(&pp->status, P_IDLE);
+		atomic_fetch_add(&sched.npidle, 1);
+	}
+	pthread_cond_broadcast(&sched.exitcond);
+	unlock();
+	for (;;)
+		notesleep(m, 0);
+}
+
+static void resetspinning(void)
+{
+	sched_m *m = sched_mself;
+	m->spinning = false;
+	if (atomic_fetch_sub(&sched.nmspinning, 1) == 1)
+		wakep(); /* we were the last spinner: make sure someone looks */
+}
+
+/* Find a G to run, stealing and waiting as needed.  On g0.  Returns NULL
+ * only when the program is exiting. */
+SYSTEMSTACK static sched_g *findrunnable(void)
+{
+	sched_assert_on_g0();
+	sched_m *m = sched_mself;
+	sched_g *g;
+top:;
+	sched_p *pp = m->p;
+	if (atomic_load(&sched.exiting))
+		stop_for_exit();
+	int64_t now = sched_nanotime();
+
+	/* Timers that are due, on any P: their Gs become ours to run. */
+	for (int i = 0; i < sched.nprocs; i++) {
+		sched_p *p2 = &sched.allp[(pp->id + i) % sched.nprocs];
+		int64_t w = atomic_load(&p2->timer0when);
+		if (w && w <= now)
+			sched_check_timers(p2, now);
+	}
+	if ((g = runqget(pp)))
+		return g;
+	if (atomic_load(&sched.runqsize)) {
+		lock();
+		g = globrunqget(pp);
+		unlock();
+		if (g)
+			return g;
+	}
+
+	/* Steal, unless half the busy Ps already have a spinning M. */
+	int32_t busy = sched.nprocs - atomic_load(&sched.npidle);
+	if (sched.nprocs > 1 && (m->spinning || 2 * atomic_load(&sched.nmspinning) < busy)) {
+		if (!m->spinning) {
+			m->spinning = true;
+			atomic_fetch_add(&sched.nmspinning, 1);
+		}
+		for (int tries = 0; tries < 4; tries++) {
+			int start = (int)(sched_fastrand() % (uint64_t)sched.nprocs);
+			for (int i = 0; i < sched.nprocs; i++) {
+				sched_p *p2 = &sched.allp[(start + i) % sched.nprocs];
+				if (p2 == pp)
+					continue;
+				if ((g = runqsteal(pp, p2, tries == 3)))
+					return g;
+			}
+		}
+	}
+
+	/* Deterministic mode: nothing to run, so the virtual clock jumps to the
+	 * next timer instead of anyone sleeping. */
+	if (sched.cfg.deterministic) {
+		int64_t next = sched_next_timer();
+		if (next) {
+			if (next > atomic_load(&sched.vclock))
+				atomic_store(&sched.vclock, next);
+			goto top;
+		}
+	}
+
+	/* Nothing: give up the P and sleep. */
+	lock();
+	if (atomic_load(&sched.runqsize)) {
+		g = globrunqget(pp);
+		unlock();
+		return g;
+	}
+	releasep();
+	pidleput(pp);
+	unlock();
+
+	if (m->spinning) {
+		m->spinning = false;
+		atomic_fetch_sub(&sched.nmspinning, 1);
+		/* Work may have appeared after we looked: check again (Go's
+		 * "delicate dance" with the spinning count). */
+		for (int i = 0; i < sched.nprocs; i++) {
+			if (sched_runqempty(&sched.allp[i]))
+				continue;
+			lock();
+			pp = pidleget();
+			unlock();
+			if (pp) {
+				acquirep(pp);
+				m->spinning = true;
+				atomic_fetch_add(&sched.nmspinning, 1);
+				goto top;
+			}
+			break;
+		}
+	}
+	stopm();
+	if (atomic_load(&sched.deadlock))
+		return NULL;
+	goto top;
+}
+
+/* Pick the next G and run it.  On g0; does not return.  If the program is
+ * over, resumes the VM loop with no G, so the loop can end. */
+SYSTEMSTACK __attribute__((noreturn)) static void schedule(void)
+{
+	sched_assert_on_g0();
+	sched_m *m = sched_mself;
+	sched_g *g = NULL;
+	m->curg = NULL;
+	if (atomic_load(&sched.exiting))
+		stop_for_exit();
+	sched_p *pp = m->p;
+	/* Now and then look at the global queue first, so it is not starved. */
+	if (atomic_load(&pp->schedtick) % 61 == 0 && atomic_load(&sched.runqsize)) {
+		lock();
+		g = globrunqget(pp);
+		unlock();
+	}
+	if (!g)
+		g = runqget(pp);
+	if (!g) {
+		g = findrunnable();
+		if (!g)
+			gogo(); /* deadlock: the loop sees no G and ends the program */
+	}
+	if (m->spinning)
+		resetspinning();
+	execute(g);
+}
+
+/* ------------------------------------------------------------------ */
+/* What mcall runs: the ways a G leaves its M                         */
+/* ------------------------------------------------------------------ */
+
+typedef struct park_args {
+	void (*unlock)(void *);
+	void *arg;
+	/* the trace event: TRACE_EV_GO_BLOCK_RECV, ... */
+	int ev;
+} park_args;
+
+/* Write the trace event of a G that blocks; its registers are saved. */
+static void trace_block(sched_g *g, int ev)
+{
+	trace_pstate *pp = &sched_mself->p->trace;
+	int n = sched_trace_stack(g);
+	const uint64_t *pcs = sched_mself->tracepcs;
+	switch (ev) {
+	case TRACE_EV_GO_BLOCK_SEND: trace_go_block_send(pp, pcs, n); break;
+	case TRACE_EV_GO_BLOCK_RECV: trace_go_block_recv(pp, pcs, n); break;
+	case TRACE_EV_GO_BLOCK_SELECT: trace_go_block_select(pp, pcs, n); break;
+	case TRACE_EV_GO_BLOCK_SYNC: trace_go_block_sync(pp, pcs, n); break;
+	case TRACE_EV_GO_SLEEP: trace_go_sleep(pp, pcs, n); break;
+	case TRACE_EV_GO_SCHED: trace_go_sched(pp, &g->trace, pcs, n); break;
+	case TRACE_EV_GO_PREEMPT: trace_go_preempt(pp, &g->trace, pcs, n); break;
+	default: trace_go_block(pp, pcs, n); break;
+	}
+}
+
+SYSTEMSTACK static void park_m(void *arg)
+{
+	sched_assert_on_g0();
+	park_args *a = arg;
+	sched_g *g = sched_mself->curg;
+	if (sched.tracing)
+		trace_block(g, a->ev);
+	atomic_store(&g->status, G_WAITING);
+	sched_mself->curg = NULL;
+	if (a->unlock)
+		a->unlock(a->arg);
+	schedule();
+}
+
+/* arg: TRACE_EV_GO_SCHED or TRACE_EV_GO_PREEMPT, as an intptr_t */
+SYSTEMSTACK static void gosched_m(void *arg)
+{
+	sched_assert_on_g0();
+	sched_g *g = sched_mself->curg;
+	if (sched.tracing)
+		trace_block(g, (int)(intptr_t)arg);
+	atomic_store(&g->status, G_RUNNABLE);
+	sched_mself->curg = NULL;
+	lock();
+	globrunqput(g);
+	unlock();
+	schedule();
+}
+
+SYSTEMSTACK static void goexit0(void *arg)
+{
+	(void)arg;
+	sched_assert_on_g0();
+	sched_g *g = sched_mself->curg;
+	if (sched.tracing)
+		trace_go_end(&sched_mself->p->trace);
+	atomic_store(&g->status, G_DEAD);
+	sched_mself->curg = NULL;
+	lock();
+	g->schedlink = sched.gfree;
+	sched.gfree = g;
+	unlock();
+	schedule();
+}
+
+SYSTEMSTACK static void sleep_m(void *arg)
+{
+	(void)arg;
+	sched_assert_on_g0();
+	sched_g *g = sched_mself->curg;
+	if (sched.tracing)
+		trace_block(g, TRACE_EV_GO_SLEEP);
+	g->waitreason = WAIT_SLEEP;
+	atomic_store(&g->status, G_WAITING);
+	sched_mself->curg = NULL;
+	sched_timer_add(sched_mself->p, g);
+	schedule();
+}
+
+SYSTEMSTACK static void schedule_m(void *arg)
+{
+	(void)arg;
+	sched_assert_on_g0();
+	sched_m *m = sched_mself;
+	if (m->nextp) {
+		acquirep(m->nextp);
+		m->nextp = NULL;
+	} else {
+		stopm();
+	}
+	schedule();
+}
+
+void sched_resume(void)
+{
+	mcall("schedule", schedule_m, NULL);
+}
+
+void sched_park(void (*unlockf)(void *), void *arg, int reason, int ev)
+{
+	park_args a = { unlockf, arg, ev };
+	sched_mself->curg->waitreason = (uint32_t)reason;
+	mcall("park", park_m, &a);
+}
+
+void sched_ready(sched_g *g)
+{
+	if (atomic_load(&g->status) != G_WAITING)
+		throw("sched_ready: G is not waiting");
+	g->waitreason = WAIT_NONE;
+	if (sched.tracing) {
+		/* the waker's stack, if a G is waking it (not a timer) */
+		int n = sched_trace_stack(sched_mself->curg);
+		trace_go_unblock(&sched_mself->p->trace, &g->trace, sched_mself->tracepcs, n);
+	}
+	atomic_store(&g->status, G_RUNNABLE);
+	sched_runqput(sched_mself->p, g, true);
+	wakep();
+}
+
+void sched_gosched(void)
+{
+	mcall("gosched", gosched_m, (void *)(intptr_t)TRACE_EV_GO_SCHED);
+}
+
+void sched_preempt(void)
+{
+	mcall("preempt", gosched_m, (void *)(intptr_t)TRACE_EV_GO_PREEMPT);
+}
+
+void sched_goexit(void)
+{
+	mcall("goexit", goexit0, NULL);
+}
+
+void sched_sleep(int64_t ns)
+{
+	if (ns <= 0) {
+		sched_gosched();
+		return;
+	}
+	sched_mself->curg->when = sched_nanotime() + ns;
+	mcall("sleep", sleep_m, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Syscalls                                                           */
+/* ------------------------------------------------------------------ */
+
+void sched_entersyscall(void)
+{
+	sched_m *m = sched_mself;
+	sched_p *pp = m->p;
+	if (sched.tracing)
+		trace_go_syscall(&pp->trace, m->tracepcs, sched_trace_stack(m->curg));
+	atomic_store(&m->curg->status, G_SYSCALL);
+	m->syscalltick = atomic_fetch_add(&pp->syscalltick, 1) + 1;
+	atomic_fetch_add(&sched.nmsyscall, 1);
+	m->oldp = pp;
+	m->p = NULL;
+	pp->m = NULL;
+	/* From here sysmon may take the P (CAS P_SYSCALL -> P_IDLE). */
+	atomic_store(&pp->status, P_SYSCALL);
+}
+
+SYSTEMSTACK static void exitsyscall0(void *arg)
+{
+	(void)arg;
+	sched_assert_on_g0();
+	sched_m *m = sched_mself;
+	sched_g *g = m->curg;
+	m->curg = NULL;
+	atomic_store(&g->status, G_RUNNABLE);
+	lock();
+	if (atomic_load(&sched.exiting)) {
+		unlock();
+		stop_for_exit();
+	}
+	sched_p *pp = pidleget();
+	if (!pp)
+		globrunqput(g);
+	unlock();
+	if (pp) {
+		acquirep(pp);
+		execute(g);
+	}
+	stopm();
+	schedule();
+}
+
+void sched_exitsyscall(void)
+{
+	sched_m *m = sched_mself;
+	sched_p *pp = m->oldp;
+	m->oldp = NULL;
+	atomic_fetch_sub(&sched.nmsyscall, 1);
+	/* Fast path: our P is still ours. */
+	uint32_t want = P_SYSCALL;
+	if (pp && atomic_compare_exchange_strong(&pp->status, &want, P_RUNNING)) {
+		m->p = pp;
+		pp->m = m;
+		atomic_store(&m->curg->status, G_RUNNING);
+		return;
+	}
+	/* Sysmon took it.  When tracing, wait until it has written GoSysBlock
+	 * (it bumps syscalltick after), so our GoSysExit comes later. */
+	sched_g *g = m->curg;
+	if (sched.tracing) {
+		while (pp && atomic_load(&pp->syscalltick) == m->syscalltick && !atomic_load(&sched.exiting))
+			sched_yield();
+		g->sysexit_pending = true;
+		g->sysexit_ns = sched_nanotime();
+	}
+	/* An idle P will do. */
+	if (atomic_load(&sched.npidle)) {
+		lock();
+		sched_p *np = atomic_load(&sched.exiting) ? NULL : pidleget();
+		unlock();
+		if (np) {
+			acquirep(np);
+			atomic_store(&g->status, G_RUNNING);
+			if (sched.tracing) {
+				g->sysexit_pending = false;
+				trace_go_sysexit(&np->trace, &g->trace, g->sysexit_ns);
+				trace_go_start(&np->trace, &g->trace);
+			}
+			return;
+		}
+	}
+	/* None: queue the G and let this M sleep. */
+	mcall("exitsyscall", exitsyscall0, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Gs                                                                 */
+/* ------------------------------------------------------------------ */
+
+sched_g *sched_newg(uint64_t startpc)
+{
+	lock();
+	sched_g *g = sched.gfree;
+	if (g) {
+		sched.gfree = g->schedlink;
+	} else {
+		unlock();
+		/* Gs live on the GC heap but are never collected: they are roots
+		 * for their VM stacks, and freed Gs are reused. */
+		g = gc_alloc_uncollectable(sizeof *g);
+		if (!g)
+			throw("out of memory allocating a goroutine");
+		lock();
+		if (sched.nallgs == sched.capallgs) {
+			uint32_t nc = sched.capallgs ? sched.capallgs * 2 : 64;
+			sched_g **na = realloc(sched.allgs, nc * sizeof *na);
+			if (!na)
+				throw("out of memory growing allgs");
+			sched.allgs = na;
+			sched.capallgs = nc;
+		}
+		g->allgs_index = sched.nallgs;
+		sched.allgs[sched.nallgs++] = g;
+	}
+	unlock();
+	void *vm = g->vm;
+	sched_sudog *sel = g->selsudogs;
+	uint32_t nsel = g->nselsudogs;
+	uint32_t idx = g->allgs_index;
+	memset(g, 0, sizeof *g);
+	g->vm = vm;
+	g->selsudogs = sel;
+	g->nselsudogs = nsel;
+	g->allgs_index = idx;
+	g->goid = atomic_fetch_add(&sched.goidgen, 1) + 1;
+	g->trace.id = (uint64_t)g->goid;
+	g->startpc = startpc;
+	atomic_store(&g->status, G_IDLE);
+	return g;
+}
+
+void sched_start(sched_g *newg)
+{
+	atomic_store(&newg->status, G_RUNNABLE);
+	sched_m *m = sched_mself;
+	if (!m) { /* the main G, before any M runs */
+		lock();
+		globrunqput(newg);
+		unlock();
+		return;
+	}
+	if (sched.tracing) {
+		int n = sched_trace_stack(m->curg);
+		trace_go_create(&m->p->trace, &newg->trace, newg->startpc, m->tracepcs, n);
+	}
+	sched_runqput(m->p, newg, true);
+	wakep();
+}
+
+sched_g *sched_curg(void)
+{
+	return sched_mself ? sched_mself->curg : NULL;
+}
+
+int64_t sched_goid(void)
+{
+	return sched_mself->curg->goid;
+}
+
+bool sched_on_system_stack(void)
+{
+	return sched_mstack_self && sched_mstack_self->on_g0;
+}
+
+int sched_nprocs(void)
+{
+	return sched.nprocs;
+}
+
+/* ------------------------------------------------------------------ */
+/* Preemption                                                         */
+/* ------------------------------------------------------------------ */
+
+/* Back-edges and calls between looks at the preempt flag in normal mode. */
+#define SCHED_CHECK_EVERY 1024
+
+int64_t sched_slice(void)
+{
+	return sched.cfg.deterministic ? sched.cfg.slice : SCHED_CHECK_EVERY;
+}
+
+bool sched_check_preempt(int64_t *budget)
+{
+	*budget = sched_slice();
+	if (sched.cfg.deterministic || atomic_load(&sched.exiting))
+		return true;
+	return atomic_exchange(&sched_mself->preempt, false);
+}
+
+/* ------------------------------------------------------------------ */
+/* Start and end                                                      */
+/* ------------------------------------------------------------------ */
+
+/* The tracer's systemstack hook: on an M, the real switch to g0; on a
+ * thread that is not an M (none writes events today) a direct call. */
+static void trace_systemstack(const char *what, void (*fn)(void *), void *arg)
+{
+	if (sched_mstack_self)
+		systemstack(what, fn, arg);
+	else
+		fn(arg);
+}
+
+int sched_init(const sched_config *cfg)
+{
+	sched.cfg = *cfg;
+	if (sched.cfg.procs <= 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		sched.cfg.procs = n > 0 ? (int)n : 1;
+	}
+	if (sched.cfg.deterministic && sched.cfg.slice <= 0)
+		sched.cfg.slice = 10000;
+	sched.nprocs = sched.cfg.procs;
+	sched.allp = calloc((size_t)sched.nprocs, sizeof *sched.allp);
+	if (!sched.allp)
+		return -1;
+	sched_stack_init();
+	for (int i = sched.nprocs - 1; i >= 0; i--) {
+		sched_p *pp = &sched.allp[i];
+		pp->id = i;
+		pp->trace.id = i;
+		pthread_mutex_init(&pp->timerslock, NULL);
+		pidleput(pp);
+	}
+	if (cfg->trace_path && *cfg->trace_path) {
+		trace_hooks h = {
+			.systemstack = trace_systemstack,
+			.describe_pc = cfg->hooks.describe_pc,
+			.nanotime = sched_nanotime,
+			.clock = cfg->trace_clock,
+			.dump = cfg->trace_dump,
+			.path = cfg->trace_path,
+		};
+		if (trace_init(&h) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The body of every M, on its M stack. */
+static void mstart(void *arg)
+{
+	sched_m *m = arg;
+	sched_mself = m;
+	sched.cfg.hooks.mloop();
+	/* The loop ends when the program deadlocked: report it and finish. */
+	sched_exit(VM_EXIT_STATUS_DEADLOCK);
+}
+
+/* What StartTrace writes first: the goroutines that exist (only main, at
+ * the start of the program) and the number of Ps. */
+static void trace_snapshot(void *arg)
+{
+	(void)arg;
+	for (uint32_t i = 0; i < sched.nallgs; i++) {
+		sched_g *g = sched.allgs[i];
+		uint32_t st = atomic_load(&g->status);
+		if (st == G_RUNNABLE || st == G_RUNNING)
+			trace_snapshot_goroutine(NULL, &g->trace, g->startpc, TRACE_G_RUNNABLE);
+		else if (st == G_WAITING)
+			trace_snapshot_goroutine(NULL, &g->trace, g->startpc, TRACE_G_WAITING);
+	}
+	trace_gomaxprocs(NULL, (uint64_t)sched.nprocs, NULL, 0);
+}
+
+int sched_main(void)
+{
+	int trace_failed = 0;
+	if (trace_enabled() || (sched.cfg.trace_path && *sched.cfg.trace_path)) {
+		if (trace_start(trace_snapshot, NULL) == 0) {
+			sched.tracing = true;
+		} else {
+			const char *path;
+			int err = trace_error(&path);
+			fprintf(stderr, "greenvm: trace: %s: %s (the program runs without a trace)\n",
+				path ? path : sched.cfg.trace_path, strerror(err));
+			trace_failed = 1;
+		}
+	}
+	lock();
+	sched_p *pp = pidleget();
+	unlock();
+	newm(pp, false);
+	if (!sched.cfg.deterministic)
+		sched_sysmon_start();
+	else
+		atomic_store(&sched.sysmon_done, true);
+
+	lock();
+	while (!sched.finished)
+		pthread_cond_wait(&sched.exitcond, &sched.lock);
+	int status = sched.exit_status;
+	unlock();
+	if (trace_failed && status == 0)
+		status = 1;
+	return status;
+}
+
+bool sched_deadlocked(void)
+{
+	return atomic_load(&sched.deadlock);
+}
+
+/* Wait until every P but ours is put down (each M stops at its next
+ * scheduling point, seeing sched.exiting), Ps in syscalls are taken, and
+ * sysmon is done: then nobody else writes trace events.  Go's
+ * stopTheWorld, for good.  Gives up after about two seconds. */
+static void stop_the_world(sched_p *ours)
+{
+	for (int tries = 0; tries < 2000; tries++) {
+		int busy = 0;
+		for (int i = 0; i < sched.nprocs; i++) {
+			sched_p *pp = &sched.allp[i];
+			if (pp == ours)
+				continue;
+			uint32_t st = P_SYSCALL;
+			if (atomic_compare_exchange_strong(&pp->status, &st, P_IDLE))
+				continue; /* its M, back from the call, will stop */
+			if (st == P_RUNNING) {
+				sched_m *m = __atomic_load_n(&pp->m, __ATOMIC_ACQUIRE);
+				if (m)
+					atomic_store(&m->preempt, true);
+				busy++;
+			}
+		}
+		if (!busy && atomic_load(&sched.sysmon_done))
+			return;
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	fputs("greenvm: some Ms did not stop; the trace may miss their last events\n", stderr);
+}
+
+static void stop_for_exit_m(void *arg)
+{
+	(void)arg;
+	stop_for_exit();
+}
+
+void sched_exit(int status)
+{
+	sched_m *m = sched_mself;
+	lock();
+	bool first = !atomic_load(&sched.exiting);
+	atomic_store(&sched.exiting, true);
+	unlock();
+	if (!first) /* another M is ending the program */
+		systemstack("exit", stop_for_exit_m, NULL);
+
+	stop_the_world(m->p);
+	if (status == VM_EXIT_STATUS_DEADLOCK) {
+		/* Every other M is asleep: nobody touches the Gs now. */
+		status = 2;
+		fflush(stdout);
+		fputs("fatal error: all goroutines are asleep - deadlock!\n", stderr);
+		for (uint32_t i = 0; i < sched.nallgs; i++) {
+			sched_g *g = sched.allgs[i];
+			if (atomic_load(&g->status) != G_WAITING)
+				continue;
+			fprintf(stderr, "\ngoroutine %lld [%s]:\n", (long long)g->goid,
+				sched_waitreason_string((int)g->waitreason));
+			if (sched.cfg.hooks.traceback)
+				sched.cfg.hooks.traceback(g);
+		}
+	}
+	fflush(stdout);
+	if (sched.tracing) {
+		trace_pstate *pps[SCHED_MAXPROCS];
+		int n = 0;
+		for (int i = 0; i < sched.nprocs && n < SCHED_MAXPROCS; i++)
+			pps[n++] = &sched.allp[i].trace;
+		if (trace_stop(pps, n) != 0) {
+			const char *path;
+			int err = trace_error(&path);
+			fprintf(stderr, "greenvm: trace: %s: %s\n", path ? path : "?", strerror(err));
+			if (status == 0)
+				status = 1;
+		}
+	}
+	lock();
+	sched.exit_status = status;
+	sched.finished = true;
+	pthread_cond_broadcast(&sched.exitcond);
+	unlock();
+	for (;;)
+		pause();
+}
+
+void sched_trace_gc(int ev, uint64_t arg)
+{
+	if (!sched.tracing || atomic_load(&sched.exiting))
+		return;
+	trace_pstate *pp = tracep();
+	switch (ev) {
+	case TRACE_EV_GC_START: {
+		sched_g *g = sched_curg();
+		trace_gc_start(pp, sched_mself ? sched_mself->tracepcs : NULL,
+			       sched_mself && g ? sched_trace_stack(g) : 0);
+		break;
+	}
+	case TRACE_EV_GC_DONE: trace_gc_done(pp); break;
+	case TRACE_EV_GC_STW_START: trace_gc_stw_start(pp, 0); break;
+	case TRACE_EV_GC_STW_DONE: trace_gc_stw_done(pp); break;
+	case TRACE_EV_HEAP_ALLOC: trace_heap_alloc(pp, arg); break;
+	default: break;
+	}
+}

@@ -1,0 +1,158 @@
+/* runtime.h: M, P and the global scheduler state, shared by the files of scheduler/. */
+#ifndef GREENVM_SCHED_RUNTIME_H
+#define GREENVM_SCHED_RUNTIME_H
+
+#include <stdatomic.h>
+
+#include "scheduler/sched.h"
+#include "scheduler/stack.h"
+
+/* Most Ps (--procs). */
+#define SCHED_MAXPROCS 1024
+/* sched_exit's status when the loop ended because of a deadlock. */
+#define VM_EXIT_STATUS_DEADLOCK (-1)
+
+/* Local run queue size (Go's runq is 256 too). */
+#define SCHED_RUNQ 256
+
+/* P statuses (Go's _Pidle, _Prunning, _Psyscall). */
+enum { P_IDLE, P_RUNNING, P_SYSCALL };
+
+struct sched_p {
+	/* index in sched.allp, 0 .. nprocs-1 */
+	int32_t id;
+	/* P_IDLE, P_RUNNING or P_SYSCALL; sysmon CASes P_SYSCALL -> P_IDLE */
+	_Atomic uint32_t status;
+	/* the M that holds it, NULL when idle or its M is in a syscall */
+	sched_m *m;
+	/* next P on the idle list (under sched.lock) */
+	sched_p *link;
+	/* bumped on every execute; sysmon watches it for long runs */
+	_Atomic uint64_t schedtick;
+	/* bumped on every syscall; sysmon watches it for long syscalls */
+	_Atomic uint64_t syscalltick;
+
+	/* The local run queue: a ring the owner puts to at tail and anyone
+	 * takes from at head with a CAS (Go's runq, lock-free). */
+	_Atomic uint32_t runqhead, runqtail;
+	_Atomic(sched_g *) runq[SCHED_RUNQ];
+	/* a G to run next, ahead of the queue (readied by the current G) */
+	_Atomic(sched_g *) runnext;
+
+	/* sleeping Gs, a binary min-heap on g->when, under timerslock */
+	pthread_mutex_t timerslock;
+	sched_g **timers;
+	uint32_t ntimers, captimers;
+	/* when of timers[0], 0 if there are none: read without the lock */
+	_Atomic int64_t timer0when;
+	/* its trace buffer */
+	trace_pstate trace;
+};
+
+struct sched_m {
+	/* M id, 0 for the first */
+	int64_t id;
+	/* its stacks: g0 and the M stack (stack.c) */
+	sched_mstack *stack;
+	/* the G it runs, NULL while it schedules */
+	sched_g *curg;
+	/* the P it holds; NULL when idle or in a syscall that lost its P */
+	sched_p *p;
+	/* the P to take when woken (set by whoever wakes it) */
+	sched_p *nextp;
+	/* the P it held when it entered a syscall */
+	sched_p *oldp;
+	/* looking for work to steal (counted in sched.nmspinning) */
+	bool spinning;
+	/* sysmon asks the running G to yield */
+	_Atomic bool preempt;
+	/* park/unpark: a one-shot "note" as in Go */
+	pthread_mutex_t notelock;
+	pthread_cond_t notecond;
+	bool notified;
+	/* next M on the idle list (under sched.lock) */
+	sched_m *schedlink;
+	/* per-M random state for steal order and select */
+	uint64_t rand;
+	/* the P's syscalltick when this M entered its syscall */
+	uint64_t syscalltick;
+	/* room to capture a stack for a trace event, so no big frame on g0 */
+	uint64_t tracepcs[TRACE_STACK_MAX];
+};
+
+/* The global scheduler state (Go's schedt), under lock unless atomic. */
+typedef struct sched_state {
+	pthread_mutex_t lock;
+	sched_config cfg;
+	/* number of Ps and the Ps themselves */
+	int nprocs;
+	sched_p *allp;
+
+	/* the global run queue */
+	sched_g *runqhead, *runqtail;
+	_Atomic int64_t runqsize;
+
+	/* idle Ps and idle Ms */
+	sched_p *pidle;
+	_Atomic int32_t npidle;
+	sched_m *midle;
+	int32_t nmidle;
+	/* Ms created, and Ms looking for work */
+	int32_t mcount;
+	_Atomic int32_t nmspinning;
+	/* Ms in a syscall (they will come back) */
+	_Atomic int32_t nmsyscall;
+
+	/* goroutine ids; free Gs; all Gs ever made (for deadlock reports) */
+	_Atomic int64_t goidgen;
+	sched_g *gfree;
+	sched_g **allgs;
+	uint32_t nallgs, capallgs;
+
+	/* the virtual clock of deterministic mode */
+	_Atomic int64_t vclock;
+
+	/* program end: exiting is set once, by the M that ends the program;
+	 * every other M stops at its next scheduling point; when that M is
+	 * done (trace finished) it sets finished and the main thread ends the
+	 * process with exit_status */
+	_Atomic bool exiting;
+	bool finished;
+	int exit_status;
+	/* every goroutine is asleep for good (found by checkdead) */
+	_Atomic bool deadlock;
+	pthread_cond_t exitcond;
+	/* tracing is on */
+	bool tracing;
+	/* sysmon has seen exiting and stopped */
+	_Atomic bool sysmon_done;
+
+	/* sysmon's thread */
+	pthread_t sysmon;
+} sched_state;
+
+extern sched_state sched;
+
+/* The M this thread is, or NULL. */
+extern __thread sched_m *sched_mself;
+
+/* proc.c */
+/* Capture the current G's stack (or g's) into the M's tracepcs. */
+int sched_trace_stack(sched_g *g);
+void sched_runqput(sched_p *pp, sched_g *g, bool next);
+bool sched_runqempty(sched_p *pp);
+void sched_handoffp(sched_p *pp);
+uint64_t sched_fastrand(void);
+
+/* time.c */
+void sched_timer_add(sched_p *pp, sched_g *g);
+/* Ready the Gs of pp's expired timers onto the current P; the time of the
+ * next timer or 0. */
+int64_t sched_check_timers(sched_p *pp, int64_t now);
+/* Earliest timer of any P, 0 if none. */
+int64_t sched_next_timer(void);
+
+/* sysmon.c */
+void sched_sysmon_start(void);
+
+#endif

@@ -1,0 +1,335 @@
+/* sched.h: the public interface of greenvm's scheduler (scheduler/).
+ *
+ * Goroutines (G) run on OS threads (M) that hold processors (P), as in Go's
+ * runtime; see the essay at the top of proc.c and docs/scheduler.md.  The
+ * scheduler knows nothing of bytecode: a G carries an opaque pointer to the
+ * VM's state, and the VM gives the scheduler a few hooks (sched_hooks).
+ *
+ * How the VM uses this:
+ *   - sched_main() starts the Ms; each runs hooks.mloop on its M stack.
+ *   - mloop calls sched_resume() to get its first G, then runs bytecode
+ *     for sched_curg().  When a G must block it saves its registers in the
+ *     G and calls one of the parking functions (sched_park, sched_gosched,
+ *     sched_goexit, ...).  They return when this M has a G to run again,
+ *     which is usually a different G: the loop reloads its registers from
+ *     sched_curg().  If that is NULL the program is over (sched_exiting()).
+ */
+#ifndef GREENVM_SCHED_H
+#define GREENVM_SCHED_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "trace/trace.h"
+
+
+/* ------------------------------------------------------------------ */
+/* G                                                                  */
+/* ------------------------------------------------------------------ */
+
+/* A G's status, with Go's names (runtime2.go's _Gidle ... _Gdead). */
+enum sched_gstatus {
+	G_IDLE,     /* just allocated, not yet started */
+	G_RUNNABLE, /* on a run queue */
+	G_RUNNING,  /* running bytecode on an M that holds a P */
+	G_SYSCALL,  /* in an FFI call, on an M, maybe without a P */
+	G_WAITING,  /* blocked: parked on a channel, timer, mutex, ... */
+	G_DEAD,     /* finished; on the free list */
+};
+
+/* Why a G waits (Go's waitReason), shown in deadlock tracebacks. */
+enum sched_waitreason {
+	WAIT_NONE,
+	WAIT_CHAN_RECEIVE,
+	WAIT_CHAN_SEND,
+	WAIT_CHAN_RECEIVE_NIL,
+	WAIT_CHAN_SEND_NIL,
+	WAIT_SELECT,
+	WAIT_SELECT_NO_CASES,
+	WAIT_SLEEP,
+	WAIT_MUTEX,
+	WAIT_WAITGROUP,
+};
+
+/* Go's spelling of a wait reason: "chan receive", "sleep", ... */
+const char *sched_waitreason_string(int reason);
+
+typedef struct sched_g sched_g;
+typedef struct sched_m sched_m;
+typedef struct sched_p sched_p;
+typedef struct sched_sudog sched_sudog;
+
+/* A G waiting on a channel, as in Go: one per channel a G waits on (a
+ * select waits on several).  Whoever completes the operation copies the
+ * value through elem and readies the G. */
+struct sched_sudog {
+	/* the waiting G */
+	sched_g *g;
+	/* neighbours in the channel's wait queue */
+	sched_sudog *next, *prev;
+	/* the channel, and the 16-byte slot the value comes from or goes to */
+	struct sched_chan *c;
+	void *elem;
+	/* select: this case's index; -1 for a plain send or receive */
+	int32_t index;
+	/* true if the operation completed by a real send, false if by close */
+	bool success;
+	/* true while on a wait queue (select removes the losers) */
+	bool queued;
+	/* true if waiting to send, false to receive */
+	bool send;
+};
+
+struct sched_g {
+	/* goroutine id, 1 for main, never reused */
+	int64_t goid;
+	/* enum sched_gstatus; changed with atomics where others look */
+	_Atomic uint32_t status;
+	/* enum sched_waitreason while G_WAITING */
+	uint32_t waitreason;
+	/* next G in the global run queue or the free list */
+	sched_g *schedlink;
+	/* the VM's state for this G (registers and VM stack), opaque here */
+	void *vm;
+	/* the function it started with (for traces and tracebacks), a VM pc */
+	uint64_t startpc;
+
+	/* plain channel operations use this sudog; select uses selsudogs */
+	sched_sudog sudog;
+	sched_sudog *selsudogs;
+	uint32_t nselsudogs;
+	/* sudogs of selsudogs in use by a blocked select, in lock order */
+	uint32_t nselactive;
+	/* select: set (CAS 0 -> 1) by the first operation to win */
+	_Atomic uint32_t selectdone;
+	/* set by the waker: the sudog that completed a blocking op */
+	sched_sudog *param;
+
+	/* what the VM must finish when this G runs again after parking
+	 * (the VM's own code: receive's ok flag, select's result, ...) */
+	uint32_t resume;
+	/* an error the waker left for the G (CHAN_ERR_CLOSED: its send's
+	 * channel was closed), raised by the VM when the G resumes */
+	int resume_err;
+
+	/* the lock sched_block releases once the G is parked (a channel's,
+	 * mutex's or wait group's), or NULL */
+	pthread_mutex_t *parklock;
+	/* blocked in a select: sched_block releases every case's channel */
+	bool selecting;
+
+	/* next G waiting on the same mutex or wait group */
+	sched_g *waitlink;
+	/* the tracer's per-G state (Go's traceseq, tracelastp) */
+	trace_gstate trace;
+	/* a syscall lost its P and was traced as GoSysBlock: GoSysExit is
+	 * written when the G next starts, with the time the call returned */
+	bool sysexit_pending;
+	int64_t sysexit_ns;
+	/* a sleeping G's wake-up time (sched_nanotime clock) */
+	int64_t when;
+
+	/* index in allgs */
+	uint32_t allgs_index;
+};
+
+/* ------------------------------------------------------------------ */
+/* Configuration and hooks                                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct sched_hooks {
+	/* the body of every M, run on its M stack; it must not return until
+	 * sched_curg() is NULL after a call here */
+	void (*mloop)(void);
+	/* print g's VM traceback to stderr (deadlock reports) */
+	void (*traceback)(sched_g *g);
+	/* capture up to max VM pcs of g's stack, innermost first (tracer);
+	 * g is running with its registers saved, or parked */
+	int (*stack)(sched_g *g, uint64_t *pcs, int max);
+	/* describe a VM pc for the tracer: function, file and line */
+	void (*describe_pc)(uint64_t pc, const char **func, const char **file, uint64_t *line);
+} sched_hooks;
+
+typedef struct sched_config {
+	/* number of Ps (GOMAXPROCS); 0 = online CPUs */
+	int procs;
+	/* g0 size in bytes; 0 = default (16 KiB) */
+	size_t sysstack;
+	/* deterministic mode: one P, time slices counted in back-edges and
+	 * calls, a virtual clock that only moves when every G sleeps */
+	bool deterministic;
+	/* time slice in deterministic mode, in back-edges and calls */
+	int64_t slice;
+	sched_hooks hooks;
+	/* tracing: write a trace to this file ("" or NULL: no tracing) */
+	const char *trace_path;
+	/* how the trace's stack table is dumped, and its clock */
+	enum trace_dump_mode trace_dump;
+	enum trace_clock trace_clock;
+} sched_config;
+
+/* ------------------------------------------------------------------ */
+/* Running                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Set up the scheduler and the Ps.  Call once, before sched_newg. */
+int sched_init(const sched_config *cfg);
+
+/* Run until the program ends: start M0, which runs hooks.mloop; the first
+ * G (created with sched_newg and made runnable with sched_ready) is main.
+ * Returns the exit status given to sched_exit. */
+int sched_main(void);
+
+/* A new G (recycled if one is free), status G_IDLE, vm as the caller left
+ * it last time (NULL when new).  Runs on the M stack: it may allocate. */
+sched_g *sched_newg(uint64_t startpc);
+
+/* Make a G created by sched_newg runnable on the current P: Go's newproc. */
+void sched_start(sched_g *newg);
+
+/* The G this M runs, or NULL when the program is over. */
+sched_g *sched_curg(void);
+
+/* First call of mloop: wait for a G to run (returns with sched_curg set,
+ * or NULL when the program is over). */
+void sched_resume(void);
+
+/* Park the current G with reason; unlock(arg) is called on g0 once the G
+ * is safely off its M (Go's gopark with an unlockf), so a waker holding
+ * the same lock cannot ready it too early.  ev is the trace event
+ * (TRACE_EV_GO_BLOCK_RECV, ...).  Returns with a new sched_curg. */
+void sched_park(void (*unlock)(void *), void *arg, int reason, int ev);
+
+/* Make a parked G runnable (Go's goready); puts it in runnext. */
+void sched_ready(sched_g *g);
+
+/* The current G yields (Go's Gosched): to the global queue. */
+void sched_gosched(void);
+/* The current G was preempted (time slice over): like gosched. */
+void sched_preempt(void);
+/* The current G has finished: free it and run another. */
+void sched_goexit(void);
+/* Sleep the current G for ns nanoseconds (timer on the current P). */
+void sched_sleep(int64_t ns);
+
+/* The program is over (main returned, exit, a panic, or a deadlock found by
+ * the scheduler): stop every other M, finish the trace, and let the main
+ * thread end the process with status.  Call on the M stack.  Does not
+ * return. */
+__attribute__((noreturn)) void sched_exit(int status);
+
+/* True if the scheduler found that every goroutine is asleep for good; the
+ * M that sees sched_curg() == NULL then calls sched_exit, which reports it. */
+bool sched_deadlocked(void);
+
+/* A collector event for the trace (GCStart, GCDone, ...); ev is a trace
+ * event type, arg its argument. */
+void sched_trace_gc(int ev, uint64_t arg);
+
+/* True on an M's system stack (g0): the GC's allocation check. */
+bool sched_on_system_stack(void);
+
+/* Current goroutine id, number of Ps. */
+int64_t sched_goid(void);
+int sched_nprocs(void);
+
+/* Nanoseconds of the scheduler's clock (virtual in deterministic mode). */
+int64_t sched_nanotime(void);
+
+/* The preemption budget the interpreter counts down at back-edges and
+ * calls; when it reaches zero it calls sched_check_preempt(). */
+int64_t sched_slice(void);
+/* True if the current G should yield now (sysmon asked, or deterministic
+ * slice over).  Refills the budget either way. */
+bool sched_check_preempt(int64_t *budget);
+
+/* FFI calls are system calls (Go's entersyscall/exitsyscall). */
+void sched_entersyscall(void);
+void sched_exitsyscall(void);
+
+/* ------------------------------------------------------------------ */
+/* Channels (chan.c)                                                  */
+/* ------------------------------------------------------------------ */
+
+/* Channel elements are the VM's 16-byte values, copied as bytes. */
+#define SCHED_ELEM_SIZE 16
+
+typedef struct sched_chan sched_chan;
+
+/* A new channel of capacity cap (0 = unbuffered), on the GC heap. */
+sched_chan *sched_chan_new(int64_t cap);
+
+/* Results of channel operations.  CHAN_BLOCK: the current G's sudog is
+ * queued on the channel, whose lock is still held; the caller saves its
+ * registers and calls sched_block, and whoever completes the operation
+ * does so for the parked G (copies the value, sets sudog.success, readies
+ * it).  This is how a parked G keeps no C frames (architecture.md). */
+enum {
+	CHAN_OK = 0,
+	CHAN_BLOCK = 1,
+	CHAN_ERR_CLOSED = 2,       /* "send on closed channel" */
+	CHAN_ERR_CLOSE_CLOSED = 3, /* "close of closed channel" */
+	CHAN_ERR_CLOSE_NIL = 4,    /* "close of nil channel" */
+};
+
+/* Send the 16 bytes at elem on c (NULL: blocks forever).  On CHAN_BLOCK
+ * elem must stay valid until the G is readied. */
+int sched_chan_send(sched_chan *c, const void *elem);
+/* Receive into elem, or zero it if c is closed and empty: *ok says which.
+ * On CHAN_BLOCK elem must stay valid until the G is readied; the G's
+ * sudog.success then says whether a value came. */
+int sched_chan_recv(sched_chan *c, void *elem, bool *ok);
+/* Close c: CHAN_OK, CHAN_ERR_CLOSE_CLOSED or CHAN_ERR_CLOSE_NIL. */
+int sched_chan_close(sched_chan *c);
+/* Park the current G after CHAN_BLOCK from a channel, select, mutex or
+ * wait group operation, releasing the lock that operation left held.
+ * Returns, like sched_park, with a new sched_curg. */
+void sched_block(int reason, int ev);
+
+/* One case of a select. */
+typedef struct sched_scase {
+	/* the channel (NULL: the case never proceeds, as in Go) */
+	sched_chan *c;
+	/* true for a send case */
+	bool send;
+	/* value to send, or slot to receive into (valid while blocked) */
+	void *elem;
+} sched_scase;
+
+/* Select among n cases.  A ready case (chosen uniformly among the ready
+ * ones) completes at once: its index is returned, with *ok for a receive,
+ * or -(CHAN_ERR_CLOSED) for a send on a closed channel.  With none ready:
+ * -1 if !block (the default case), else SCHED_SELECT_BLOCK with the G
+ * queued on every channel; the caller parks with sched_block, and when the G
+ * runs again it calls sched_select_resume for the outcome. */
+#define SCHED_SELECT_BLOCK (-100)
+/* Most cases a select may have. */
+#define SCHED_SELECT_MAX 64
+int sched_select(sched_scase *cases, int n, bool block, bool *ok);
+/* After a blocked select: take the G off the losing channels; return the
+ * winning case, with *ok (receive: a real value; send: false if the
+ * channel was closed, which must panic). */
+int sched_select_resume(bool *ok);
+
+/* ------------------------------------------------------------------ */
+/* Mutexes and wait groups (sync.c)                                   */
+/* ------------------------------------------------------------------ */
+
+typedef struct sched_mutex sched_mutex;
+typedef struct sched_waitgroup sched_waitgroup;
+
+sched_mutex *sched_mutex_new(void);
+/* CHAN_OK with the mutex held, or CHAN_BLOCK: sched_block, and the mutex
+ * is held when the G runs again (the unlocker hands it over). */
+int sched_mutex_lock(sched_mutex *mu);
+/* -1 if it was not locked ("unlock of unlocked mutex", fatal in Go). */
+int sched_mutex_unlock(sched_mutex *mu);
+
+sched_waitgroup *sched_waitgroup_new(void);
+/* -1 if the counter would go negative (a Go panic). */
+int sched_waitgroup_add(sched_waitgroup *wg, int64_t delta);
+/* CHAN_OK if the counter is zero, else CHAN_BLOCK: sched_block. */
+int sched_waitgroup_wait(sched_waitgroup *wg);
+
+#endif

@@ -1,0 +1,116 @@
+/* sysmon.c: the system monitor, a thread without a P (Go's sysmon).
+ *
+ * It wakes every 20 µs, backing off to 10 ms while nothing happens, and
+ * looks at every P:
+ *   - a P running the same G for 10 ms or more: ask that G to yield (its M's
+ *     preempt flag, read by the interpreter at back-edges and calls);
+ *   - a P whose M has been in one FFI call for 20 µs or more, with work
+ *     waiting for it: take the P (CAS P_SYSCALL -> P_IDLE) and hand it to
+ *     another M, so other goroutines keep running (Go's retake).
+ * Sysmon does not run in deterministic mode: there nothing may depend on
+ * the clock.
+ */
+#include <stdlib.h>
+#include <time.h>
+
+#include "scheduler/runtime.h"
+
+#define SYSMON_PREEMPT_NS (10 * 1000 * 1000)
+#define SYSMON_SYSCALL_NS (20 * 1000)
+
+/* What sysmon saw of one P last time (Go's sysmontick). */
+typedef struct pwatch {
+	uint64_t schedtick, syscalltick;
+	int64_t schedwhen, syscallwhen;
+} pwatch;
+
+static void sleep_us(int64_t us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+	nanosleep(&ts, NULL);
+}
+
+/* Look at every P once; true if sysmon did something. */
+static bool retake(pwatch *w, int64_t now)
+{
+	bool acted = false;
+	for (int i = 0; i < sched.nprocs; i++) {
+		sched_p *pp = &sched.allp[i];
+		uint32_t s = atomic_load(&pp->status);
+		if (s == P_RUNNING) {
+			uint64_t t = atomic_load(&pp->schedtick);
+			if (t != w[i].schedtick) {
+				w[i].schedtick = t;
+				w[i].schedwhen = now;
+			} else if (now - w[i].schedwhen >= SYSMON_PREEMPT_NS) {
+				sched_m *m = __atomic_load_n(&pp->m, __ATOMIC_ACQUIRE);
+				if (m)
+					atomic_store(&m->preempt, true);
+				w[i].schedwhen = now; /* ask again in 10 ms if ignored */
+				acted = true;
+			}
+		} else if (s == P_SYSCALL) {
+			uint64_t t = atomic_load(&pp->syscalltick);
+			if (t != w[i].syscalltick) {
+				w[i].syscalltick = t;
+				w[i].syscallwhen = now;
+				continue;
+			}
+			/* Leave it if nobody needs it: no work queued, and Ms are
+			 * already idle or spinning to pick up new work. */
+			if (sched_runqempty(pp) && atomic_load(&sched.runqsize) == 0 &&
+			    atomic_load(&sched.nmspinning) + atomic_load(&sched.npidle) > 0 &&
+			    now - w[i].syscallwhen < SYSMON_PREEMPT_NS)
+				continue;
+			if (now - w[i].syscallwhen < SYSMON_SYSCALL_NS)
+				continue;
+			uint32_t want = P_SYSCALL;
+			if (atomic_compare_exchange_strong(&pp->status, &want, P_IDLE)) {
+				/* The P is ours now: say so in its trace, then tell the M
+				 * in the syscall we are done (it waits for this). */
+				if (sched.tracing) {
+					trace_go_sysblock(&pp->trace);
+					trace_proc_stop(&pp->trace);
+				}
+				atomic_fetch_add(&pp->syscalltick, 1);
+				w[i].syscalltick++;
+				sched_handoffp(pp);
+				acted = true;
+			}
+		}
+	}
+	return acted;
+}
+
+static void *sysmon(void *arg)
+{
+	(void)arg;
+	pwatch *w = calloc((size_t)sched.nprocs, sizeof *w);
+	if (!w) {
+		atomic_store(&sched.sysmon_done, true);
+		return NULL;
+	}
+	int64_t delay = 20;
+	int idle = 0;
+	while (!atomic_load(&sched.exiting)) {
+		sleep_us(delay);
+		if (retake(w, sched_nanotime()))
+			idle = 0;
+		else
+			idle++;
+		/* 20 µs while busy; after 50 quiet rounds, double up to 10 ms */
+		delay = idle < 50 ? 20 : (delay * 2 > 10000 ? 10000 : delay * 2);
+	}
+	free(w);
+	atomic_store(&sched.sysmon_done, true);
+	return NULL;
+}
+
+void sched_sysmon_start(void)
+{
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_create(&sched.sysmon, &a, sysmon, NULL);
+	pthread_attr_destroy(&a);
+}

@@ -1,0 +1,1 @@
+tests/programs/args.gasm one two 'three'

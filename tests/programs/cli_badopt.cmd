@@ -1,0 +1,1 @@
+run --bogus programs/hello.gasm

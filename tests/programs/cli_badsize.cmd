@@ -1,0 +1,1 @@
+run --max-stack=12Q programs/hello.gasm

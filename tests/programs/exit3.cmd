@@ -1,0 +1,1 @@
+run tests/programs/exit3.gasm

@@ -1,0 +1,1 @@
+run programs/fib.gasm 20

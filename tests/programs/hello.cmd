@@ -1,0 +1,1 @@
+run programs/hello.gasm

@@ -1,0 +1,1 @@
+run --max-stack=1M tests/programs/overflow.gasm

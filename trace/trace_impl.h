@@ -1,0 +1,170 @@
+/* trace_impl.h: internals shared by the files of trace/ (not public).
+ *
+ * Memory rule of the whole folder: nothing here comes from the GC heap.
+ * Buffers and table records are mmap'd (Go's sysAlloc / persistentalloc),
+ * so the tracer may run on g0 and while the collector has the world stopped.
+ */
+#ifndef GREENVM_TRACE_IMPL_H
+#define GREENVM_TRACE_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "trace/trace.h"
+
+/* Marks a function that runs on the system stack: it is only reached
+ * through trace_systemstack.  Such functions keep their frames small
+ * (-Wframe-larger-than=256 for the folder) and never touch the GC heap.
+ * greenvm differs from Go here: no tool checks the mark yet; it documents. */
+#define TRACE_SYSTEMSTACK
+
+enum {
+	TRACE_ARG_SHIFT = 6,      /* the first byte is type | k << 6 (Go's traceArgCountShift) */
+	TRACE_TICK_DIV = 16,      /* real clock: one tick is 16 ns */
+	TRACE_GLOBAL_P = -1,      /* P id of the global buffer (Go's traceGlobProc) */
+	TRACE_STACK_TAB = 1 << 13, /* buckets of the stack table (Go's size) */
+	TRACE_STRING_TAB = 1 << 12, /* buckets of the string table */
+	TRACE_ARENA_BLOCK = 64 << 10, /* bytes of one arena block */
+	/* Bound on one stack record: type byte, 10-byte length, id, n, 4 per frame. */
+	TRACE_STACK_REC_MAX = 1 + TRACE_VARINT_MAX * (1 + 2 + 4 * TRACE_STACK_MAX),
+};
+
+/* One trace buffer: a batch of events of one P (Go's traceBuf). */
+typedef struct trace_buf {
+	struct trace_buf *link; /* next in the full queue or the free list; NULL when in use */
+	uint64_t last_ticks;    /* timestamp of the last event written here */
+	size_t pos;             /* next free byte of arr; arr[0..pos) is the batch */
+	uint8_t arr[TRACE_BUF_SIZE - 3 * sizeof(uint64_t)]; /* Batch event, then events */
+} trace_buf;
+
+/* A region allocator over mmap'd blocks (Go's traceAlloc); not thread-safe:
+ * each arena is used under its table's lock. */
+typedef struct trace_arena {
+	struct trace_arena_block *head; /* newest block, NULL before the first alloc */
+	size_t off;                     /* bytes used in head */
+} trace_arena;
+
+/* One stack in the stack table.  Immutable once published in a bucket. */
+typedef struct trace_stack {
+	struct trace_stack *link; /* next in the bucket (older records) */
+	uint64_t hash;            /* hash of pcs[0..n) */
+	uint32_t id;              /* the stack's id, > 0 */
+	uint32_t n;               /* number of PCs, 1..TRACE_STACK_MAX */
+	uint64_t pcs[];           /* the PCs, innermost first */
+} trace_stack;
+
+/* One string in the string table. */
+typedef struct trace_string_rec {
+	struct trace_string_rec *link; /* next in the bucket */
+	uint64_t hash;                 /* hash of s[0..len) */
+	uint64_t id;                   /* the string's id, > 0 */
+	size_t len;                    /* bytes of s, 1..TRACE_STRING_MAX */
+	char s[];                      /* the bytes (not NUL-terminated) */
+} trace_string_rec;
+
+/* A frame of a stack record, its strings already emitted (Go's traceFrame). */
+typedef struct trace_frame {
+	uint64_t pc;      /* the bytecode PC */
+	uint64_t func_id; /* string id of the function name, 0 if unknown */
+	uint64_t file_id; /* string id of the file name, 0 if unknown */
+	uint64_t line;    /* source line */
+} trace_frame;
+
+/* The tracer's global state (Go's `trace` variable). */
+struct trace_state {
+	trace_hooks hooks;       /* from trace_init */
+	atomic_bool enabled;     /* events are recorded */
+	bool starting;           /* inside trace_start's snapshot: record too */
+
+	pthread_mutex_t lock;    /* protects full_head, full_tail, empty */
+	trace_buf *full_head;    /* queue of full buffers, oldest first */
+	trace_buf *full_tail;    /* last of that queue, NULL iff full_head is */
+	trace_buf *empty;        /* free buffers, reused by trace_flush */
+
+	pthread_mutex_t write_lock; /* held while writing to fd: keeps queue order */
+	int fd;                  /* the output, -1 when closed */
+	bool own_fd;             /* trace_start opened fd: trace_stop closes it */
+	int err;                 /* errno of the first output error, 0 if none */
+	const char *err_path;    /* the output's name, for that error */
+
+	pthread_mutex_t buf_lock; /* protects buf */
+	trace_buf *buf;          /* buffer for events written without a P */
+
+	pthread_mutex_t strings_lock; /* protects the string table and its arena */
+	trace_string_rec *strings[TRACE_STRING_TAB]; /* buckets */
+	uint64_t string_seq;     /* last string id given */
+	trace_arena string_mem;  /* string records */
+
+	pthread_mutex_t stack_lock; /* serializes inserts into stack_tab */
+	uint32_t stack_seq;      /* last stack id given */
+	trace_arena stack_mem;   /* stack records */
+	_Atomic(trace_stack *) stack_tab[TRACE_STACK_TAB]; /* buckets, read without lock */
+
+	uint64_t seq_gc;         /* GCStart sequence number */
+	atomic_uint_fast64_t vclock; /* the virtual clock's last reading */
+	trace_frame frames[TRACE_STACK_MAX]; /* the direct dump's frames (it runs alone) */
+};
+
+extern struct trace_state trace;
+
+/* buf.c: clock, buffers, output. */
+uint64_t trace_ticks(void);
+uint64_t trace_next_ticks(trace_buf *buf);
+void trace_systemstack(const char *what, void (*fn)(void *), void *arg);
+trace_buf *trace_flush(trace_buf *buf, int32_t pid);
+void trace_queue_and_write(trace_buf *buf);
+void trace_write_bytes(const void *p, size_t n);
+void trace_free_buffers(void);
+void trace_set_error(int err);
+
+static inline size_t trace_buf_room(const trace_buf *b)
+{
+	return sizeof b->arr - b->pos;
+}
+
+static inline void trace_buf_byte(trace_buf *b, uint8_t v)
+{
+	b->arr[b->pos++] = v;
+}
+
+static inline void trace_buf_varint(trace_buf *b, uint64_t v)
+{
+	b->pos += (size_t)trace_varint_put(&b->arr[b->pos], v);
+}
+
+/* Reserve `width` bytes for a varint filled in later; returns their offset. */
+static inline size_t trace_buf_reserve(trace_buf *b, int width)
+{
+	size_t at = b->pos;
+	b->pos += (size_t)width;
+	return at;
+}
+
+/* Fill the reserved length at `at` with the bytes written after it. */
+static inline void trace_buf_fill_len(trace_buf *b, size_t at, int width)
+{
+	trace_varint_fill(&b->arr[at], width, b->pos - at - (size_t)width);
+}
+
+/* arena.c */
+void *trace_arena_alloc(trace_arena *a, size_t n);
+void trace_arena_drop(trace_arena *a);
+uint64_t trace_hash(const void *p, size_t n);
+
+/* string.c */
+uint64_t trace_string(trace_buf **bufp, int32_t pid, const char *s, size_t len);
+void trace_strings_reset(void);
+void trace_frame_for_pc(trace_buf **bufp, int32_t pid, uint64_t pc, trace_frame *f);
+
+/* stack.c */
+void trace_stacks_reset(void);
+
+/* dump.c: write the stack table into batches of P 0, then queue and write
+ * them; runs on the system stack at trace_stop.  Each record is written by
+ * trace_dump_record (direct) or trace_dump_legacy_record (dump_legacy.c). */
+void trace_dump(void);
+void trace_dump_record(trace_buf **bufp, const trace_stack *s);
+void trace_dump_legacy_record(trace_buf **bufp, const trace_stack *s);
+
+#endif
