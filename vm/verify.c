@@ -274,8 +274,8 @@ static int check_stack(verifier *v)
 		int32_t pushes = op->pushes;
 		if (d < pops)
 			return fail_at(v, pc, 0, "stack underflow: %s%s%s needs %d value%s, the stack holds %d",
-				       op->mnemonic, op->pops == VAR ? " " : "",
-				       op->pops == VAR ? v->p->funcs[code[pc + 1]].name : "", pops,
+				       op->mnemonic, op->operand == OPND_FUNC ? " " : "",
+				       op->operand == OPND_FUNC ? v->p->funcs[code[pc + 1]].name : "", pops,
 				       pops == 1 ? "" : "s", d);
 		d = d - pops + pushes;
 		if ((uint32_t)d > limit) {
