@@ -181,6 +181,8 @@ static int cmd_asm(int argc, char **argv)
 	uint8_t *buf;
 	size_t n = vm_gbc_encode(p, &buf);
 	vm_program_free(p);
+	if (n == 0)
+		return fail("%s: the program is too large for the .gbc format (or memory ran out)", in);
 	FILE *f = fopen(out, "wb");
 	int ok = f && fwrite(buf, 1, n, f) == n;
 	ok = f && fclose(f) == 0 && ok;
