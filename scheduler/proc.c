@@ -150,7 +150,7 @@ static void globrunqput(sched_g *g)
 
 /* Take a G from the global queue, and move a fair share of the rest to
  * pp's local queue.  sched.lock held. */
-static sched_g *globrunqget(sched_p *pp)
+sched_g *sched_globrunqget(sched_p *pp)
 {
 	int64_t size = atomic_load(&sched.runqsize);
 	if (size == 0)
@@ -215,7 +215,7 @@ void sched_runqput(sched_p *pp, sched_g *g, bool next)
 }
 
 /* Take a G from pp's local queue; only pp's owner calls this. */
-static sched_g *runqget(sched_p *pp)
+sched_g *sched_runqget(sched_p *pp)
 {
 	sched_g *next = atomic_load(&pp->runnext);
 	if (next && atomic_compare_exchange_strong(&pp->runnext, &next, NULL))
@@ -239,7 +239,7 @@ bool sched_runqempty(sched_p *pp)
 }
 
 /* Steal half of p2's queue into pp's; return one of the stolen Gs. */
-static sched_g *runqsteal(sched_p *pp, sched_p *p2, bool stealnext)
+sched_g *sched_runqsteal(sched_p *pp, sched_p *p2, bool stealnext)
 {
 	uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
 	for (;;) {
@@ -576,11 +576,11 @@ top:;
 		if (w && w <= now)
 			sched_check_timers(p2, now);
 	}
-	if ((g = runqget(pp)))
+	if ((g = sched_runqget(pp)))
 		return g;
 	if (atomic_load(&sched.runqsize)) {
 		lock();
-		g = globrunqget(pp);
+		g = sched_globrunqget(pp);
 		unlock();
 		if (g)
 			return g;
@@ -599,7 +599,7 @@ top:;
 				sched_p *p2 = &sched.allp[(start + i) % sched.nprocs];
 				if (p2 == pp)
 					continue;
-				if ((g = runqsteal(pp, p2, tries == 3)))
+				if ((g = sched_runqsteal(pp, p2, tries == 3)))
 					return g;
 			}
 		}
@@ -619,7 +619,7 @@ top:;
 	/* Nothing: give up the P and sleep. */
 	lock();
 	if (atomic_load(&sched.runqsize)) {
-		g = globrunqget(pp);
+		g = sched_globrunqget(pp);
 		unlock();
 		return g;
 	}
@@ -667,11 +667,11 @@ SYSTEMSTACK __attribute__((noreturn)) static void schedule(void)
 	/* Now and then look at the global queue first, so it is not starved. */
 	if (atomic_load(&pp->schedtick) % 61 == 0 && atomic_load(&sched.runqsize)) {
 		lock();
-		g = globrunqget(pp);
+		g = sched_globrunqget(pp);
 		unlock();
 	}
 	if (!g)
-		g = runqget(pp);
+		g = sched_runqget(pp);
 	if (!g) {
 		g = findrunnable();
 		if (!g)

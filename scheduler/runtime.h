@@ -140,6 +140,12 @@ extern __thread sched_m *sched_mself;
 /* Capture the current G's stack (or g's) into the M's tracepcs. */
 int sched_trace_stack(sched_g *g);
 void sched_runqput(sched_p *pp, sched_g *g, bool next);
+/* Take from pp's local queue (runnext first); only pp's owner calls it. */
+sched_g *sched_runqget(sched_p *pp);
+/* Steal half of p2's queue into pp's; one of the stolen Gs, or NULL. */
+sched_g *sched_runqsteal(sched_p *pp, sched_p *p2, bool stealnext);
+/* Take from the global queue, moving a fair share to pp.  sched.lock held. */
+sched_g *sched_globrunqget(sched_p *pp);
 bool sched_runqempty(sched_p *pp);
 void sched_handoffp(sched_p *pp);
 uint64_t sched_fastrand(void);

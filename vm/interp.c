@@ -876,16 +876,22 @@ resume:
 		int err = g->resume_err;
 		g->resume = RESUME_NONE;
 		g->resume_err = 0;
-		if (err)
+		/* A panic here belongs to the instruction g blocked in: step back
+		 * into it (its last word) so the traceback shows its line. */
+		if (err) {
+			ip--;
 			PANIC("send on closed channel");
+		}
 		if (what == RESUME_RECV) {
 			sp[-1] = (vm_value){ .kind = VK_INT, .u.i = g->sudog.success };
 		} else if (what == RESUME_SELECT) {
 			bool ok;
 			int idx = sched_select_resume(&ok);
 			bool send = g->param->send;
-			if (send && !ok)
+			if (send && !ok) {
+				ip--;
 				PANIC("send on closed channel");
+			}
 			sp[-3] = (vm_value){ .kind = VK_INT, .u.i = idx };
 			if (send)
 				sp[-2] = (vm_value){ .kind = VK_NIL };
