@@ -1246,3 +1246,39 @@ void sched_trace_gc(int ev, uint64_t arg)
 	default: break;
 	}
 }
+
+void sched_trace_task_create(uint64_t task, uint64_t parent, const char *name)
+{
+	if (!sched.tracing)
+		return;
+	sched_m *m = sched_mself;
+	int n = sched_trace_stack(m->curg);
+	trace_user_task_create(&m->p->trace, task, parent, name, m->tracepcs, n);
+}
+
+void sched_trace_task_end(uint64_t task)
+{
+	if (!sched.tracing)
+		return;
+	sched_m *m = sched_mself;
+	int n = sched_trace_stack(m->curg);
+	trace_user_task_end(&m->p->trace, task, m->tracepcs, n);
+}
+
+void sched_trace_region(uint64_t task, int end, const char *name)
+{
+	if (!sched.tracing)
+		return;
+	sched_m *m = sched_mself;
+	int n = sched_trace_stack(m->curg);
+	trace_user_region(&m->p->trace, task, end, name, m->tracepcs, n);
+}
+
+void sched_trace_log(uint64_t task, const char *category, const char *message)
+{
+	if (!sched.tracing)
+		return;
+	sched_m *m = sched_mself;
+	int n = sched_trace_stack(m->curg);
+	trace_user_log(&m->p->trace, task, category, message, m->tracepcs, n);
+}

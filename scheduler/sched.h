@@ -223,6 +223,14 @@ __attribute__((noreturn)) void sched_exit(int status);
  * M that sees sched_curg() == NULL then calls sched_exit, which reports it. */
 bool sched_deadlocked(void);
 
+/* User annotations for the trace (Go's runtime/trace API); the current G's
+ * registers must be saved (its stack goes with each event).  Nothing is
+ * written when tracing is off. */
+void sched_trace_task_create(uint64_t task, uint64_t parent, const char *name);
+void sched_trace_task_end(uint64_t task);
+void sched_trace_region(uint64_t task, int end, const char *name);
+void sched_trace_log(uint64_t task, const char *category, const char *message);
+
 /* A collector event for the trace (GCStart, GCDone, ...); ev is a trace
  * event type, arg its argument. */
 void sched_trace_gc(int ev, uint64_t arg);

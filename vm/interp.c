@@ -47,6 +47,8 @@ static struct {
 	const vm_run_options *opt;
 	/* serializes fatal output: the first panic wins */
 	pthread_mutex_t dying;
+	/* the last trace task id handed out (tasknew) */
+	_Atomic uint64_t tasks;
 } rt = { .dying = PTHREAD_MUTEX_INITIALIZER };
 
 /* What a parked G must finish when it runs again (sched_g.resume). */
@@ -855,6 +857,44 @@ top:
 		sp--;
 		if (sched_waitgroup_wait(sp->u.p) == CHAN_BLOCK)
 			BLOCK(1, sched_block(WAIT_WAITGROUP, TRACE_EV_GO_BLOCK_SYNC));
+		NEXT(1);
+	}
+
+
+	/* -------- trace annotations -------- */
+	CASE(TASKNEW) {
+		WANT(&sp[-2], VK_STRING, "tasknew");
+		WANT(&sp[-1], VK_INT, "tasknew");
+		uint64_t id = atomic_fetch_add(&rt.tasks, 1) + 1;
+		SAVE();
+		sched_trace_task_create(id, (uint64_t)sp[-1].u.i, sp[-2].u.s->data);
+		sp[-2] = (vm_value){ .kind = VK_INT, .u.i = (int64_t)id };
+		sp--;
+		NEXT(1);
+	}
+	CASE(TASKEND) {
+		WANT(&sp[-1], VK_INT, "taskend");
+		SAVE();
+		sched_trace_task_end((uint64_t)sp[-1].u.i);
+		sp--;
+		NEXT(1);
+	}
+	CASE(REGION) CASE(REGIONEND) {
+		int end = *ip == OP_REGIONEND;
+		WANT(&sp[-2], VK_INT, end ? "regionend" : "region");
+		WANT(&sp[-1], VK_STRING, end ? "regionend" : "region");
+		SAVE();
+		sched_trace_region((uint64_t)sp[-2].u.i, end, sp[-1].u.s->data);
+		sp -= 2;
+		NEXT(1);
+	}
+	CASE(TRACELOG) {
+		WANT(&sp[-3], VK_INT, "tracelog");
+		WANT(&sp[-2], VK_STRING, "tracelog");
+		WANT(&sp[-1], VK_STRING, "tracelog");
+		SAVE();
+		sched_trace_log((uint64_t)sp[-3].u.i, sp[-2].u.s->data, sp[-1].u.s->data);
+		sp -= 3;
 		NEXT(1);
 	}
 
