@@ -161,6 +161,9 @@ typedef struct sched_config {
 	bool deterministic;
 	/* time slice in deterministic mode, in back-edges and calls */
 	int64_t slice;
+	/* print a line of scheduler state to stderr every this many ms
+	 * (0: never), like Go's GODEBUG=schedtrace; not in deterministic mode */
+	int64_t schedtrace_ms;
 	sched_hooks hooks;
 	/* tracing: write a trace to this file ("" or NULL: no tracing) */
 	const char *trace_path;

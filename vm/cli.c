@@ -19,6 +19,7 @@ static const char usage[] =
 	"  --sched=MODE       normal, or deterministic: one P, time slices counted in\n"
 	"                     back-edges and calls, a virtual clock; same output and\n"
 	"                     schedule on every run\n"
+	"  --schedtrace=MS    print a line of scheduler state every MS milliseconds\n"
 	"  --max-stack=SIZE   largest a goroutine's VM stack may grow (default 64M)\n"
 	"  --trace=FILE       write an execution trace in Go 1.19's format\n"
 	"                     (read it with go tool trace, or greenvm trace)\n"
@@ -123,6 +124,10 @@ static int cmd_run(int argc, char **argv)
 				o.deterministic = 1;
 			else if (strcmp(v, "normal") != 0)
 				return fail("--sched: unknown mode '%s' (normal or deterministic)", v);
+		} else if ((v = option_value(a, "--schedtrace"))) {
+			if (parse_number(v, 0, 1, 3600000, &n) != 0)
+				return fail("--schedtrace: bad period '%s' (milliseconds, 1 to 3600000)", v);
+			o.schedtrace_ms = (int64_t)n;
 		} else if ((v = option_value(a, "--trace"))) {
 			if (!*v)
 				return fail("%s", "--trace: no file name");

@@ -1022,6 +1022,7 @@ int vm_run(vm_program *p, const vm_run_options *o)
 		.procs = o->deterministic ? 1 : o->procs,
 		.sysstack = o->sysstack,
 		.deterministic = o->deterministic,
+		.schedtrace_ms = o->schedtrace_ms,
 		.hooks = {
 			.mloop = mloop,
 			.traceback = traceback_hook,

@@ -254,6 +254,8 @@ typedef struct vm_run_options {
 	int deterministic;
 	/* --gc-stress: collect every gc_stress allocations (0: off) */
 	uint64_t gc_stress;
+	/* --schedtrace=MS: a scheduler-state line every MS milliseconds */
+	int64_t schedtrace_ms;
 	/* --gc-stats: print the collector's statistics at exit */
 	int gc_stats;
 	/* --trace=FILE (NULL: no trace), --trace-dump=legacy, --trace-clock=virtual */
