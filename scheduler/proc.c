@@ -370,6 +370,8 @@ static void newm(sched_p *pp, bool spinning)
 	m->spinning = spinning;
 	lock();
 	m->id = sched.mcount++;
+	m->alllink = sched.allm;
+	sched.allm = m;
 	unlock();
 	m->rand = 0x9e3779b97f4a7c15ull * (uint64_t)(m->id + 1);
 	m->stack = sched_mstack_start((int)m->id, sched.cfg.sysstack, 0, mstart, m);
@@ -998,6 +1000,11 @@ int64_t sched_goid(void)
 	return sched_mself->curg->goid;
 }
 
+void sched_stack_stats_enable(void)
+{
+	sched_stack_stats = true;
+}
+
 bool sched_on_system_stack(void)
 {
 	return sched_mstack_self && sched_mstack_self->on_g0;
@@ -1281,4 +1288,77 @@ void sched_trace_log(uint64_t task, const char *category, const char *message)
 	sched_m *m = sched_mself;
 	int n = sched_trace_stack(m->curg);
 	trace_user_log(&m->p->trace, task, category, message, m->tracepcs, n);
+}
+
+/* Print a JSON string (op names are plain ASCII, but be safe). */
+static void json_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', out);
+		fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+/* An M's g0 high-water mark: the paint tells it, unless --stack-stats
+ * repainted g0 for each operation; then it is the deepest operation. */
+static size_t g0_high_water(sched_m *m)
+{
+	size_t hw = sched_g0_high_water(m->stack);
+	for (int i = 0; i < SCHED_OPSTATS; i++)
+		if (m->stack->opstats[i].deepest > hw)
+			hw = m->stack->opstats[i].deepest;
+	return hw;
+}
+
+void sched_stack_report(FILE *out, bool json, uint64_t vm_largest, uint64_t vm_growths)
+{
+	/* Merge the per-M operation tables by name. */
+	struct sched_opstat ops[SCHED_OPSTATS * 4] = { 0 };
+	int nops = 0;
+	for (sched_m *m = sched.allm; m; m = m->alllink) {
+		for (int i = 0; i < SCHED_OPSTATS && m->stack->opstats[i].op; i++) {
+			struct sched_opstat *o = &m->stack->opstats[i];
+			int j = 0;
+			while (j < nops && strcmp(ops[j].op, o->op) != 0)
+				j++;
+			if (j == nops) {
+				if (nops == (int)(sizeof ops / sizeof ops[0]))
+					continue;
+				ops[nops++] = (struct sched_opstat){ o->op, 0 };
+			}
+			if (o->deepest > ops[j].deepest)
+				ops[j].deepest = o->deepest;
+		}
+	}
+	if (json) {
+		fputs("{\"ms\": [", out);
+		for (sched_m *m = sched.allm; m; m = m->alllink)
+			fprintf(out, "%s{\"m\": %lld, \"g0_bytes\": %zu, \"g0_high_water\": %zu, "
+				"\"mstack_bytes\": %zu, \"mstack_deepest\": %zu}",
+				m == sched.allm ? "" : ", ", (long long)m->id, m->stack->sysstack,
+				g0_high_water(m), m->stack->mstack,
+				sched_mstack_deepest(m->stack));
+		fputs("], \"operations\": {", out);
+		for (int j = 0; j < nops; j++) {
+			fputs(j ? ", " : "", out);
+			json_string(out, ops[j].op);
+			fprintf(out, ": %zu", ops[j].deepest);
+		}
+		fprintf(out, "}, \"vm_stacks\": {\"largest_bytes\": %llu, \"growths\": %llu}}\n",
+			(unsigned long long)vm_largest, (unsigned long long)vm_growths);
+		return;
+	}
+	fputs("stack statistics:\n", out);
+	for (sched_m *m = sched.allm; m; m = m->alllink)
+		fprintf(out, "  M %lld: g0 %zu bytes, high-water %zu bytes; M stack %zu bytes, deepest use %zu bytes\n",
+			(long long)m->id, m->stack->sysstack, g0_high_water(m),
+			m->stack->mstack, sched_mstack_deepest(m->stack));
+	fputs("  deepest g0 use by operation:\n", out);
+	for (int j = 0; j < nops; j++)
+		fprintf(out, "    %-20s %6zu bytes\n", ops[j].op, ops[j].deepest);
+	fprintf(out, "  goroutine VM stacks: largest %llu bytes, %llu growths\n",
+		(unsigned long long)vm_largest, (unsigned long long)vm_growths);
 }

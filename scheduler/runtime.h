@@ -76,6 +76,8 @@ struct sched_m {
 	uint64_t rand;
 	/* the P's syscalltick when this M entered its syscall */
 	uint64_t syscalltick;
+	/* next M in sched.allm (never removed: Ms live as long as the program) */
+	sched_m *alllink;
 	/* room to capture a stack for a trace event, so no big frame on g0 */
 	uint64_t tracepcs[TRACE_STACK_MAX];
 };
@@ -97,6 +99,8 @@ typedef struct sched_state {
 	_Atomic int32_t npidle;
 	sched_m *midle;
 	int32_t nmidle;
+	/* every M ever started, newest first (under lock) */
+	sched_m *allm;
 	/* Ms created, and Ms looking for work */
 	int32_t mcount;
 	_Atomic int32_t nmspinning;

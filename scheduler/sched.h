@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "trace/trace.h"
 
@@ -233,6 +234,13 @@ void sched_trace_task_create(uint64_t task, uint64_t parent, const char *name);
 void sched_trace_task_end(uint64_t task);
 void sched_trace_region(uint64_t task, int end, const char *name);
 void sched_trace_log(uint64_t task, const char *category, const char *message);
+
+/* --stack-stats: turn on per-operation g0 accounting (before sched_main). */
+void sched_stack_stats_enable(void);
+/* Print each M's g0 and M-stack use, the deepest g0 use per kind of
+ * operation, and the VM-stack figures the caller gives; as one JSON object
+ * if json.  Call when the program is over (every M stopped). */
+void sched_stack_report(FILE *out, bool json, uint64_t vm_largest, uint64_t vm_growths);
 
 /* A collector event for the trace (GCStart, GCDone, ...); ev is a trace
  * event type, arg its argument. */

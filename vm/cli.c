@@ -29,6 +29,8 @@ static const char usage[] =
 	"                     deterministic run writes the same bytes every time\n"
 	"  --gc-stress        collect every N allocations (N from GREENVM_GC_STRESS)\n"
 	"  --gc-stats         print the collector's statistics at exit\n"
+	"  --stack-stats[=json]  print at exit each M's g0 and M-stack use, the deepest\n"
+	"                     g0 use per kind of runtime operation, and VM-stack growth\n"
 	"\n"
 	"SIZE is a count of bytes with an optional K, M or G suffix (powers of 1024).\n"
 	"Exit status: 0 success, 1 bad usage or a program that does not load or\n"
@@ -144,6 +146,10 @@ static int cmd_run(int argc, char **argv)
 				return fail("--trace-clock: unknown clock '%s' (real or virtual)", v);
 		} else if (strcmp(a, "--gc-stress") == 0) {
 			o.gc_stress = gc_stress_from_env();
+		} else if (strcmp(a, "--stack-stats") == 0 || strcmp(a, "--stack-stats=text") == 0) {
+			o.stack_stats = 1;
+		} else if (strcmp(a, "--stack-stats=json") == 0) {
+			o.stack_stats = 2;
 		} else if (strcmp(a, "--gc-stats") == 0) {
 			o.gc_stats = 1;
 		} else if ((v = option_value(a, "--max-stack"))) {

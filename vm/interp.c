@@ -49,6 +49,8 @@ static struct {
 	pthread_mutex_t dying;
 	/* the last trace task id handed out (tasknew) */
 	_Atomic uint64_t tasks;
+	/* --stack-stats: VM stack growths, and the largest stack, in slots */
+	_Atomic uint64_t growths, max_slots;
 } rt = { .dying = PTHREAD_MUTEX_INITIALIZER };
 
 /* What a parked G must finish when it runs again (sched_g.resume). */
@@ -185,8 +187,13 @@ static int stack_grow(vm_ctx *c, uint64_t need, uint64_t limit_bytes)
 	vm_value *s = gc_alloc(n * sizeof(vm_value));
 	if (!s)
 		return -1;
-	if (c->stack)
+	if (c->stack) {
 		memcpy(s, c->stack, c->nslots * sizeof(vm_value));
+		atomic_fetch_add(&rt.growths, 1);
+	}
+	uint64_t seen = atomic_load(&rt.max_slots);
+	while (n > seen && !atomic_compare_exchange_weak(&rt.max_slots, &seen, n))
+		;
 	c->stack = s;
 	c->nslots = n;
 	if (n > c->max_slots)
@@ -1043,7 +1050,14 @@ int vm_run(vm_program *p, const vm_run_options *o)
 		return VM_EXIT_PANIC;
 	}
 	sched_start(main_g);
+	if (o->stack_stats)
+		sched_stack_stats_enable();
 	int status = sched_main();
 	fflush(stdout);
+	if (o->stack_stats)
+		sched_stack_report(stderr, o->stack_stats == 2,
+				   atomic_load(&rt.max_slots) * sizeof(vm_value), atomic_load(&rt.growths));
+	if (o->gc_stats)
+		gc_print_stats();
 	return status;
 }

@@ -256,6 +256,8 @@ typedef struct vm_run_options {
 	uint64_t gc_stress;
 	/* --schedtrace=MS: a scheduler-state line every MS milliseconds */
 	int64_t schedtrace_ms;
+	/* --stack-stats: 1 text, 2 JSON, printed to stderr at exit */
+	int stack_stats;
 	/* --gc-stats: print the collector's statistics at exit */
 	int gc_stats;
 	/* --trace=FILE (NULL: no trace), --trace-dump=legacy, --trace-clock=virtual */
