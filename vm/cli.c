@@ -150,6 +150,10 @@ static int cmd_run(int argc, char **argv)
 			o.stack_stats = 1;
 		} else if (strcmp(a, "--stack-stats=json") == 0) {
 			o.stack_stats = 2;
+#ifdef GREENVM_DEBUG
+		} else if (strcmp(a, "--debug-overflow-mstack") == 0) {
+			o.debug_overflow_mstack = 1; /* debug builds only: see interp.c */
+#endif
 		} else if (strcmp(a, "--gc-stats") == 0) {
 			o.gc_stats = 1;
 		} else if ((v = option_value(a, "--max-stack"))) {

@@ -1007,8 +1007,26 @@ void vm_ctx_release(vm_ctx *ctx)
 	}
 }
 
+#ifdef GREENVM_DEBUG
+/* Debug builds only (--debug-overflow-mstack): recurse on the M stack until
+ * it runs into the guard page, so the tests can watch the M-stack overflow
+ * report. */
+static int overflow_mstack(volatile char *prev, int depth)
+{
+	volatile char frame[4096];
+	frame[0] = (char)(prev ? prev[0] + 1 : 0);
+	if (depth == 0) /* never: the guard page stops it long before */
+		return frame[0];
+	return overflow_mstack(frame, depth - 1) + frame[1];
+}
+#endif
+
 static void mloop(void)
 {
+#ifdef GREENVM_DEBUG
+	if (rt.opt->debug_overflow_mstack)
+		overflow_mstack(NULL, 1 << 30);
+#endif
 	sched_resume();
 	run_loop(); /* returns when there is no G to run: a deadlock */
 }

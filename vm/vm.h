@@ -256,6 +256,8 @@ typedef struct vm_run_options {
 	uint64_t gc_stress;
 	/* --schedtrace=MS: a scheduler-state line every MS milliseconds */
 	int64_t schedtrace_ms;
+	/* --debug-overflow-mstack (debug builds): overflow an M stack on purpose */
+	int debug_overflow_mstack;
 	/* --stack-stats: 1 text, 2 JSON, printed to stderr at exit */
 	int stack_stats;
 	/* --gc-stats: print the collector's statistics at exit */
