@@ -202,6 +202,24 @@ static int stack_grow(vm_ctx *c, uint64_t need, uint64_t limit_bytes)
 	return 0;
 }
 
+/* Halve c's stack while it uses less than a quarter of it (Go's
+ * shrinkstack), so one burst of deep recursion does not pin memory.  Only
+ * where nothing points into the stack from outside: at a preemption or a
+ * yield, never while the G waits on a channel (its sudog points at a slot).
+ * The registers are saved as indexes, so the copy needs no fixing up. */
+static void stack_shrink(vm_ctx *c)
+{
+	uint64_t n = c->nslots;
+	while (n / 2 >= 4 * VM_STACK_INITIAL && c->sp < n / 8)
+		n /= 2;
+	if (n == c->nslots)
+		return;
+	vm_value *s = gc_alloc(n * sizeof(vm_value));
+	memcpy(s, c->stack, c->sp * sizeof(vm_value));
+	c->stack = s;
+	c->nslots = n;
+}
+
 /* ------------------------------------------------------------------ */
 /* The loop                                                           */
 /* ------------------------------------------------------------------ */
@@ -302,6 +320,7 @@ static void run_loop(void)
 	do {                                                              \
 		if (__builtin_expect(--budget <= 0, 0) && sched_check_preempt(&budget)) { \
 			SAVE();                                           \
+			stack_shrink(ctx);                                \
 			sched_preempt();                                  \
 			RELOAD();                                         \
 		}                                                         \
@@ -722,7 +741,7 @@ top:
 		sched_start(ng);
 		NEXT(2);
 	}
-	CASE(YIELD) BLOCK(1, sched_gosched());
+	CASE(YIELD) BLOCK(1, (stack_shrink(ctx), sched_gosched()));
 	CASE(GOID) *sp++ = (vm_value){ .kind = VK_INT, .u.i = g->goid }; NEXT(1);
 	CASE(NUMPROCS) *sp++ = (vm_value){ .kind = VK_INT, .u.i = sched_nprocs() }; NEXT(1);
 	CASE(SLEEP) {
