@@ -459,6 +459,7 @@ static void checkdead(void)
 /* Park this M until someone gives it a P; then take it.  On g0. */
 SYSTEMSTACK static void stopm(void)
 {
+	sched_assert_on_g0();
 	sched_m *m = sched_mself;
 	for (;;) {
 		lock();
@@ -516,6 +517,7 @@ SYSTEMSTACK static void stopm(void)
 /* Run g on this M: resume the VM loop.  On g0; does not return. */
 SYSTEMSTACK __attribute__((noreturn)) static void execute(sched_g *g)
 {
+	sched_assert_on_g0();
 	sched_m *m = sched_mself;
 	m->curg = g;
 	atomic_store(&g->status, G_RUNNING);
@@ -535,6 +537,7 @@ SYSTEMSTACK __attribute__((noreturn)) static void execute(sched_g *g)
  * ends with it as it is) and sleep for good.  On g0. */
 SYSTEMSTACK __attribute__((noreturn)) static void stop_for_exit(void)
 {
+	sched_assert_on_g0();
 	sched_m *m = sched_mself;
 	lock();
 	if (m->p) {
@@ -1073,6 +1076,7 @@ int sched_init(const sched_config *cfg)
 	if (cfg->trace_path && *cfg->trace_path) {
 		trace_hooks h = {
 			.systemstack = trace_systemstack,
+			.on_system_stack = sched_on_system_stack,
 			.describe_pc = cfg->hooks.describe_pc,
 			.nanotime = sched_nanotime,
 			.clock = cfg->trace_clock,
@@ -1085,11 +1089,15 @@ int sched_init(const sched_config *cfg)
 	return 0;
 }
 
+static void start_tracing(void);
+
 /* The body of every M, on its M stack. */
 static void mstart(void *arg)
 {
 	sched_m *m = arg;
 	sched_mself = m;
+	if (m->id == 0 && sched.cfg.trace_path && *sched.cfg.trace_path)
+		start_tracing();
 	sched.cfg.hooks.mloop();
 	/* The loop ends when the program deadlocked: report it and finish. */
 	sched_exit(VM_EXIT_STATUS_DEADLOCK);
@@ -1111,20 +1119,23 @@ static void trace_snapshot(void *arg)
 	trace_gomaxprocs(NULL, (uint64_t)sched.nprocs, NULL, 0);
 }
 
+/* Start the trace asked for by the configuration.  Runs on M0 before it
+ * schedules anything, so the tracer's system-stack work has a g0. */
+static void start_tracing(void)
+{
+	if (trace_start(trace_snapshot, NULL) == 0) {
+		sched.tracing = true;
+		return;
+	}
+	const char *path;
+	int err = trace_error(&path);
+	fprintf(stderr, "greenvm: trace: %s: %s (the program runs without a trace)\n",
+		path ? path : sched.cfg.trace_path, strerror(err));
+	sched.trace_failed = true;
+}
+
 int sched_main(void)
 {
-	int trace_failed = 0;
-	if (trace_enabled() || (sched.cfg.trace_path && *sched.cfg.trace_path)) {
-		if (trace_start(trace_snapshot, NULL) == 0) {
-			sched.tracing = true;
-		} else {
-			const char *path;
-			int err = trace_error(&path);
-			fprintf(stderr, "greenvm: trace: %s: %s (the program runs without a trace)\n",
-				path ? path : sched.cfg.trace_path, strerror(err));
-			trace_failed = 1;
-		}
-	}
 	lock();
 	sched_p *pp = pidleget();
 	unlock();
@@ -1139,7 +1150,7 @@ int sched_main(void)
 		pthread_cond_wait(&sched.exitcond, &sched.lock);
 	int status = sched.exit_status;
 	unlock();
-	if (trace_failed && status == 0)
+	if (sched.trace_failed && status == 0)
 		status = 1;
 	return status;
 }

@@ -126,8 +126,8 @@ typedef struct sched_state {
 	/* every goroutine is asleep for good (found by checkdead) */
 	_Atomic bool deadlock;
 	pthread_cond_t exitcond;
-	/* tracing is on */
-	bool tracing;
+	/* tracing is on; or it was asked for and the file could not be made */
+	bool tracing, trace_failed;
 	/* sysmon has seen exiting and stopped */
 	_Atomic bool sysmon_done;
 

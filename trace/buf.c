@@ -88,6 +88,14 @@ void trace_systemstack(const char *what, void (*fn)(void *), void *arg)
 		fn(arg);
 }
 
+void trace_assert_on_g0_at(const char *func)
+{
+	if (trace.hooks.on_system_stack && !trace.hooks.on_system_stack()) {
+		fprintf(stderr, "fatal error: %s must run on the system stack\n", func);
+		abort();
+	}
+}
+
 /* ---- output ---------------------------------------------------------- */
 
 void trace_set_error(int err)
@@ -124,6 +132,7 @@ void trace_write_bytes(const void *p, size_t n)
  * write_lock makes the write order the queue order. */
 TRACE_SYSTEMSTACK static void write_full(void)
 {
+	trace_assert_on_g0();
 	pthread_mutex_lock(&trace.write_lock);
 	for (;;) {
 		pthread_mutex_lock(&trace.lock);
@@ -164,6 +173,7 @@ struct flush_args {
 
 TRACE_SYSTEMSTACK static void flush_on_g0(void *arg)
 {
+	trace_assert_on_g0();
 	struct flush_args *a = arg;
 	pthread_mutex_lock(&trace.lock);
 	if (a->buf)
@@ -204,6 +214,7 @@ trace_buf *trace_flush(trace_buf *buf, int32_t pid)
 /* Queue buf and write the queue.  Called on the system stack. */
 TRACE_SYSTEMSTACK void trace_queue_and_write(trace_buf *buf)
 {
+	trace_assert_on_g0();
 	pthread_mutex_lock(&trace.lock);
 	full_queue(buf);
 	pthread_mutex_unlock(&trace.lock);
@@ -213,6 +224,7 @@ TRACE_SYSTEMSTACK void trace_queue_and_write(trace_buf *buf)
 /* Unmap the free buffers.  Called at trace_stop once the queue is empty. */
 TRACE_SYSTEMSTACK void trace_free_buffers(void)
 {
+	trace_assert_on_g0();
 	while (trace.empty) {
 		trace_buf *b = trace.empty;
 		trace.empty = b->link;

@@ -406,12 +406,14 @@ struct stop_args {
 
 TRACE_SYSTEMSTACK static void dump_on_g0(void *arg)
 {
+	trace_assert_on_g0();
 	(void)arg;
 	trace_dump();
 }
 
 TRACE_SYSTEMSTACK static void stop_on_g0(void *arg)
 {
+	trace_assert_on_g0();
 	struct stop_args *a = arg;
 	atomic_store_explicit(&trace.enabled, false, memory_order_release);
 	for (int i = 0; i < a->npp; i++) {

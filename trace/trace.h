@@ -108,6 +108,9 @@ typedef struct trace_hooks {
 	 * they are copied before describe_pc is called again) and *line. */
 	void (*describe_pc)(uint64_t pc, const char **func, const char **file,
 			    uint64_t *line);
+	/* True when the caller runs on the system stack; debug builds check
+	 * with it that system-stack functions run there.  NULL: no check. */
+	bool (*on_system_stack)(void);
 	/* Nanoseconds from a monotonic clock; NULL: clock_gettime(MONOTONIC). */
 	int64_t (*nanotime)(void);
 	enum trace_clock clock;    /* real or virtual timestamps */

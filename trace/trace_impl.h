@@ -16,8 +16,17 @@
 /* Marks a function that runs on the system stack: it is only reached
  * through trace_systemstack.  Such functions keep their frames small
  * (-Wframe-larger-than=256 for the folder) and never touch the GC heap.
- * greenvm differs from Go here: no tool checks the mark yet; it documents. */
-#define TRACE_SYSTEMSTACK
+ * Debug builds check the mark: each such function starts with
+ * trace_assert_on_g0(), which asks the hooks' on_system_stack (when given)
+ * and aborts if the function runs anywhere else.  noinline keeps the
+ * function's own frame in -fstack-usage, for the stack report. */
+#define TRACE_SYSTEMSTACK __attribute__((noinline))
+#ifdef GREENVM_DEBUG
+#define trace_assert_on_g0() trace_assert_on_g0_at(__func__)
+#else
+#define trace_assert_on_g0() ((void)0)
+#endif
+void trace_assert_on_g0_at(const char *func);
 
 enum {
 	TRACE_ARG_SHIFT = 6,      /* the first byte is type | k << 6 (Go's traceArgCountShift) */
