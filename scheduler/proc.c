@@ -148,9 +148,11 @@ static void globrunqput(sched_g *g)
 	atomic_fetch_add(&sched.runqsize, 1);
 }
 
-/* Take a G from the global queue, and move a fair share of the rest to
- * pp's local queue.  sched.lock held. */
-sched_g *sched_globrunqget(sched_p *pp)
+/* Take a G from the global queue, and move a fair share of the rest (at
+ * most max in all) to pp's local queue.  sched.lock held.  The batch must
+ * fit in the local queue without overflowing it (runqputslow would take
+ * sched.lock again): callers whose queue may be full pass max 1. */
+sched_g *sched_globrunqget(sched_p *pp, int64_t max)
 {
 	int64_t size = atomic_load(&sched.runqsize);
 	if (size == 0)
@@ -158,6 +160,8 @@ sched_g *sched_globrunqget(sched_p *pp)
 	int64_t n = size / sched.nprocs + 1;
 	if (n > size)
 		n = size;
+	if (max > 0 && n > max)
+		n = max;
 	if (n > SCHED_RUNQ / 2)
 		n = SCHED_RUNQ / 2;
 	atomic_fetch_sub(&sched.runqsize, n);
@@ -585,7 +589,7 @@ top:;
 		return g;
 	if (atomic_load(&sched.runqsize)) {
 		lock();
-		g = sched_globrunqget(pp);
+		g = sched_globrunqget(pp, 0);
 		unlock();
 		if (g)
 			return g;
@@ -624,7 +628,7 @@ top:;
 	/* Nothing: give up the P and sleep. */
 	lock();
 	if (atomic_load(&sched.runqsize)) {
-		g = sched_globrunqget(pp);
+		g = sched_globrunqget(pp, 0);
 		unlock();
 		return g;
 	}
@@ -672,7 +676,7 @@ SYSTEMSTACK __attribute__((noreturn)) static void schedule(void)
 	/* Now and then look at the global queue first, so it is not starved. */
 	if (atomic_load(&pp->schedtick) % 61 == 0 && atomic_load(&sched.runqsize)) {
 		lock();
-		g = sched_globrunqget(pp);
+		g = sched_globrunqget(pp, 1);
 		unlock();
 	}
 	if (!g)

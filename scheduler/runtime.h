@@ -148,8 +148,9 @@ void sched_runqput(sched_p *pp, sched_g *g, bool next);
 sched_g *sched_runqget(sched_p *pp);
 /* Steal half of p2's queue into pp's; one of the stolen Gs, or NULL. */
 sched_g *sched_runqsteal(sched_p *pp, sched_p *p2, bool stealnext);
-/* Take from the global queue, moving a fair share to pp.  sched.lock held. */
-sched_g *sched_globrunqget(sched_p *pp);
+/* Take from the global queue, moving a fair share (at most max, 0: no
+ * limit) to pp.  sched.lock held. */
+sched_g *sched_globrunqget(sched_p *pp, int64_t max);
 bool sched_runqempty(sched_p *pp);
 void sched_handoffp(sched_p *pp);
 uint64_t sched_fastrand(void);

@@ -73,7 +73,7 @@ static void test_runq_overflow_to_global(void)
 	while ((g = sched_runqget(&ps[0])))
 		seen++;
 	pthread_mutex_lock(&sched.lock);
-	while ((g = sched_globrunqget(&ps[0]))) {
+	while ((g = sched_globrunqget(&ps[0], 0))) {
 		seen++;
 		while (sched_runqget(&ps[0]))
 			seen++;
