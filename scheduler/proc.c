@@ -530,7 +530,7 @@ SYSTEMSTACK __attribute__((noreturn)) static void execute(sched_g *g)
 	if (sched.tracing) {
 		if (g->sysexit_pending) {
 			g->sysexit_pending = false;
-			trace_go_sysexit(&m->p->trace, &g->trace, g->sysexit_ns);
+			trace_go_sysexit(&m->p->trace, &g->trace, g->sysexit_ticks);
 		}
 		trace_go_start(&m->p->trace, &g->trace);
 	}
@@ -911,7 +911,7 @@ void sched_exitsyscall(void)
 		while (pp && atomic_load(&pp->syscalltick) == m->syscalltick && !atomic_load(&sched.exiting))
 			sched_yield();
 		g->sysexit_pending = true;
-		g->sysexit_ns = sched_nanotime();
+		g->sysexit_ticks = trace_cputicks();
 	}
 	/* An idle P will do. */
 	if (atomic_load(&sched.npidle)) {
@@ -923,7 +923,7 @@ void sched_exitsyscall(void)
 			atomic_store(&g->status, G_RUNNING);
 			if (sched.tracing) {
 				g->sysexit_pending = false;
-				trace_go_sysexit(&np->trace, &g->trace, g->sysexit_ns);
+				trace_go_sysexit(&np->trace, &g->trace, g->sysexit_ticks);
 				trace_go_start(&np->trace, &g->trace);
 			}
 			return;

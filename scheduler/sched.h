@@ -127,7 +127,7 @@ struct sched_g {
 	/* a syscall lost its P and was traced as GoSysBlock: GoSysExit is
 	 * written when the G next starts, with the time the call returned */
 	bool sysexit_pending;
-	int64_t sysexit_ns;
+	uint64_t sysexit_ticks;
 	/* a sleeping G's wake-up time (sched_nanotime clock) */
 	int64_t when;
 

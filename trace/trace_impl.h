@@ -29,8 +29,8 @@
 void trace_assert_on_g0_at(const char *func);
 
 enum {
+	TRACE_TICK_DIV = 64,      /* real clock: cycle counter / 64 (Go's traceTickDiv on amd64) */
 	TRACE_ARG_SHIFT = 6,      /* the first byte is type | k << 6 (Go's traceArgCountShift) */
-	TRACE_TICK_DIV = 16,      /* real clock: one tick is 16 ns */
 	TRACE_GLOBAL_P = -1,      /* P id of the global buffer (Go's traceGlobProc) */
 	TRACE_STACK_TAB = 1 << 13, /* buckets of the stack table (Go's size) */
 	TRACE_STRING_TAB = 1 << 12, /* buckets of the string table */
@@ -112,6 +112,8 @@ struct trace_state {
 
 	uint64_t seq_gc;         /* GCStart sequence number */
 	atomic_uint_fast64_t vclock; /* the virtual clock's last reading */
+	uint64_t start_ticks;        /* cycle counter and monotonic clock at */
+	int64_t start_ns;            /* trace_start: trace_stop's frequency */
 	trace_frame frames[TRACE_STACK_MAX]; /* the direct dump's frames (it runs alone) */
 };
 
@@ -120,6 +122,8 @@ extern struct trace_state trace;
 /* buf.c: clock, buffers, output. */
 uint64_t trace_ticks(void);
 uint64_t trace_next_ticks(trace_buf *buf);
+/* hooks.nanotime, or CLOCK_MONOTONIC. */
+int64_t trace_nanotime(void);
 void trace_systemstack(const char *what, void (*fn)(void *), void *arg);
 trace_buf *trace_flush(trace_buf *buf, int32_t pid);
 void trace_queue_and_write(trace_buf *buf);
