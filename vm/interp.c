@@ -923,6 +923,30 @@ top:
 		sp -= 3;
 		NEXT(1);
 	}
+	/* -------- FFI: a C call is a system call (vm/ffi.c, internal.h) -------- */
+	CASE(FFI) {
+		const vm_extern *e = &prog->externs[OPERAND()];
+		vm_ffi_frame fr;
+		char err[200];
+		/* everything that may panic, while we still hold the P */
+		if (vm_ffi_prepare(prog, OPERAND(), sp - e->nargs, &fr, err, sizeof err) != 0)
+			PANIC("runtime error: %s", err);
+		/* The arguments stay on the VM stack, keeping their strings alive
+		 * while C reads them.  The saved registers say "in ffi" for the
+		 * syscall's trace event. */
+		SAVE();
+		sched_entersyscall();
+		vm_value result;
+		vm_ffi_invoke(&fr, &result);
+		/* Still without a P, but nothing else runs this G or moves its
+		 * stack: pop the arguments, push the result, step past ffi. */
+		ctx->sp -= e->nargs;
+		ctx->stack[ctx->sp++] = result;
+		ctx->pc += 2;
+		sched_exitsyscall(); /* if no P is free, this M may come back with another G */
+		RELOAD();
+		DISPATCH();
+	}
 
 #ifdef VM_COMPUTED_GOTO
 bad_opcode:

@@ -8,8 +8,8 @@
  *      exactly; nlocals >= nparams; frame sizes stay under VM_MAX_SLOTS;
  *      main exists and takes no parameters;
  *   2. every instruction alone: a defined opcode with its upper 24 bits
- *      zero, its operand word present, constant, local and function indices
- *      in range, jump targets inside the function;
+ *      zero, its operand word present, constant, local, function and
+ *      extern indices in range, jump targets inside the function;
  *   3. jump targets land on an instruction, never on an operand word;
  *   4. the stack: an abstract run that tracks only the operand stack's
  *      depth.  Every instruction must be reached with the same depth on
@@ -207,6 +207,11 @@ static int check_insns(verifier *v)
 				return fail_at(v, pc, 1, "function index %u is out of range (%u function%s)", x,
 					       p->nfuncs, p->nfuncs == 1 ? "" : "s");
 			break;
+		case OPND_EXTERN:
+			if (x >= p->nexterns)
+				return fail_at(v, pc, 1, "extern index %u is out of range (%u extern%s)", x,
+					       p->nexterns, p->nexterns == 1 ? "" : "s");
+			break;
 		case OPND_LABEL:
 			if (x >= f->len)
 				return fail_at(v, pc, 1, "jump target %u is outside the function (%u words)", x,
@@ -269,14 +274,17 @@ static int check_stack(verifier *v)
 		uint32_t pc = v->work[--v->nwork];
 		const vm_opinfo *op = &vm_ops[code[pc]];
 		int32_t d = v->depth[pc];
-		/* call and go pop their callee's parameters, select 3 per case */
+		/* call and go pop their callee's parameters, select 3 per case,
+		 * ffi its extern's arguments */
 		int32_t pops = vm_op_pops(v->p, code[pc], op->operand == OPND_NONE ? 0 : code[pc + 1]);
 		int32_t pushes = op->pushes;
-		if (d < pops)
+		if (d < pops) {
+			const char *callee = op->operand == OPND_FUNC ? v->p->funcs[code[pc + 1]].name
+					   : op->operand == OPND_EXTERN ? v->p->externs[code[pc + 1]].name : NULL;
 			return fail_at(v, pc, 0, "stack underflow: %s%s%s needs %d value%s, the stack holds %d",
-				       op->mnemonic, op->operand == OPND_FUNC ? " " : "",
-				       op->operand == OPND_FUNC ? v->p->funcs[code[pc + 1]].name : "", pops,
+				       op->mnemonic, callee ? " " : "", callee ? callee : "", pops,
 				       pops == 1 ? "" : "s", d);
+		}
 		d = d - pops + pushes;
 		if ((uint32_t)d > limit) {
 			if (f->maxstack == UINT32_MAX)

@@ -116,13 +116,22 @@ static const char *const written[] = {
 	".end\n",
 
 	".file \"elsewhere/orig.gasm\"\n"
+	".extern labs libc long long\n"
+	"; externs may be declared between functions and used before they are\n"
 	".func helper x y z\n"
 	"    load z\n    load y\n    load x\n    add\n    add\n    ret\n"
 	".end\n"
 	".func main\n"
 	"    pushi 1\n    pushi 2\n    pushi 3\n    call helper\n"
-	"    const \"done\"\n    println\n    exit\n"
-	".end\n",
+	"    ffi labs\n    ffi sqrt\n    pop\n"
+	"    const \"done\"\n    ffi puts\n    pop\n"
+	"    pushnil\n    ffi free\n    pop\n"
+	"    pushi 0\n    exit\n"
+	".end\n"
+	".extern sqrt libm double double\n"
+	".line 40\n"
+	".extern free libc void ptr\n"
+	".extern puts \"libc.so.6\" int string\n",
 };
 
 static void test_written_programs(void)
@@ -162,6 +171,18 @@ static void test_comments(void)
 	CU_ASSERT(eol && strstr(add, "; pc 7, line 9\n") == eol - strlen("; pc 7, line 9"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, ".file \"t.gasm\"\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, ".func f\n    .local l0 l1\n"));
+	free(text);
+	vm_program_free(p);
+
+	/* externs: one .extern each with its line, before the functions */
+	p = assemble("\n.extern strlen libc long string\n"
+		     ".extern f \"lib f.so\" void ptr int long double string\n"
+		     ".func main\n    const \"x\"\n    ffi strlen\n    ret\n.end\n");
+	text = disasm_text(p, &n);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, ".line 2\n.extern strlen libc long string\n"
+					    ".line 3\n.extern f \"lib f.so\" void ptr int long double string\n"));
+	CU_ASSERT(strstr(text, ".extern f") < strstr(text, ".func main"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "    ffi      strlen "));
 	free(text);
 	vm_program_free(p);
 }

@@ -6,9 +6,15 @@
 
 #include "vm/vm.h"
 
-/* A program with every constant kind, several functions, labels and .line. */
+/* A program with every constant kind, several functions, labels, .line, and
+ * externs of every C type (decoding does not resolve them: "libodd" need
+ * not exist). */
 static const char sample_text[] =
 	".file \"sample.gasm\"\n"
+	".extern cos libm double double\n"
+	".extern odd \"lib\\\"odd\\\".so.1\" ptr ptr int long double string\n"
+	".extern exit libc void int\n"
+	".extern getenv libc string string\n"
 	".func main\n"
 	"    .local x y\n"
 	"    const -9223372036854775808\n"
@@ -26,6 +32,9 @@ static const char sample_text[] =
 	"    const \"\"\n"
 	"    sconcat\n"
 	"    println\n"
+	"    const 0.5\n"
+	"    ffi cos\n"
+	"    pop\n"
 	".line 100\n"
 	"    pushi -7\n"
 	"    pushi 3\n"
@@ -86,6 +95,16 @@ static void assert_same_program(const vm_program *a, const vm_program *b)
 		CU_ASSERT_EQUAL(f->len, g->len);
 		CU_ASSERT_EQUAL(f->line, g->line);
 	}
+	CU_ASSERT_EQUAL_FATAL(a->nexterns, b->nexterns);
+	for (uint32_t i = 0; i < a->nexterns; i++) {
+		const vm_extern *x = &a->externs[i], *y = &b->externs[i];
+		CU_ASSERT_STRING_EQUAL(x->name, y->name);
+		CU_ASSERT_STRING_EQUAL(x->lib, y->lib);
+		CU_ASSERT_EQUAL(x->ret, y->ret);
+		CU_ASSERT_EQUAL_FATAL(x->nargs, y->nargs);
+		CU_ASSERT(memcmp(x->args, y->args, x->nargs) == 0);
+		CU_ASSERT_EQUAL(x->line, y->line);
+	}
 	CU_ASSERT_EQUAL_FATAL(a->ncode, b->ncode);
 	CU_ASSERT(memcmp(a->code, b->code, 4 * (size_t)a->ncode) == 0);
 	CU_ASSERT(memcmp(a->lines, b->lines, 4 * (size_t)a->ncode) == 0);
@@ -116,6 +135,17 @@ static void test_round_trip(void)
 	CU_ASSERT_EQUAL(q->consts[0].u.i, INT64_MIN);
 	CU_ASSERT(signbit(q->consts[3].u.f) && q->consts[3].u.f == 0.0);
 	CU_ASSERT(isnan(q->consts[7].u.f));
+	/* the externs as written */
+	CU_ASSERT_EQUAL_FATAL(q->nexterns, 4);
+	CU_ASSERT_STRING_EQUAL(q->externs[1].name, "odd");
+	CU_ASSERT_STRING_EQUAL(q->externs[1].lib, "lib\"odd\".so.1");
+	CU_ASSERT_EQUAL(q->externs[1].ret, VM_CT_PTR);
+	CU_ASSERT_EQUAL(q->externs[1].nargs, 5);
+	static const uint8_t odd_args[] = { VM_CT_PTR, VM_CT_INT, VM_CT_LONG, VM_CT_DOUBLE, VM_CT_STRING };
+	CU_ASSERT(memcmp(q->externs[1].args, odd_args, 5) == 0);
+	CU_ASSERT_EQUAL(q->externs[1].line, 3);
+	CU_ASSERT_EQUAL(q->externs[2].ret, VM_CT_VOID);
+	CU_ASSERT_EQUAL(q->externs[3].ret, VM_CT_STRING);
 	free(img);
 	free(img2);
 	vm_program_free(p);
@@ -153,39 +183,49 @@ static void bytes(image *m, const char *s, size_t n)
 }
 
 /* The image of the program "main: pushnil; ret" with a single int constant
- * 42 and file "t.gasm", made by hand so the offsets in the tests below can be
- * read off:
- *   0 header, 24 constants (16 bytes), 40 functions (40), 80 code (8),
- *   88 debug (18): 106 bytes. */
+ * 42, file "t.gasm" and one extern, `.extern abs libc int int` on line 1,
+ * made by hand so the offsets in the tests below can be read off:
+ *   0 header, 28 constants (16 bytes), 44 functions (40), 84 code (8),
+ *   92 debug (18), 110 externs (35): 145 bytes. */
 static image small_image(void)
 {
 	image m = { .n = 0 };
 	bytes(&m, "\x7fGBC", 4);
-	u32(&m, 1);
+	u32(&m, 2);                     /* 4: format version */
 	u32(&m, 16);
 	u32(&m, 40);
 	u32(&m, 8);
 	u32(&m, 18);
-	u32(&m, 1);                     /* 24: one constant */
-	u32(&m, VK_INT);                /* 28 */
-	u32(&m, 42);                    /* 32: its value, low half */
-	u32(&m, 0);                     /* 36 */
-	u32(&m, 1);                     /* 40: one function */
-	u32(&m, 0);                     /* 44: main is function 0 */
-	u32(&m, 0);                     /* 48: nparams */
-	u32(&m, 0);                     /* 52: nlocals */
-	u32(&m, 1);                     /* 56: maxstack */
-	u32(&m, 0);                     /* 60: start */
-	u32(&m, 2);                     /* 64: len */
-	u32(&m, 1);                     /* 68: line */
-	u32(&m, 4);                     /* 72: name length */
-	bytes(&m, "main", 4);           /* 76 */
-	u32(&m, OP_PUSHNIL);            /* 80: code */
-	u32(&m, OP_RET);                /* 84 */
-	u32(&m, 6);                     /* 88: file name length */
-	bytes(&m, "t.gasm", 6);         /* 92 */
-	u32(&m, 2);                     /* 98: line of word 0 */
-	u32(&m, 3);                     /* 102: line of word 1 */
+	u32(&m, 35);
+	u32(&m, 1);                     /* 28: one constant */
+	u32(&m, VK_INT);                /* 32 */
+	u32(&m, 42);                    /* 36: its value, low half */
+	u32(&m, 0);                     /* 40 */
+	u32(&m, 1);                     /* 44: one function */
+	u32(&m, 0);                     /* 48: main is function 0 */
+	u32(&m, 0);                     /* 52: nparams */
+	u32(&m, 0);                     /* 56: nlocals */
+	u32(&m, 1);                     /* 60: maxstack */
+	u32(&m, 0);                     /* 64: start */
+	u32(&m, 2);                     /* 68: len */
+	u32(&m, 1);                     /* 72: line */
+	u32(&m, 4);                     /* 76: name length */
+	bytes(&m, "main", 4);           /* 80 */
+	u32(&m, OP_PUSHNIL);            /* 84: code */
+	u32(&m, OP_RET);                /* 88 */
+	u32(&m, 6);                     /* 92: file name length */
+	bytes(&m, "t.gasm", 6);         /* 96 */
+	u32(&m, 2);                     /* 102: line of word 0 */
+	u32(&m, 3);                     /* 106: line of word 1 */
+	u32(&m, 1);                     /* 110: one extern */
+	u32(&m, 1);                     /* 114: its line */
+	u32(&m, VM_CT_INT);             /* 118: return type */
+	u32(&m, 1);                     /* 122: one argument */
+	u32(&m, VM_CT_INT);             /* 126: its type */
+	u32(&m, 3);                     /* 130: name length */
+	bytes(&m, "abs", 3);            /* 134 */
+	u32(&m, 4);                     /* 137: library name length */
+	bytes(&m, "libc", 4);           /* 141 */
 	return m;
 }
 
@@ -210,7 +250,7 @@ static void expect_error(const image *m, const char *want)
 static void test_small_image(void)
 {
 	image m = small_image();
-	CU_ASSERT_EQUAL_FATAL(m.n, 106);
+	CU_ASSERT_EQUAL_FATAL(m.n, 145);
 	vm_diag d;
 	vm_program *p = vm_gbc_decode("t.gbc", m.b, m.n, &d);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
@@ -219,9 +259,17 @@ static void test_small_image(void)
 	CU_ASSERT_EQUAL(p->consts[0].u.i, 42);
 	CU_ASSERT_STRING_EQUAL(p->funcs[0].name, "main");
 	CU_ASSERT_EQUAL(p->funcs[0].maxstack, 1);
-	CU_ASSERT_EQUAL(p->code_offset, 80);
+	CU_ASSERT_EQUAL(p->code_offset, 84);
 	CU_ASSERT_STRING_EQUAL(p->file, "t.gasm");
 	CU_ASSERT_EQUAL(p->lines[1], 3);
+	CU_ASSERT_EQUAL_FATAL(p->nexterns, 1);
+	CU_ASSERT_STRING_EQUAL(p->externs[0].name, "abs");
+	CU_ASSERT_STRING_EQUAL(p->externs[0].lib, "libc");
+	CU_ASSERT_EQUAL(p->externs[0].ret, VM_CT_INT);
+	CU_ASSERT_EQUAL(p->externs[0].nargs, 1);
+	CU_ASSERT_EQUAL(p->externs[0].args[0], VM_CT_INT);
+	CU_ASSERT_EQUAL(p->externs[0].line, 1);
+	CU_ASSERT_PTR_NULL(p->externs[0].fn); /* decoding does not resolve */
 	CU_ASSERT_EQUAL(vm_verify(p, &d), 0);
 	/* and our encoder writes the same bytes */
 	uint8_t *img;
@@ -238,8 +286,8 @@ static void test_decode_errors(void)
 	expect_error(&m, "t.gbc: offset 0x0: not a .gbc file (the magic number is not 7f 47 42 43)");
 
 	m = small_image();
-	put32_at(&m, 4, 2);
-	expect_error(&m, "t.gbc: offset 0x4: unsupported .gbc format version 2 (this greenvm reads version 1)");
+	put32_at(&m, 4, 3);
+	expect_error(&m, "t.gbc: offset 0x4: unsupported .gbc format version 3 (this greenvm reads version 2)");
 
 	m = small_image();
 	m.n = 20;
@@ -247,41 +295,41 @@ static void test_decode_errors(void)
 
 	m = small_image();
 	put32_at(&m, 20, 19);
-	expect_error(&m, "t.gbc: offset 0x8: the section lengths add up to 83 bytes, but 82 bytes follow the header");
+	expect_error(&m, "t.gbc: offset 0x8: the section lengths add up to 118 bytes, but 117 bytes follow the header");
 
 	m = small_image();
-	put32_at(&m, 24, 3);
-	expect_error(&m, "t.gbc: offset 0x18: constant count 3 cannot fit in the 12 bytes left in the constants section");
+	put32_at(&m, 28, 3);
+	expect_error(&m, "t.gbc: offset 0x1c: constant count 3 cannot fit in the 12 bytes left in the constants section");
 
 	m = small_image();
-	put32_at(&m, 28, 7);
-	expect_error(&m, "t.gbc: offset 0x1c: constant 0 has kind 7, which is not int (1), float (2) or string (3)");
+	put32_at(&m, 32, 7);
+	expect_error(&m, "t.gbc: offset 0x20: constant 0 has kind 7, which is not int (1), float (2) or string (3)");
 
 	m = small_image();
-	put32_at(&m, 28, VK_STRING);
-	put32_at(&m, 32, 5);
-	expect_error(&m, "t.gbc: offset 0x20: string constant 0 has length 5, more than the 4 bytes left in the constants section");
+	put32_at(&m, 32, VK_STRING);
+	put32_at(&m, 36, 5);
+	expect_error(&m, "t.gbc: offset 0x24: string constant 0 has length 5, more than the 4 bytes left in the constants section");
 
 	m = small_image();
-	put32_at(&m, 28, VK_STRING);
-	put32_at(&m, 32, 2);
-	expect_error(&m, "t.gbc: offset 0x26: 2 bytes left over at the end of the constants section");
+	put32_at(&m, 32, VK_STRING);
+	put32_at(&m, 36, 2);
+	expect_error(&m, "t.gbc: offset 0x2a: 2 bytes left over at the end of the constants section");
 
 	m = small_image();
-	put32_at(&m, 40, 2);
-	expect_error(&m, "t.gbc: offset 0x28: function count 2 cannot fit in the 32 bytes left in the functions section");
+	put32_at(&m, 44, 2);
+	expect_error(&m, "t.gbc: offset 0x2c: function count 2 cannot fit in the 32 bytes left in the functions section");
 
 	m = small_image();
-	put32_at(&m, 44, 1);
-	expect_error(&m, "t.gbc: offset 0x2c: main's index 1 is out of range (1 functions)");
+	put32_at(&m, 48, 1);
+	expect_error(&m, "t.gbc: offset 0x30: main's index 1 is out of range (1 functions)");
 
 	m = small_image();
-	put32_at(&m, 72, 5);
-	expect_error(&m, "t.gbc: offset 0x48: function 0's name has length 5, more than the 4 bytes left in the functions section");
+	put32_at(&m, 76, 5);
+	expect_error(&m, "t.gbc: offset 0x4c: function 0's name has length 5, more than the 4 bytes left in the functions section");
 
 	m = small_image();
-	m.b[76] = '9';
-	expect_error(&m, "t.gbc: offset 0x4c: function 0's name is not an identifier");
+	m.b[80] = '9';
+	expect_error(&m, "t.gbc: offset 0x50: function 0's name is not an identifier");
 
 	m = small_image();
 	put32_at(&m, 16, 7);
@@ -289,16 +337,57 @@ static void test_decode_errors(void)
 	expect_error(&m, "t.gbc: offset 0x10: code section length 7 is not a multiple of 4");
 
 	m = small_image();
-	put32_at(&m, 88, 15);
-	expect_error(&m, "t.gbc: offset 0x58: file name length 15 is more than the 14 bytes left in the debug section");
+	m.n -= 8; /* the library name and its length */
+	put32_at(&m, 24, 27);
+	expect_error(&m, "t.gbc: offset 0x89: the externs section ends inside an extern record");
 
 	m = small_image();
-	m.b[93] = 0;
-	expect_error(&m, "t.gbc: offset 0x5c: the file name contains a NUL byte");
+	put32_at(&m, 110, 2);
+	expect_error(&m, "t.gbc: offset 0x6e: extern count 2 cannot fit in the 31 bytes left in the externs section");
 
 	m = small_image();
-	put32_at(&m, 88, 2);
-	expect_error(&m, "t.gbc: offset 0x5e: the debug section has 12 bytes of line numbers, want 8 (4 for each of the 2 code words)");
+	put32_at(&m, 118, 6);
+	expect_error(&m, "t.gbc: offset 0x76: extern 0's return type is 6, which is not a C type (0 void to 5 string)");
+
+	m = small_image();
+	put32_at(&m, 122, 17);
+	expect_error(&m, "t.gbc: offset 0x7a: extern 0 has 17 arguments; at most 16 are allowed");
+
+	m = small_image();
+	put32_at(&m, 126, VM_CT_VOID);
+	expect_error(&m, "t.gbc: offset 0x7e: extern 0's argument 1 has type 0, which is not an argument type (1 int to 5 string)");
+
+	m = small_image();
+	put32_at(&m, 130, 12);
+	expect_error(&m, "t.gbc: offset 0x82: extern 0's name has length 12, more than the 11 bytes left in the externs section");
+
+	m = small_image();
+	m.b[134] = '1';
+	expect_error(&m, "t.gbc: offset 0x86: extern 0's name is not an identifier");
+
+	m = small_image();
+	put32_at(&m, 137, 0);
+	expect_error(&m, "t.gbc: offset 0x8d: extern 0's library name is empty or holds a NUL byte");
+
+	m = small_image();
+	m.b[142] = 0;
+	expect_error(&m, "t.gbc: offset 0x8d: extern 0's library name is empty or holds a NUL byte");
+
+	m = small_image();
+	put32_at(&m, 137, 3);
+	expect_error(&m, "t.gbc: offset 0x90: 1 bytes left over at the end of the externs section");
+
+	m = small_image();
+	put32_at(&m, 92, 15);
+	expect_error(&m, "t.gbc: offset 0x5c: file name length 15 is more than the 14 bytes left in the debug section");
+
+	m = small_image();
+	m.b[97] = 0;
+	expect_error(&m, "t.gbc: offset 0x60: the file name contains a NUL byte");
+
+	m = small_image();
+	put32_at(&m, 92, 2);
+	expect_error(&m, "t.gbc: offset 0x62: the debug section has 12 bytes of line numbers, want 8 (4 for each of the 2 code words)");
 }
 
 static void test_duplicate_function(void)
@@ -306,11 +395,12 @@ static void test_duplicate_function(void)
 	/* two functions, both called f: the second name is the bad field */
 	image m = { .n = 0 };
 	bytes(&m, "\x7fGBC", 4);
-	u32(&m, 1);
+	u32(&m, 2);
 	u32(&m, 4);
 	u32(&m, 8 + 2 * 29);
 	u32(&m, 0);
 	u32(&m, 6);
+	u32(&m, 4);
 	u32(&m, 0);
 	u32(&m, 2);
 	u32(&m, 0);
@@ -322,7 +412,8 @@ static void test_duplicate_function(void)
 	}
 	u32(&m, 2);
 	bytes(&m, "xy", 2);
-	expect_error(&m, "t.gbc: offset 0x5d: function f is defined twice");
+	u32(&m, 0); /* no externs */
+	expect_error(&m, "t.gbc: offset 0x61: function f is defined twice");
 }
 
 /* ------------------------------------------------------------------ */
@@ -417,16 +508,17 @@ static void test_random_bytes(void)
 		/* most rounds get a valid header so decoding goes deeper; some
 		 * keep a prefix of the real image and mutate the rest */
 		if (round % 4 != 0 && len >= 8) {
-			memcpy(b, "\x7fGBC\x01\0\0\0", 8);
-			if (round % 4 == 2 && len > 24) {
-				size_t keep = 24 + next_rand() % (len - 24);
+			memcpy(b, "\x7fGBC\x02\0\0\0", 8);
+			if (round % 4 == 2 && len > 28) {
+				size_t keep = 28 + next_rand() % (len - 28);
 				memcpy(b, img, keep < n ? keep : n);
-				uint64_t rest = len - 24;
+				uint64_t rest = len - 28;
 				uint32_t a = next_rand() % (uint32_t)(rest + 1);
 				uint32_t c = next_rand() % (uint32_t)(rest - a + 1);
 				uint32_t e = next_rand() % (uint32_t)(rest - a - c + 1);
-				uint32_t lens[4] = { a, c, e, (uint32_t)(rest - a - c - e) };
-				for (int s = 0; s < 4; s++)
+				uint32_t x = next_rand() % (uint32_t)(rest - a - c - e + 1);
+				uint32_t lens[5] = { a, c, e, x, (uint32_t)(rest - a - c - e - x) };
+				for (int s = 0; s < 5; s++)
 					for (int i = 0; i < 4; i++)
 						b[8 + 4 * s + i] = (uint8_t)(lens[s] >> (8 * i));
 			}
@@ -443,14 +535,14 @@ static void test_random_bytes(void)
 static void test_huge_counts(void)
 {
 	image m = small_image();
-	put32_at(&m, 24, 0xffffffffu);
-	expect_error(&m, "t.gbc: offset 0x18: constant count 4294967295 cannot fit in the 12 bytes left in the constants section");
+	put32_at(&m, 28, 0xffffffffu);
+	expect_error(&m, "t.gbc: offset 0x1c: constant count 4294967295 cannot fit in the 12 bytes left in the constants section");
 	m = small_image();
-	put32_at(&m, 40, 0x10000000u);
-	expect_error(&m, "t.gbc: offset 0x28: function count 268435456 cannot fit in the 32 bytes left in the functions section");
+	put32_at(&m, 44, 0x10000000u);
+	expect_error(&m, "t.gbc: offset 0x2c: function count 268435456 cannot fit in the 32 bytes left in the functions section");
 	m = small_image();
 	put32_at(&m, 8, 0xfffffff0u);
-	expect_error(&m, "t.gbc: offset 0x8: the section lengths add up to 4294967346 bytes, but 82 bytes follow the header");
+	expect_error(&m, "t.gbc: offset 0x8: the section lengths add up to 4294967381 bytes, but 117 bytes follow the header");
 }
 
 int main(void)
