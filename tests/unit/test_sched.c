@@ -6,12 +6,32 @@
 
 #include "scheduler/runtime.h"
 
-/* Gs made here only carry an id; the queues never look inside. */
+/* Gs made here only carry an id; the queues never look inside.  They come
+ * from one pool, freed when the suite ends. */
+#define POOL_GS 400000
+static sched_g *pool;
+static size_t pool_used;
+
 static sched_g *mkg(int64_t id)
 {
-	sched_g *g = calloc(1, sizeof *g);
+	if (pool_used == POOL_GS)
+		abort();
+	sched_g *g = &pool[pool_used++];
+	memset(g, 0, sizeof *g);
 	g->goid = id;
 	return g;
+}
+
+static int pool_init(void)
+{
+	pool = calloc(POOL_GS, sizeof *pool);
+	return pool ? 0 : -1;
+}
+
+static int pool_free(void)
+{
+	free(pool);
+	return 0;
 }
 
 static void reset_p(sched_p *pp, int id)
@@ -194,13 +214,14 @@ static void test_timers_in_order(void)
 	CU_ASSERT_EQUAL(fired, 3);
 	CU_ASSERT_EQUAL(atomic_load(&ps[0].timer0when), 0);
 	CU_ASSERT_EQUAL(sched_next_timer(), 0);
+	free(ps[0].timers);
 }
 
 int main(void)
 {
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
-	CU_pSuite s = CU_add_suite("scheduler", NULL, NULL);
+	CU_pSuite s = CU_add_suite("scheduler", pool_init, pool_free);
 	CU_add_test(s, "run queue: FIFO and runnext", test_runq_fifo_and_runnext);
 	CU_add_test(s, "run queue: overflow to the global queue", test_runq_overflow_to_global);
 	CU_add_test(s, "stealing half", test_steal_half);
