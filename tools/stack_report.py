@@ -390,8 +390,6 @@ class Report:
                 self.ctx.setdefault(encl.title, set()).add(fn.title)
         for path, line, encl, callee, arg in wrappers:
             wname = encl.name if encl else '?'
-            users = sorted({e.name for s, e, p, l, o in self.entries
-                            if enclosing(self.by_file, p, l) is not None})
             self.indirect.append((path, line, wname, '%s(..., %s, ...)' % (callee, arg),
                                   'parameter of %s, passed on: its callers\' '
                                   'functions are entries themselves' % wname))
