@@ -1,4 +1,4 @@
-/* test_stack_report.c: runs tools/stack_report.py on the fixture in tests/stackrep/ and checks its findings. */
+/* test_stack_report.c: runs tests/stackrep/stack_report.py on the fixture in tests/stackrep/ and checks its findings. */
 #include <CUnit/Basic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +29,7 @@ static int run_report(int sysstack)
 	if (!mkdtemp(dir))
 		return -1;
 	snprintf(cmd, sizeof cmd,
-		 "python3 tools/stack_report.py --root tests/stackrep/fixture --src . --compile "
+		 "python3 tests/stackrep/stack_report.py --root tests/stackrep/fixture --src . --compile "
 		 "--build %s/obj --json %s/report.json --sysstack %d >%s/out.txt 2>&1",
 		 dir, dir, sysstack, dir);
 	int rc = system(cmd);

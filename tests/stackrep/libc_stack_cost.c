@@ -6,7 +6,7 @@
  * harness's own use (an empty call) is subtracted, so a figure is what the
  * call adds below its caller's frame, return address included.
  *
- *   gcc -O2 -Wall -Wextra -o build/libc_stack_cost tools/libc_stack_cost.c $(pkg-config --cflags --libs bdw-gc) -pthread
+ *   gcc -O2 -Wall -Wextra -o build/libc_stack_cost tests/stackrep/libc_stack_cost.c $(pkg-config --cflags --libs bdw-gc) -pthread
  *   build/libc_stack_cost 2>/dev/null
  */
 #include <errno.h>

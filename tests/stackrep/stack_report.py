@@ -93,9 +93,12 @@ INDIRECT = {
     'trace.hooks.systemstack': ['systemstack'],
     # the tracer's clock hook: sched_nanotime has its signature
     'trace.hooks.nanotime': ['sched_nanotime'],
-    # the VM's "describe this PC" hook, not wired into the runtime yet:
-    # assumed, replace by the VM's function once it is
-    'trace.hooks.describe_pc': ('assume', 256),
+    # the VM's hooks, through the scheduler: "describe this PC" and "this
+    # G's stack as PCs" (vm/interp.c)
+    'trace.hooks.describe_pc': ['describe_pc_hook'],
+    'sched.cfg.hooks.stack': ['stack_hook'],
+    # debug builds' check that a function runs on g0
+    'trace.hooks.on_system_stack': ['sched_on_system_stack'],
     # trace_dump's record writer, chosen by hooks.dump
     'record': {'direct': 'trace_dump_record', 'legacy': 'trace_dump_legacy_record'},
     # park_m's unlock function (Go's gopark unlockf)
@@ -118,11 +121,14 @@ PRINTERS = {'fprintf', 'vfprintf', 'fputs', 'fwrite', 'fputc', 'putc', 'write'}
 DYING_LINES = 3
 
 # Recursion allowed on g0, by function: the most frames it can have at once.
-RECURSION = {}
+# systemstack nests when tracer work on g0 asks for g0 again: it then just
+# calls the function (Go does the same).  The deepest nesting is trace stop
+# -> trace stack dump -> trace flush or trace string: three levels.
+RECURSION = {'systemstack': 3, 'trace_systemstack': 3}
 
 # Library functions have no .su data.  Bytes of stack each one uses, its
 # callees included, on x86-64 Debian 12 (glibc 2.36, libgc 8.2).  'measured':
-# by tools/libc_stack_cost.c (a painted stack, see docs/stack-frames.md),
+# by tests/stackrep/libc_stack_cost.c (a painted stack, see docs/stack-frames.md),
 # never less than 16 (a return address, kept aligned) because a leaf that
 # is tail-called measures 0; 'assumed': not measurable that way, an estimate.
 M, A = 'measured', 'assumed'
