@@ -70,10 +70,11 @@ static void unlock(void)
 	pthread_mutex_unlock(&sched.lock);
 }
 
-/* A runtime bug: there is no sensible way on. */
+/* A runtime bug: there is no sensible way on (Go's throw).  Often on g0,
+ * so write(2) rather than stdio. */
 __attribute__((noreturn)) static void throw(const char *msg)
 {
-	fprintf(stderr, "fatal error: %s\n", msg);
+	sched_write_stderr("fatal error: ", msg, "\n");
 	abort();
 }
 

@@ -72,9 +72,19 @@ static struct sigaction sched_old_bus;
 static pthread_once_t sched_init_once = PTHREAD_ONCE_INIT;
 
 /* A bug in the runtime: say what and stop with a core dump. */
+void sched_write_stderr(const char *a, const char *b, const char *c)
+{
+	const char *parts[3] = { a, b, c };
+	for (int i = 0; i < 3; i++)
+		if (parts[i] && write(2, parts[i], strlen(parts[i])) < 0)
+			return;
+}
+
+/* A runtime bug.  write(2), not stdio: on g0, glibc's unbuffered stderr
+ * would format into an 8 KiB buffer on the stack. */
 __attribute__((noreturn)) static void sched_fatal(const char *msg)
 {
-	fprintf(stderr, "fatal error: %s\n", msg);
+	sched_write_stderr("fatal error: ", msg, "\n");
 	abort();
 }
 
@@ -395,7 +405,7 @@ static sched_mstack *sched_curm(const char *who)
 	sched_mstack *m = sched_mstack_self;
 
 	if (m == NULL) {
-		fprintf(stderr, "fatal error: %s called on a thread that is not an M\n", who);
+		sched_write_stderr("fatal error: ", who, " called on a thread that is not an M\n");
 		abort();
 	}
 	return m;

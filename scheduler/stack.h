@@ -218,6 +218,10 @@ extern bool sched_stack_stats;
 /* Deepest use of the M stack so far (its untouched pages are still zero). */
 size_t sched_mstack_deepest(const sched_mstack *m);
 
+/* Write a, b and c (any may be NULL) to stderr with write(2): safe on g0
+ * and in signal handlers, unlike stdio. */
+void sched_write_stderr(const char *a, const char *b, const char *c);
+
 /* The raw switches, in switch_<arch>.S.  Register contracts are written there. */
 void sched_mcall_switch(sched_gobuf *save, void *g0_top, void (*fn)(void *), void *arg);
 __attribute__((noreturn)) void sched_gogo(const sched_gobuf *buf);
