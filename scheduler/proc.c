@@ -380,9 +380,8 @@ static void newm(sched_p *pp, bool spinning)
 	unlock();
 	m->rand = 0x9e3779b97f4a7c15ull * (uint64_t)(m->id + 1);
 	m->stack = sched_mstack_start((int)m->id, sched.cfg.sysstack, 0, mstart, m);
-	if (!m->stack) {
-		fprintf(stderr, "fatal error: cannot start M %lld: %s\n", (long long)m->id,
-			strerror(errno));
+	if (!m->stack) { /* maybe on g0: no stdio */
+		sched_write_stderr("fatal error: cannot start an M: ", strerror(errno), "\n");
 		exit(2);
 	}
 }
