@@ -359,7 +359,14 @@ static trace_pstate *tracep(void)
 
 static void mstart(void *arg);
 
-/* Create a new M that will take pp (and spin for work if spinning). */
+/* Create a new M that will take pp (and spin for work if spinning).
+ *
+ * newm is often called on g0 (wakep from schedule) or from sysmon, which is
+ * not registered with the collector; but starting a thread allocates from
+ * the GC heap (Boehm registers it) and takes 2 KiB of stack, more if that
+ * allocation starts a collection.  So, like Go's newmHandoff to its template
+ * thread, newm only prepares the M and asks the main thread, which waits in
+ * sched_main with a large stack, to start it. */
 static void newm(sched_p *pp, bool spinning)
 {
 	sched_m *m = calloc(1, sizeof *m);
@@ -375,14 +382,30 @@ static void newm(sched_p *pp, bool spinning)
 	m->spinning = spinning;
 	lock();
 	m->id = sched.mcount++;
-	m->alllink = sched.allm;
-	sched.allm = m;
-	unlock();
 	m->rand = 0x9e3779b97f4a7c15ull * (uint64_t)(m->id + 1);
-	m->stack = sched_mstack_start((int)m->id, sched.cfg.sysstack, 0, mstart, m);
-	if (!m->stack) { /* maybe on g0: no stdio */
-		sched_write_stderr("fatal error: cannot start an M: ", strerror(errno), "\n");
-		exit(2);
+	m->schedlink = sched.newms;
+	sched.newms = m;
+	pthread_cond_broadcast(&sched.exitcond);
+	unlock();
+}
+
+/* The main thread's half of newm: start the Ms asked for.  sched.lock held. */
+static void startnewms(void)
+{
+	while (sched.newms) {
+		sched_m *m = sched.newms;
+		sched.newms = m->schedlink;
+		m->schedlink = NULL;
+		m->alllink = sched.allm;
+		sched.allm = m;
+		unlock();
+		m->stack = sched_mstack_start((int)m->id, sched.cfg.sysstack, 0, mstart, m);
+		if (!m->stack) {
+			fprintf(stderr, "fatal error: cannot start M %lld: %s\n", (long long)m->id,
+				strerror(errno));
+			exit(2);
+		}
+		lock();
 	}
 }
 
@@ -1149,9 +1172,14 @@ int sched_main(void)
 	else
 		atomic_store(&sched.sysmon_done, true);
 
+	/* The main thread starts the Ms newm asks for, until the program ends. */
 	lock();
-	while (!sched.finished)
+	for (;;) {
+		startnewms();
+		if (sched.finished)
+			break;
 		pthread_cond_wait(&sched.exitcond, &sched.lock);
+	}
 	int status = sched.exit_status;
 	unlock();
 	if (sched.trace_failed && status == 0)

@@ -101,6 +101,8 @@ typedef struct sched_state {
 	int32_t nmidle;
 	/* every M ever started, newest first (under lock) */
 	sched_m *allm;
+	/* Ms newm prepared, for the main thread to start (under lock) */
+	sched_m *newms;
 	/* Ms created, and Ms looking for work */
 	int32_t mcount;
 	_Atomic int32_t nmspinning;
