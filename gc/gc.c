@@ -212,6 +212,7 @@ void gc_init(const gc_config *cfg)
 {
 	config = *cfg;
 	stress_every = stress_interval(cfg->stress);
+	atomic_store(&stress_allocs, 0);
 	const char *w = getenv("GREENVM_GC_WARN");
 	warn_print = w != NULL && strcmp(w, "1") == 0;
 	GC_INIT();

@@ -50,8 +50,8 @@ typedef struct gc_config {
 } gc_config;
 
 /* Start the collector (GC_INIT and thread support).  Before any allocation.
- * Called again, it replaces the configuration (tests do); statistics
- * keep counting. */
+ * Called again, it replaces the configuration (tests do) and counts
+ * allocations for stress mode afresh; statistics keep counting. */
 void gc_init(const gc_config *cfg);
 /* The stress interval in force: collect every N allocations, 0: off. */
 uint64_t gc_stress_every(void);
