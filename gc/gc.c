@@ -309,9 +309,9 @@ void gc_print_stats(void)
 	gc_stats s;
 	gc_get_stats(&s);
 	fprintf(stderr, "gc: %" PRIu64 " collections, pauses total %.1f ms, longest %.1f ms, "
-		"peak heap %.1f MiB",
+		"peak heap %.1f MiB, last %.1f MiB",
 		s.collections, (double)s.pause_total_ns / 1e6, (double)s.pause_max_ns / 1e6,
-		(double)s.peak_heap / (1024.0 * 1024.0));
+		(double)s.peak_heap / (1024.0 * 1024.0), (double)s.heap_in_use / (1024.0 * 1024.0));
 	if (stress_every != 0)
 		fprintf(stderr, ", %" PRIu64 " forced (--gc-stress every %" PRIu64 ")", s.forced,
 			stress_every);

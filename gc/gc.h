@@ -83,7 +83,8 @@ typedef struct gc_stats {
 
 void gc_get_stats(gc_stats *s);
 /* Print the statistics to stderr, as --gc-stats does at exit:
- *   gc: 12 collections, pauses total 3.2 ms, longest 0.9 ms, peak heap 4.1 MiB */
+ *   gc: 12 collections, pauses total 3.2 ms, longest 0.9 ms, peak heap 4.1 MiB, last 0.3 MiB
+ * (peak and last: heap in use after a collection). */
 void gc_print_stats(void);
 
 #endif
