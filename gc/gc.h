@@ -25,8 +25,21 @@ enum gc_event {
 	GC_EV_HEAP,      /* heap in use after a collection: arg is bytes */
 };
 
+/*
+ * cfg.stress asks for --gc-stress: a full collection forced every N
+ * allocations.  The rule for N:
+ *   0                  stress off (GREENVM_GC_STRESS is ignored);
+ *   GC_STRESS_DEFAULT  stress on, N from the environment variable
+ *                      GREENVM_GC_STRESS: a positive decimal is N; unset,
+ *                      empty or 0 means GC_STRESS_EVERY; anything else is
+ *                      a fatal error (exit 2);
+ *   any other value    N itself (the environment is ignored).
+ */
+#define GC_STRESS_DEFAULT UINT64_MAX
+#define GC_STRESS_EVERY 1000
+
 typedef struct gc_config {
-	/* collect every `stress` allocations (0: never force; --gc-stress) */
+	/* 0, GC_STRESS_DEFAULT or N: see the rule above (--gc-stress) */
 	uint64_t stress;
 	/* true if the caller is on a system stack, where allocating is a bug
 	 * (checked in debug builds); NULL: no check */
@@ -36,12 +49,19 @@ typedef struct gc_config {
 	void (*event)(enum gc_event ev, uint64_t arg);
 } gc_config;
 
-/* Start the collector (GC_INIT and thread support).  Before any allocation. */
+/* Start the collector (GC_INIT and thread support).  Before any allocation.
+ * Called again, it replaces the configuration (tests do) and counts
+ * allocations for stress mode afresh; statistics keep counting. */
 void gc_init(const gc_config *cfg);
+/* The stress interval in force: collect every N allocations, 0: off. */
+uint64_t gc_stress_every(void);
+/* Force a full, stop-the-world collection now.  On an M stack, not g0. */
+void gc_collect(void);
 
 /* Allocate n zeroed bytes that may hold pointers to GC objects. */
 void *gc_alloc(size_t n);
-/* Allocate n bytes that hold no pointers (strings): not scanned. */
+/* Allocate n bytes that hold no pointers (strings): not scanned, not
+ * cleared. */
 void *gc_alloc_atomic(size_t n);
 /* Allocate n zeroed bytes that are scanned but never collected; free them
  * with gc_free (goroutines, which are roots for their stacks). */
@@ -50,15 +70,21 @@ void gc_free(void *p);
 
 /* Statistics since gc_init, for --gc-stats. */
 typedef struct gc_stats {
-	uint64_t collections;
+	/* collections finished, of which `forced` by stress mode */
+	uint64_t collections, forced;
 	/* stop-the-world pauses: total and longest, in nanoseconds */
 	uint64_t pause_total_ns, pause_max_ns;
-	/* the largest heap in use after a collection, and the heap size now */
-	uint64_t peak_heap, heap_size;
+	/* heap in use after the last collection, the largest such figure,
+	 * and the heap's size now (in use and free), in bytes */
+	uint64_t heap_in_use, peak_heap, heap_size;
+	/* warnings Boehm gave (printed only with GREENVM_GC_WARN=1) */
+	uint64_t warnings;
 } gc_stats;
 
 void gc_get_stats(gc_stats *s);
-/* Print the statistics to stderr, as --gc-stats does at exit. */
+/* Print the statistics to stderr, as --gc-stats does at exit:
+ *   gc: 12 collections, pauses total 3.2 ms, longest 0.9 ms, peak heap 4.1 MiB, last 0.3 MiB
+ * (peak and last: heap in use after a collection). */
 void gc_print_stats(void);
 
 #endif

@@ -1,0 +1,1 @@
+run --gc-stress --procs=2 programs/arrays.gasm

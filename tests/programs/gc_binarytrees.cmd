@@ -1,0 +1,1 @@
+run programs/binarytrees.gasm 10

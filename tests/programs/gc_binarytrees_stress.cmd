@@ -1,0 +1,1 @@
+run --gc-stress programs/binarytrees.gasm 8

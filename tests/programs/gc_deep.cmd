@@ -1,0 +1,1 @@
+run tests/programs/gc_deep.gasm

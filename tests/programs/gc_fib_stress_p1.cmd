@@ -1,0 +1,1 @@
+run --gc-stress --procs=1 programs/fib.gasm 20
