@@ -27,7 +27,8 @@ static const char usage[] =
 	"                     legacy: built in a 5 KiB on-stack buffer, as Go 1.19 did\n"
 	"  --trace-clock=MODE real (default), or virtual: a counter, so a\n"
 	"                     deterministic run writes the same bytes every time\n"
-	"  --gc-stress        collect every N allocations (N from GREENVM_GC_STRESS)\n"
+	"  --gc-stress[=N]    collect every N allocations (N from GREENVM_GC_STRESS,\n"
+	"                     else 1000)\n"
 	"  --gc-stats         print the collector's statistics at exit\n"
 	"  --stack-stats[=json]  print at exit each M's g0 and M-stack use, the deepest\n"
 	"                     g0 use per kind of runtime operation, and VM-stack growth\n"
@@ -83,16 +84,6 @@ static const char *option_value(const char *arg, const char *name)
 	return NULL;
 }
 
-/* --gc-stress: N from GREENVM_GC_STRESS, else every 1000 allocations. */
-static uint64_t gc_stress_from_env(void)
-{
-	uint64_t n;
-	const char *e = getenv("GREENVM_GC_STRESS");
-	if (e && parse_number(e, 0, 1, UINT32_MAX, &n) == 0)
-		return n;
-	return 1000;
-}
-
 static vm_program *load_or_report(const char *path)
 {
 	vm_diag d;
@@ -145,7 +136,10 @@ static int cmd_run(int argc, char **argv)
 			else if (strcmp(v, "real") != 0)
 				return fail("--trace-clock: unknown clock '%s' (real or virtual)", v);
 		} else if (strcmp(a, "--gc-stress") == 0) {
-			o.gc_stress = gc_stress_from_env();
+			o.gc_stress = VM_GC_STRESS_ENV;
+		} else if ((v = option_value(a, "--gc-stress"))) {
+			if (parse_number(v, 0, 1, UINT32_MAX, &o.gc_stress) != 0)
+				return fail("--gc-stress: bad count '%s' (collect every N allocations)", v);
 		} else if (strcmp(a, "--stack-stats") == 0 || strcmp(a, "--stack-stats=text") == 0) {
 			o.stack_stats = 1;
 		} else if (strcmp(a, "--stack-stats=json") == 0) {

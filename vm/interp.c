@@ -1082,7 +1082,7 @@ int vm_run(vm_program *p, const vm_run_options *o)
 	rt.opt = o;
 
 	gc_init(&(gc_config){
-		.stress = o->gc_stress,
+		.stress = o->gc_stress == VM_GC_STRESS_ENV ? GC_STRESS_DEFAULT : o->gc_stress,
 		.on_system_stack = sched_on_system_stack,
 		.event = o->trace_path ? gc_event_hook : NULL,
 	});

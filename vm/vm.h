@@ -302,6 +302,9 @@ enum {
 	VM_EXIT_PANIC = 2,  /* panic, fatal error, deadlock */
 };
 
+/* --gc-stress without a count: the collector's GC_STRESS_DEFAULT rule. */
+#define VM_GC_STRESS_ENV UINT64_MAX
+
 typedef struct vm_run_options {
 	/* program arguments, seen by argc/argv */
 	int argc;
@@ -313,7 +316,8 @@ typedef struct vm_run_options {
 	size_t sysstack;
 	/* --sched=deterministic: one P, instruction-counted time slices */
 	int deterministic;
-	/* --gc-stress: collect every gc_stress allocations (0: off) */
+	/* --gc-stress: collect every gc_stress allocations (0: off;
+	 * VM_GC_STRESS_ENV: N from GREENVM_GC_STRESS, see gc/gc.h) */
 	uint64_t gc_stress;
 	/* --schedtrace=MS: a scheduler-state line every MS milliseconds */
 	int64_t schedtrace_ms;
