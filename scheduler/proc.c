@@ -1283,12 +1283,11 @@ void sched_trace_gc(int ev, uint64_t arg)
 		return;
 	trace_pstate *pp = tracep();
 	switch (ev) {
-	case TRACE_EV_GC_START: {
-		sched_g *g = sched_curg();
-		trace_gc_start(pp, sched_mself ? sched_mself->tracepcs : NULL,
-			       sched_mself && g ? sched_trace_stack(g) : 0);
+	case TRACE_EV_GC_START:
+		/* No stack, unlike Go's: a collection starts inside whatever
+		 * instruction allocated, where the G's registers are not saved. */
+		trace_gc_start(pp, NULL, 0);
 		break;
-	}
 	case TRACE_EV_GC_DONE: trace_gc_done(pp); break;
 	case TRACE_EV_GC_STW_START: trace_gc_stw_start(pp, 0); break;
 	case TRACE_EV_GC_STW_DONE: trace_gc_stw_done(pp); break;

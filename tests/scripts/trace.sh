@@ -75,7 +75,9 @@ for golden in tests/golden/*.trace; do
 	"$bin" run "${det[@]}" --trace="$tmp/g2.trace" "${args[@]}" >/dev/null 2>&1
 	if ! cmp -s "$tmp/g1.trace" "$tmp/g2.trace"; then
 		fail "$name: two deterministic runs wrote different traces"
-	elif ! cmp -s "$tmp/g1.trace" "$golden"; then
+	elif [ "$small" = 4K ] && ! cmp -s "$tmp/g1.trace" "$golden"; then
+		# release build only: the collector's timing (GC events) depends on
+		# the heap, which AddressSanitizer's build lays out differently
 		fail "$name: the trace differs from $golden (regenerate it only if the change is meant)"
 	else
 		pass
