@@ -35,7 +35,11 @@ typedef struct vm_ctx {
  * first function): its caller function is this value. */
 #define VM_NO_CALLER UINT32_MAX
 
-/* Initial VM stack of a context, in slots: 512 bytes. */
+/* A new goroutine's VM stack: the smallest power of two of slots that holds
+ * its first frame, at least VM_STACK_MIN (128 bytes), so a parked goroutine
+ * costs little; it doubles as calls need.  Stacks are only shrunk or dropped
+ * while larger than 4 * VM_STACK_INITIAL slots (2 KiB). */
+#define VM_STACK_MIN 8
 #define VM_STACK_INITIAL 32
 
 /* A G has ended: drop its stack if it grew large (interp.c). */

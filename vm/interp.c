@@ -176,7 +176,7 @@ __attribute__((noreturn)) static void vm_panic_value(const vm_value *v, const ch
  * 0, or -1 if that would pass the limit or memory is out. */
 static int stack_grow(vm_ctx *c, uint64_t need, uint64_t limit_bytes)
 {
-	uint64_t n = c->nslots ? c->nslots : VM_STACK_INITIAL;
+	uint64_t n = c->nslots ? c->nslots : VM_STACK_MIN;
 	while (n < need)
 		n *= 2;
 	if (n * sizeof(vm_value) > limit_bytes) {
