@@ -117,8 +117,13 @@ int trace_tool_analyse(const trace_rd *t, trace_tool_stats *st)
 	for (size_t i = 0; i < t->nev; i++) {
 		const trace_rd_event *e = &t->ev[i];
 		trace_tool_g *g = find_g(st, e->g);
+		if (g && !g->created)
+			g = NULL; /* not yet created: Go's table does not hold it */
 		last = e->ts;
 		switch (e->type) {
+		case TRACE_EV_GO_CREATE:
+			find_g(st, e->args[0])->created = 1;
+			break;
 		case TRACE_EV_GO_START:
 		case TRACE_EV_GO_START_LABEL: {
 			if (!g)
@@ -143,7 +148,6 @@ int trace_tool_analyse(const trace_rd *t, trace_tool_stats *st)
 			if (g) {
 				g->end = e->ts;
 				g_finalize(g, e->ts, gc_start);
-				g->done = 1;
 			}
 			break;
 		case TRACE_EV_GO_BLOCK_SEND: case TRACE_EV_GO_BLOCK_RECV:
@@ -179,7 +183,7 @@ int trace_tool_analyse(const trace_rd *t, trace_tool_stats *st)
 			break;
 		case TRACE_EV_GO_UNBLOCK: {
 			trace_tool_g *w = find_g(st, e->args[0]);
-			if (!w)
+			if (!w || !w->created)
 				break;
 			if (w->since_net)
 				w->io += e->ts - w->since_net, w->since_net = 0;
@@ -219,7 +223,7 @@ int trace_tool_analyse(const trace_rd *t, trace_tool_stats *st)
 		case TRACE_EV_GC_DONE:
 			for (size_t k = 0; k < st->ng; k++) {
 				trace_tool_g *x = &st->g[k];
-				if (x->end == 0)
+				if (x->created && x->end == 0)
 					x->gc += e->ts - (gc_start < x->create ? x->create : gc_start);
 			}
 			gc_start = 0;

@@ -44,7 +44,7 @@ typedef struct trace_tool_g {
 	int64_t last_start, since_net, since_sync, since_syscall, since_sweep, since_sched,
 		since_sleep;
 	int block_kind;     /* reason of the pending sync block */
-	int done;           /* finalized at GoEnd/GoStop */
+	int created;        /* its GoCreate has been walked */
 } trace_tool_g;
 
 /* One P's use. */
