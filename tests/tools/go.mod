@@ -1,0 +1,3 @@
+module greenvm/tracegen
+
+go 1.19

@@ -1,0 +1,1186 @@
+/* reader.c: parse, order and check a Go 1.19 execution trace (see reader.h).
+ *
+ * The steps follow Go 1.19's internal/trace (parser.go, order.go), whose
+ * rules are the format's definition; the data structures are greenvm's:
+ *
+ *   - the whole file is in memory; records are decoded into one array of
+ *     events in file order, each tagged with its batch (one per P id, all
+ *     of a P's buffers together, as Go's parser groups them);
+ *   - the merge keeps the ready batch heads in a binary heap keyed by
+ *     (ticks, batch), and parks a batch whose head is not ready on a wait
+ *     list of the goroutine it waits for, so that a goroutine's transition
+ *     re-examines only the batches waiting on it (Go scans every batch at
+ *     every step; the chosen event is the same);
+ *   - goroutine, P, task and string tables are open-addressing hash maps
+ *     from 64-bit ids to 32-bit indices.
+ *
+ * Errors longjmp back to trace_rd_mem, which frees everything.  Every
+ * allocation grows with records read, so memory is a small multiple of the
+ * file (an event record of at least 2 bytes becomes one 72-byte event).
+ */
+/* The reader runs on an ordinary thread stack (the `greenvm trace` tools and
+ * tests), never on g0: the folder's small-frame rule does not apply here.
+ * Its big state is on the heap all the same. */
+#pragma GCC diagnostic ignored "-Wframe-larger-than="
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "trace/reader.h"
+
+/* ---- event descriptions (Go's EventDescriptions) ---------------------- */
+
+/* What the reader knows of one event type. */
+typedef struct rd_desc {
+	const char *name;    /* Go's name, "" for unused ids */
+	int minver;          /* first trace version that has it */
+	bool stack;          /* its last argument is a stack id */
+	int nargs;           /* arguments after the timestamp, stack excluded */
+	const char *args[3]; /* their names, as `go tool trace -d` prints them */
+} rd_desc;
+
+static const rd_desc descs[TRACE_EV_COUNT] = {
+	[TRACE_EV_NONE] = {"None", 1005, false, 0, {0}},
+	[TRACE_EV_BATCH] = {"Batch", 1005, false, 2, {"p", "ticks"}},
+	[TRACE_EV_FREQUENCY] = {"Frequency", 1005, false, 1, {"freq"}},
+	[TRACE_EV_STACK] = {"Stack", 1005, false, 2, {"id", "siz"}},
+	[TRACE_EV_GOMAXPROCS] = {"Gomaxprocs", 1005, true, 1, {"procs"}},
+	[TRACE_EV_PROC_START] = {"ProcStart", 1005, false, 1, {"thread"}},
+	[TRACE_EV_PROC_STOP] = {"ProcStop", 1005, false, 0, {0}},
+	[TRACE_EV_GC_START] = {"GCStart", 1005, true, 1, {"seq"}},
+	[TRACE_EV_GC_DONE] = {"GCDone", 1005, false, 0, {0}},
+	[TRACE_EV_GC_STW_START] = {"GCSTWStart", 1005, false, 1, {"kindid"}},
+	[TRACE_EV_GC_STW_DONE] = {"GCSTWDone", 1005, false, 0, {0}},
+	[TRACE_EV_GC_SWEEP_START] = {"GCSweepStart", 1005, true, 0, {0}},
+	[TRACE_EV_GC_SWEEP_DONE] = {"GCSweepDone", 1005, false, 2, {"swept", "reclaimed"}},
+	[TRACE_EV_GO_CREATE] = {"GoCreate", 1005, true, 2, {"g", "stack"}},
+	[TRACE_EV_GO_START] = {"GoStart", 1005, false, 2, {"g", "seq"}},
+	[TRACE_EV_GO_END] = {"GoEnd", 1005, false, 0, {0}},
+	[TRACE_EV_GO_STOP] = {"GoStop", 1005, true, 0, {0}},
+	[TRACE_EV_GO_SCHED] = {"GoSched", 1005, true, 0, {0}},
+	[TRACE_EV_GO_PREEMPT] = {"GoPreempt", 1005, true, 0, {0}},
+	[TRACE_EV_GO_SLEEP] = {"GoSleep", 1005, true, 0, {0}},
+	[TRACE_EV_GO_BLOCK] = {"GoBlock", 1005, true, 0, {0}},
+	[TRACE_EV_GO_UNBLOCK] = {"GoUnblock", 1005, true, 2, {"g", "seq"}},
+	[TRACE_EV_GO_BLOCK_SEND] = {"GoBlockSend", 1005, true, 0, {0}},
+	[TRACE_EV_GO_BLOCK_RECV] = {"GoBlockRecv", 1005, true, 0, {0}},
+	[TRACE_EV_GO_BLOCK_SELECT] = {"GoBlockSelect", 1005, true, 0, {0}},
+	[TRACE_EV_GO_BLOCK_SYNC] = {"GoBlockSync", 1005, true, 0, {0}},
+	[TRACE_EV_GO_BLOCK_COND] = {"GoBlockCond", 1005, true, 0, {0}},
+	[TRACE_EV_GO_BLOCK_NET] = {"GoBlockNet", 1005, true, 0, {0}},
+	[TRACE_EV_GO_SYSCALL] = {"GoSysCall", 1005, true, 0, {0}},
+	[TRACE_EV_GO_SYSEXIT] = {"GoSysExit", 1005, false, 3, {"g", "seq", "ts"}},
+	[TRACE_EV_GO_SYSBLOCK] = {"GoSysBlock", 1005, false, 0, {0}},
+	[TRACE_EV_GO_WAITING] = {"GoWaiting", 1005, false, 1, {"g"}},
+	[TRACE_EV_GO_IN_SYSCALL] = {"GoInSyscall", 1005, false, 1, {"g"}},
+	[TRACE_EV_HEAP_ALLOC] = {"HeapAlloc", 1005, false, 1, {"mem"}},
+	[TRACE_EV_HEAP_GOAL] = {"HeapGoal", 1005, false, 1, {"mem"}},
+	[TRACE_EV_TIMER_GOROUTINE] = {"TimerGoroutine", 1005, false, 1, {"g"}},
+	[TRACE_EV_FUTILE_WAKEUP] = {"FutileWakeup", 1005, false, 0, {0}},
+	[TRACE_EV_STRING] = {"String", 1007, false, 0, {0}},
+	[TRACE_EV_GO_START_LOCAL] = {"GoStartLocal", 1007, false, 1, {"g"}},
+	[TRACE_EV_GO_UNBLOCK_LOCAL] = {"GoUnblockLocal", 1007, true, 1, {"g"}},
+	[TRACE_EV_GO_SYSEXIT_LOCAL] = {"GoSysExitLocal", 1007, false, 2, {"g", "ts"}},
+	[TRACE_EV_GO_START_LABEL] = {"GoStartLabel", 1008, false, 3, {"g", "seq", "labelid"}},
+	[TRACE_EV_GO_BLOCK_GC] = {"GoBlockGC", 1008, true, 0, {0}},
+	[TRACE_EV_GC_MARK_ASSIST_START] = {"GCMarkAssistStart", 1009, true, 0, {0}},
+	[TRACE_EV_GC_MARK_ASSIST_DONE] = {"GCMarkAssistDone", 1009, false, 0, {0}},
+	[TRACE_EV_USER_TASK_CREATE] = {"UserTaskCreate", 1011, true, 3, {"taskid", "pid", "typeid"}},
+	[TRACE_EV_USER_TASK_END] = {"UserTaskEnd", 1011, true, 1, {"taskid"}},
+	[TRACE_EV_USER_REGION] = {"UserRegion", 1011, true, 3, {"taskid", "mode", "typeid"}},
+	[TRACE_EV_USER_LOG] = {"UserLog", 1011, true, 2, {"id", "keyid"}},
+	[TRACE_EV_CPU_SAMPLE] = {"CPUSample", 1019, true, 3, {"ts", "p", "g"}},
+};
+
+const char *trace_rd_name(int type)
+{
+	return type > 0 && type < TRACE_EV_COUNT ? descs[type].name : "?";
+}
+
+/* Number of varints an event record of this type carries (Go's argNum). */
+static size_t rd_argnum(int type)
+{
+	size_t n = (size_t)descs[type].nargs + descs[type].stack;
+	if (type == TRACE_EV_BATCH || type == TRACE_EV_FREQUENCY ||
+	    type == TRACE_EV_TIMER_GOROUTINE)
+		return n;
+	return n + 1; /* the timestamp delta */
+}
+
+/* ---- the error exit ----------------------------------------------------- */
+
+/* The state of one parse; on the heap, so that frames stay small. */
+typedef struct rd_state {
+	jmp_buf fail;          /* where rd_fail jumps */
+	char *err;             /* the caller's message buffer */
+	size_t errlen;         /* its size */
+	const char *name;      /* file name for messages */
+	const uint8_t *data;   /* the file */
+	size_t len, pos;       /* its length, and the read position */
+	trace_rd *t;           /* the result being built */
+	uint64_t *args;        /* arguments of the record being read */
+	size_t nargs, cap_args; /* their count and the capacity of args */
+	trace_rd_event *ev;    /* events in file order (ts in ticks) */
+	size_t nev, cap_ev;    /* their count and capacity */
+	uint32_t *batch;       /* batch index of each event */
+	size_t cap_batch;      /* capacity of batch */
+	uint32_t *heap, *out;  /* the merge's heap of batches and its output */
+	uint32_t *order;       /* merged order: indices into ev */
+	uint32_t *scratch;     /* sorting space, nev entries */
+	struct trace_rd_map *bmap; /* P id -> batch index */
+	struct rd_batch *b;    /* the batches */
+	size_t nb, cap_b;      /* their count and capacity */
+	struct trace_rd_map *timers; /* goroutines named by EvTimerGoroutine */
+	struct trace_rd_map *gmap;   /* goroutine id -> index into gs */
+	struct rd_g *gs;       /* per-goroutine state of the current phase */
+	size_t ng, cap_g;      /* their count and capacity */
+	struct trace_rd_map *pmap, *tasks; /* P id -> ps index; task id -> event */
+	struct rd_p *ps;       /* per-P state of the check */
+	size_t np, cap_p;      /* their count and capacity */
+} rd_state;
+
+static void rd_fail(rd_state *s, size_t off, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 3, 4)));
+
+static void rd_fail(rd_state *s, size_t off, const char *fmt, ...)
+{
+	int n = snprintf(s->err, s->errlen, "%s: offset 0x%zx: ", s->name, off);
+	if (n >= 0 && (size_t)n < s->errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(s->err + n, s->errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	longjmp(s->fail, 1);
+}
+
+/* Grow *p (of *cap elements of size sz) to hold at least n. */
+static void rd_grow(rd_state *s, void *pp, size_t *cap, size_t n, size_t sz)
+{
+	void **p = pp;
+	if (n <= *cap)
+		return;
+	size_t c = *cap ? *cap : 16;
+	while (c < n)
+		c *= 2;
+	void *q = realloc(*p, c * sz);
+	if (!q)
+		rd_fail(s, s->pos, "out of memory");
+	*p = q;
+	*cap = c;
+}
+
+/* ---- a hash map from uint64 ids to uint32 values -------------------- */
+
+struct trace_rd_map {
+	uint64_t *keys; /* the keys of used slots */
+	uint32_t *vals; /* their values */
+	uint8_t *used;  /* 1 where a slot holds a key */
+	size_t cap;     /* slots, a power of two (0: nothing allocated) */
+	size_t n;       /* used slots; n * 2 <= cap */
+};
+
+static size_t map_slot(const struct trace_rd_map *m, uint64_t key)
+{
+	size_t i = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & (m->cap - 1);
+	while (m->used[i] && m->keys[i] != key)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+static uint32_t *map_get(const struct trace_rd_map *m, uint64_t key)
+{
+	if (!m || m->cap == 0)
+		return NULL;
+	size_t i = map_slot(m, key);
+	return m->used[i] ? &m->vals[i] : NULL;
+}
+
+static void map_free(struct trace_rd_map *m)
+{
+	if (!m)
+		return;
+	free(m->keys);
+	free(m->vals);
+	free(m->used);
+	free(m);
+}
+
+/* The value of key, inserted as `init` when absent (*fresh says which). */
+static uint32_t *map_put(rd_state *s, struct trace_rd_map **mp, uint64_t key,
+			 uint32_t init, bool *fresh)
+{
+	struct trace_rd_map *m = *mp;
+	if (!m && !(m = *mp = calloc(1, sizeof *m)))
+		rd_fail(s, s->pos, "out of memory");
+	if ((m->n + 1) * 2 > m->cap) {
+		struct trace_rd_map old = *m;
+		m->cap = old.cap ? old.cap * 2 : 64;
+		m->keys = malloc(m->cap * sizeof *m->keys);
+		m->vals = malloc(m->cap * sizeof *m->vals);
+		m->used = calloc(m->cap, 1);
+		if (!m->keys || !m->vals || !m->used) {
+			free(m->keys), free(m->vals), free(m->used);
+			*m = old;
+			rd_fail(s, s->pos, "out of memory");
+		}
+		for (size_t i = 0; i < old.cap; i++) {
+			if (!old.used[i])
+				continue;
+			size_t j = map_slot(m, old.keys[i]);
+			m->used[j] = 1, m->keys[j] = old.keys[i], m->vals[j] = old.vals[i];
+		}
+		free(old.keys), free(old.vals), free(old.used);
+	}
+	size_t i = map_slot(m, key);
+	bool f = !m->used[i];
+	if (f) {
+		m->used[i] = 1, m->keys[i] = key, m->vals[i] = init;
+		m->n++;
+	}
+	if (fresh)
+		*fresh = f;
+	return &m->vals[i];
+}
+
+/* ---- step 1 and 2: records to events ------------------------------------ */
+
+/* One batch: the events of one P id, in file order. */
+typedef struct rd_batch {
+	int64_t p;        /* the P id (TRACE_RD_PROFILE_P for CPU samples) */
+	uint64_t last_g;  /* goroutine running on the P at the end of its last batch */
+	uint32_t first;   /* its events are order[first .. first+n) after grouping */
+	uint32_t n;       /* how many */
+	uint32_t head;    /* events already merged */
+	uint32_t wait;    /* next batch on the same goroutine's wait list, or NONE */
+} rd_batch;
+
+/* Read one varint (at most 10 bytes, as Go's readVal). */
+static uint64_t rd_varint(rd_state *s)
+{
+	size_t off0 = s->pos;
+	uint64_t v = 0;
+	for (int i = 0; i < TRACE_VARINT_MAX; i++) {
+		if (s->pos >= s->len)
+			rd_fail(s, off0, "truncated value");
+		uint8_t b = s->data[s->pos++];
+		v |= (uint64_t)(b & 0x7f) << (7 * i);
+		if (!(b & 0x80))
+			return v;
+	}
+	rd_fail(s, off0, "bad value (more than %d bytes)", TRACE_VARINT_MAX);
+}
+
+/* Copy n bytes at the read position into the pool; returns their offset. */
+static uint32_t rd_pool_add(rd_state *s, size_t off0, uint64_t n)
+{
+	trace_rd *t = s->t;
+	if (n > 1000000)
+		rd_fail(s, off0, "string too large (%llu bytes)", (unsigned long long)n);
+	if (n > s->len - s->pos)
+		rd_fail(s, off0, "truncated string: %llu bytes, %zu left",
+			(unsigned long long)n, s->len - s->pos);
+	rd_grow(s, &t->pool, &t->cap_pool, t->npool + n + 1, 1);
+	uint32_t at = (uint32_t)t->npool;
+	memcpy(t->pool + at, s->data + s->pos, n);
+	t->pool[at + n] = 0;
+	t->npool += n + 1;
+	s->pos += n;
+	return at;
+}
+
+static rd_batch *rd_batch_for(rd_state *s, int64_t p, uint32_t *index)
+{
+	bool fresh;
+	uint32_t *v = map_put(s, &s->bmap, (uint64_t)p, (uint32_t)s->nb, &fresh);
+	if (fresh) {
+		rd_grow(s, &s->b, &s->cap_b, s->nb + 1, sizeof *s->b);
+		memset(&s->b[s->nb], 0, sizeof *s->b);
+		s->b[s->nb].p = p;
+		s->nb++;
+	}
+	*index = *v;
+	return &s->b[*v];
+}
+
+/* Read the header; returns the version (Go's parseHeader). */
+static int rd_header(rd_state *s)
+{
+	static const char tail[] = " trace\0\0\0\0";
+	const uint8_t *h = s->data;
+	if (s->len < 16)
+		rd_fail(s, 0, "truncated header (%zu bytes)", s->len);
+	if (h[0] != 'g' || h[1] != 'o' || h[2] != ' ' || h[3] < '1' || h[3] > '9' ||
+	    h[4] != '.' || h[5] < '1' || h[5] > '9')
+		rd_fail(s, 0, "not a trace file");
+	int ver = h[5] - '0', i = 0;
+	for (; i < 2 && h[6 + i] >= '0' && h[6 + i] <= '9'; i++)
+		ver = ver * 10 + h[6 + i] - '0';
+	ver += (h[3] - '0') * 1000;
+	if (memcmp(h + 6 + i, tail, (size_t)(10 - i)) != 0)
+		rd_fail(s, 0, "not a trace file");
+	if (ver != 1011 && ver != 1019 && ver != 1020)
+		rd_fail(s, 0, "unsupported trace version %d.%d (this reader reads 1.11, 1.19, 1.20)",
+			ver / 1000, ver % 1000);
+	s->pos = 16;
+	return ver;
+}
+
+/* Read the records and make events of them (Go's readTrace + parseEvents). */
+static void rd_records(rd_state *s)
+{
+	trace_rd *t = s->t;
+	int64_t last_p = 0;
+	uint64_t last_g = 0, last_ts = 0;
+	uint32_t bi;
+	rd_batch *cur = rd_batch_for(s, 0, &bi);
+	if (s->len > UINT32_MAX)
+		rd_fail(s, 0, "file too large (more than 4 GiB)");
+	while (s->pos < s->len) {
+		size_t off0 = s->pos;
+		uint8_t b = s->data[s->pos++];
+		int type = b & 0x3f;
+		size_t narg = (size_t)(b >> 6) + 1;
+		if (type == TRACE_EV_NONE || type >= TRACE_EV_COUNT ||
+		    descs[type].minver > t->version)
+			rd_fail(s, off0, "unknown event type %d", type);
+		if (type == TRACE_EV_STRING) {
+			uint64_t id = rd_varint(s);
+			if (id == 0)
+				rd_fail(s, off0, "string has invalid id 0");
+			if (map_get(t->strings, id))
+				rd_fail(s, off0, "string has duplicate id %llu", (unsigned long long)id);
+			uint64_t n = rd_varint(s);
+			if (n == 0)
+				rd_fail(s, off0, "string has invalid length 0");
+			uint32_t at = rd_pool_add(s, off0, n);
+			*map_put(s, &t->strings, id, 0, NULL) = at;
+			continue;
+		}
+		s->nargs = 0;
+		if (narg < 4) {
+			for (size_t i = 0; i < narg; i++)
+				s->args[s->nargs++] = rd_varint(s);
+		} else {
+			uint64_t evlen = rd_varint(s);
+			size_t start = s->pos;
+			while (evlen > s->pos - start) {
+				rd_grow(s, &s->args, &s->cap_args, s->nargs + 1, sizeof *s->args);
+				s->args[s->nargs++] = rd_varint(s);
+			}
+			if (evlen != s->pos - start)
+				rd_fail(s, off0, "event has wrong length: want %llu, got %zu",
+					(unsigned long long)evlen, s->pos - start);
+		}
+		uint32_t msg = 0;
+		if (type == TRACE_EV_USER_LOG) {
+			uint64_t n = rd_varint(s);
+			if (n)
+				msg = rd_pool_add(s, off0, n);
+		}
+		if (type != TRACE_EV_STACK && s->nargs != rd_argnum(type))
+			rd_fail(s, off0, "%s has wrong number of arguments: want %zu, got %zu",
+				descs[type].name, rd_argnum(type), s->nargs);
+		uint64_t *a = s->args;
+		switch (type) {
+		case TRACE_EV_BATCH:
+			cur->last_g = last_g;
+			last_p = (int64_t)a[0];
+			cur = rd_batch_for(s, last_p, &bi);
+			last_g = cur->last_g;
+			last_ts = a[1];
+			continue;
+		case TRACE_EV_FREQUENCY:
+			if ((int64_t)a[0] <= 0)
+				rd_fail(s, off0, "time stamps out of order (frequency %lld)", (long long)a[0]);
+			t->freq = a[0];
+			continue;
+		case TRACE_EV_TIMER_GOROUTINE:
+			map_put(s, &s->timers, a[0], 1, NULL);
+			continue;
+		case TRACE_EV_STACK: {
+			if (s->nargs < 2)
+				rd_fail(s, off0, "Stack has %zu arguments, want at least 2", s->nargs);
+			if (a[1] > 1000)
+				rd_fail(s, off0, "Stack has bad number of frames: %llu", (unsigned long long)a[1]);
+			if (s->nargs != 2 + 4 * a[1])
+				rd_fail(s, off0, "Stack has wrong number of arguments: want %llu, got %zu",
+					(unsigned long long)(2 + 4 * a[1]), s->nargs);
+			if (a[0] == 0 || a[1] == 0)
+				continue;
+			uint32_t n = (uint32_t)a[1];
+			rd_grow(s, &t->frames, &t->cap_frames, t->nframes + n, sizeof *t->frames);
+			rd_grow(s, &t->stackv, &t->cap_stackv, t->nstackv + 1, sizeof *t->stackv);
+			for (uint32_t i = 0; i < n; i++) {
+				trace_rd_frame *f = &t->frames[t->nframes + i];
+				f->pc = a[2 + 4 * i], f->fn = a[3 + 4 * i];
+				f->file = a[4 + 4 * i], f->line = a[5 + 4 * i];
+			}
+			t->stackv[t->nstackv].first = (uint32_t)t->nframes;
+			t->stackv[t->nstackv].n = n;
+			t->nframes += n;
+			*map_put(s, &t->stacks, a[0], 0, NULL) = (uint32_t)t->nstackv++;
+			continue;
+		}
+		}
+		rd_grow(s, &s->ev, &s->cap_ev, s->nev + 1, sizeof *s->ev);
+		rd_grow(s, &s->batch, &s->cap_batch, s->nev + 1, sizeof *s->batch);
+		trace_rd_event *e = &s->ev[s->nev];
+		memset(e, 0, sizeof *e);
+		e->off = (uint32_t)off0, e->type = (uint8_t)type, e->link = TRACE_RD_NONE;
+		e->p = last_p, e->g = last_g, e->msg = msg;
+		last_ts += a[0];
+		e->ts = (int64_t)last_ts;
+		size_t n = s->nargs;
+		for (size_t i = 1; i < n; i++) {
+			if (i == n - 1 && descs[type].stack)
+				e->stk = a[i];
+			else
+				e->args[i - 1] = a[i];
+		}
+		uint32_t into = bi;
+		switch (type) {
+		case TRACE_EV_GO_START:
+		case TRACE_EV_GO_START_LOCAL:
+		case TRACE_EV_GO_START_LABEL:
+			e->g = last_g = e->args[0];
+			break;
+		case TRACE_EV_GC_STW_START:
+			if (e->args[0] > 1)
+				rd_fail(s, off0, "unknown STW kind %llu", (unsigned long long)e->args[0]);
+			e->g = 0;
+			break;
+		case TRACE_EV_GC_START:
+		case TRACE_EV_GC_DONE:
+		case TRACE_EV_GC_STW_DONE:
+			e->g = 0;
+			break;
+		case TRACE_EV_GO_END: case TRACE_EV_GO_STOP: case TRACE_EV_GO_SCHED:
+		case TRACE_EV_GO_PREEMPT: case TRACE_EV_GO_SLEEP: case TRACE_EV_GO_BLOCK:
+		case TRACE_EV_GO_BLOCK_SEND: case TRACE_EV_GO_BLOCK_RECV:
+		case TRACE_EV_GO_BLOCK_SELECT: case TRACE_EV_GO_BLOCK_SYNC:
+		case TRACE_EV_GO_BLOCK_COND: case TRACE_EV_GO_BLOCK_NET:
+		case TRACE_EV_GO_SYSBLOCK: case TRACE_EV_GO_BLOCK_GC:
+			last_g = 0;
+			break;
+		case TRACE_EV_GO_SYSEXIT:
+		case TRACE_EV_GO_WAITING:
+		case TRACE_EV_GO_IN_SYSCALL:
+			e->g = e->args[0];
+			break;
+		case TRACE_EV_CPU_SAMPLE:
+			e->ts = (int64_t)e->args[0];
+			e->p = (int64_t)e->args[1];
+			e->g = e->args[2];
+			e->args[0] = 0;
+			rd_batch_for(s, TRACE_RD_PROFILE_P, &into);
+			cur = &s->b[bi]; /* the batch array may have moved */
+			break;
+		}
+		s->batch[s->nev++] = into;
+		s->b[into].n++;
+	}
+	if (s->nev == 0)
+		rd_fail(s, s->len, "trace is empty");
+	if (t->freq == 0)
+		rd_fail(s, s->len, "no EvFrequency event");
+}
+
+/* Every stack frame's strings and every event's stack must be known. */
+static void rd_check_ids(rd_state *s)
+{
+	trace_rd *t = s->t;
+	for (size_t i = 0; i < t->nframes; i++) {
+		const trace_rd_frame *f = &t->frames[i];
+		if ((f->fn && !map_get(t->strings, f->fn)) || (f->file && !map_get(t->strings, f->file)))
+			rd_fail(s, s->len, "stack frame %zu names unknown string %llu", i,
+				(unsigned long long)(map_get(t->strings, f->fn) ? f->file : f->fn));
+	}
+	for (size_t i = 0; i < s->nev; i++) {
+		const trace_rd_event *e = &s->ev[i];
+		if (e->stk && !map_get(t->stacks, e->stk))
+			rd_fail(s, e->off, "%s has unknown stack id %llu", descs[e->type].name,
+				(unsigned long long)e->stk);
+	}
+}
+
+/* ---- sorting: a stable merge sort of event indices by timestamp ------ */
+
+static void rd_sort(rd_state *s, uint32_t *a, size_t n)
+{
+	uint32_t *tmp = s->scratch;
+	for (size_t w = 1; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			size_t i = lo, j = mid, k = lo;
+			while (i < mid && j < hi)
+				tmp[k++] = s->ev[a[j]].ts < s->ev[a[i]].ts ? a[j++] : a[i++];
+			while (i < mid)
+				tmp[k++] = a[i++];
+			while (j < hi)
+				tmp[k++] = a[j++];
+		}
+		memcpy(a, tmp, n * sizeof *a);
+	}
+}
+
+/* ---- step 3: the merge (Go's order1007) -------------------------------- */
+
+enum { G_DEAD, G_RUNNABLE, G_RUNNING, G_WAITING };
+#define UNORDERED UINT64_MAX       /* an event with no ordering rule */
+#define GARBAGE (UINT64_MAX - 1)   /* the pseudo-goroutine of GCStart's seq */
+#define NOSEQ UINT64_MAX           /* any sequence number */
+#define SEQINC (UINT64_MAX - 1)    /* one more than the current one */
+
+/* Per-goroutine state.  The merge uses seq, status and waiters; the check
+ * (step 5) uses status and the event indices. */
+typedef struct rd_g {
+	uint64_t seq;      /* merge: the goroutine's sequence number */
+	uint32_t waiters;  /* merge: first batch waiting on it, or NONE */
+	uint8_t status;    /* G_DEAD ... G_WAITING */
+	uint32_t ev;       /* check: event that made it runnable or waiting */
+	uint32_t start;    /* check: its current GoStart */
+	uint32_t create;   /* check: its GoCreate, until it first starts */
+	uint32_t assist;   /* check: open GCMarkAssistStart */
+	uint32_t region;   /* check: innermost open region start, or NONE */
+	uint64_t last_sysblock; /* merge: ticks of its last GoSysBlock / GoInSyscall */
+} rd_g;
+
+static rd_g *rd_g_of(rd_state *s, uint64_t id)
+{
+	bool fresh;
+	uint32_t *v = map_put(s, &s->gmap, id, (uint32_t)s->ng, &fresh);
+	if (fresh) {
+		rd_grow(s, &s->gs, &s->cap_g, s->ng + 1, sizeof *s->gs);
+		rd_g *g = &s->gs[s->ng++];
+		memset(g, 0, sizeof *g);
+		g->waiters = g->start = g->create = g->assist = g->region = TRACE_RD_NONE;
+		g->ev = TRACE_RD_NONE;
+	}
+	return &s->gs[*v];
+}
+
+/* The goroutine an event orders, the state it needs, the state it leaves
+ * (Go's stateTransition). */
+typedef struct rd_trans {
+	uint64_t g;                   /* goroutine, UNORDERED or GARBAGE */
+	uint64_t init_seq, next_seq;  /* sequence needed and left (NOSEQ, SEQINC) */
+	uint8_t init_st, next_st;     /* status needed and left */
+} rd_trans;
+
+static rd_trans rd_transition(const trace_rd_event *e)
+{
+	const uint64_t *a = e->args;
+	switch (e->type) {
+	case TRACE_EV_GO_CREATE:
+		return (rd_trans){a[0], 0, 1, G_DEAD, G_RUNNABLE};
+	case TRACE_EV_GO_WAITING: case TRACE_EV_GO_IN_SYSCALL:
+		return (rd_trans){e->g, 1, 2, G_RUNNABLE, G_WAITING};
+	case TRACE_EV_GO_START: case TRACE_EV_GO_START_LABEL:
+		return (rd_trans){e->g, a[1], a[1] + 1, G_RUNNABLE, G_RUNNING};
+	case TRACE_EV_GO_START_LOCAL:
+		return (rd_trans){e->g, NOSEQ, SEQINC, G_RUNNABLE, G_RUNNING};
+	case TRACE_EV_GO_BLOCK: case TRACE_EV_GO_BLOCK_SEND: case TRACE_EV_GO_BLOCK_RECV:
+	case TRACE_EV_GO_BLOCK_SELECT: case TRACE_EV_GO_BLOCK_SYNC:
+	case TRACE_EV_GO_BLOCK_COND: case TRACE_EV_GO_BLOCK_NET: case TRACE_EV_GO_SLEEP:
+	case TRACE_EV_GO_SYSBLOCK: case TRACE_EV_GO_BLOCK_GC:
+		return (rd_trans){e->g, NOSEQ, NOSEQ, G_RUNNING, G_WAITING};
+	case TRACE_EV_GO_SCHED: case TRACE_EV_GO_PREEMPT:
+		return (rd_trans){e->g, NOSEQ, NOSEQ, G_RUNNING, G_RUNNABLE};
+	case TRACE_EV_GO_UNBLOCK: case TRACE_EV_GO_SYSEXIT:
+		return (rd_trans){a[0], a[1], a[1] + 1, G_WAITING, G_RUNNABLE};
+	case TRACE_EV_GO_UNBLOCK_LOCAL: case TRACE_EV_GO_SYSEXIT_LOCAL:
+		return (rd_trans){a[0], NOSEQ, SEQINC, G_WAITING, G_RUNNABLE};
+	case TRACE_EV_GC_START:
+		return (rd_trans){GARBAGE, a[0], a[0] + 1, G_DEAD, G_DEAD};
+	default:
+		return (rd_trans){UNORDERED, 0, 0, 0, 0};
+	}
+}
+
+static bool rd_ready(const rd_trans *tr, const rd_g *g)
+{
+	return tr->g == UNORDERED ||
+	       ((tr->init_seq == NOSEQ || tr->init_seq == g->seq) && tr->init_st == g->status);
+}
+
+/* The heap of ready batch heads, ordered by (ticks of the head, batch). */
+typedef struct rd_heap {
+	uint32_t *b;  /* batch indices */
+	size_t n;     /* how many */
+} rd_heap;
+
+static bool rd_before(rd_state *s, uint32_t x, uint32_t y)
+{
+	int64_t tx = s->ev[s->order[s->b[x].first + s->b[x].head]].ts;
+	int64_t ty = s->ev[s->order[s->b[y].first + s->b[y].head]].ts;
+	return tx < ty || (tx == ty && x < y);
+}
+
+static void rd_heap_push(rd_state *s, rd_heap *h, uint32_t bi)
+{
+	size_t i = h->n++;
+	h->b[i] = bi;
+	while (i > 0 && rd_before(s, h->b[i], h->b[(i - 1) / 2])) {
+		uint32_t x = h->b[i];
+		h->b[i] = h->b[(i - 1) / 2], h->b[(i - 1) / 2] = x;
+		i = (i - 1) / 2;
+	}
+}
+
+static uint32_t rd_heap_pop(rd_state *s, rd_heap *h)
+{
+	uint32_t top = h->b[0];
+	h->b[0] = h->b[--h->n];
+	for (size_t i = 0;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < h->n && rd_before(s, h->b[l], h->b[m]))
+			m = l;
+		if (r < h->n && rd_before(s, h->b[r], h->b[m]))
+			m = r;
+		if (m == i)
+			break;
+		uint32_t x = h->b[i];
+		h->b[i] = h->b[m], h->b[m] = x;
+		i = m;
+	}
+	return top;
+}
+
+/* Put batch bi's head into the heap if ready, else on its goroutine's list. */
+static void rd_offer(rd_state *s, rd_heap *h, uint32_t bi)
+{
+	rd_batch *b = &s->b[bi];
+	if (b->head == b->n)
+		return;
+	rd_trans tr = rd_transition(&s->ev[s->order[b->first + b->head]]);
+	if (tr.g == UNORDERED) {
+		rd_heap_push(s, h, bi);
+		return;
+	}
+	rd_g *g = rd_g_of(s, tr.g);
+	if (rd_ready(&tr, g)) {
+		rd_heap_push(s, h, bi);
+	} else {
+		b->wait = g->waiters;
+		g->waiters = bi;
+	}
+}
+
+static void rd_merge(rd_state *s)
+{
+	size_t n = s->nev;
+	/* Group event indices by batch, file order kept. */
+	uint32_t pos = 0;
+	for (size_t i = 0; i < s->nb; i++)
+		s->b[i].first = pos, pos += s->b[i].n, s->b[i].n = 0;
+	for (size_t i = 0; i < n; i++) {
+		rd_batch *b = &s->b[s->batch[i]];
+		s->order[b->first + b->n++] = (uint32_t)i;
+	}
+	uint32_t *prof = map_get(s->bmap, (uint64_t)(int64_t)TRACE_RD_PROFILE_P);
+	if (prof)
+		rd_sort(s, s->order + s->b[*prof].first, s->b[*prof].n);
+
+	rd_heap h = {.b = s->heap = malloc((s->nb + 1) * sizeof *h.b), .n = 0};
+	uint32_t *out = s->out = malloc((n + 1) * sizeof *out);
+	if (!h.b || !out)
+		rd_fail(s, 0, "out of memory");
+	for (uint32_t i = 0; i < s->nb; i++)
+		s->b[i].wait = TRACE_RD_NONE, rd_offer(s, &h, i);
+	size_t done = 0;
+	while (done < n) {
+		if (h.n == 0) {
+			uint32_t off = 0;
+			for (size_t i = 0; i < s->nb; i++)
+				if (s->b[i].head < s->b[i].n) {
+					off = s->ev[s->order[s->b[i].first + s->b[i].head]].off;
+					break;
+				}
+			rd_fail(s, off, "no consistent ordering of events possible");
+		}
+		uint32_t bi = rd_heap_pop(s, &h);
+		rd_batch *b = &s->b[bi];
+		uint32_t ei = s->order[b->first + b->head++];
+		trace_rd_event *e = &s->ev[ei];
+		out[done++] = ei;
+		rd_trans tr = rd_transition(e);
+		if (e->type == TRACE_EV_GO_START_LOCAL)
+			e->type = TRACE_EV_GO_START;
+		else if (e->type == TRACE_EV_GO_UNBLOCK_LOCAL)
+			e->type = TRACE_EV_GO_UNBLOCK;
+		else if (e->type == TRACE_EV_GO_SYSEXIT_LOCAL)
+			e->type = TRACE_EV_GO_SYSEXIT;
+		if (tr.g != UNORDERED) {
+			rd_g *g = rd_g_of(s, tr.g);
+			g->seq = tr.next_seq == NOSEQ ? g->seq : tr.next_seq == SEQINC ? g->seq + 1 : tr.next_seq;
+			g->status = tr.next_st;
+			/* Its waiters may be ready now: offer each again. */
+			uint32_t w = g->waiters;
+			g->waiters = TRACE_RD_NONE;
+			while (w != TRACE_RD_NONE) {
+				uint32_t next = s->b[w].wait;
+				rd_offer(s, &h, w);
+				w = next;
+			}
+		}
+		rd_offer(s, &h, bi);
+	}
+	memcpy(s->order, out, n * sizeof *out);
+
+	/* Timestamps must respect the order found. */
+	for (size_t i = 1; i < n; i++)
+		if (s->ev[s->order[i]].ts < s->ev[s->order[i - 1]].ts)
+			rd_fail(s, s->ev[s->order[i]].off, "time stamps out of order");
+	/* GoSysExit moves to when the call really returned. */
+	for (size_t i = 0; i < n; i++) {
+		trace_rd_event *e = &s->ev[s->order[i]];
+		if (e->type == TRACE_EV_GO_SYSBLOCK || e->type == TRACE_EV_GO_IN_SYSCALL) {
+			rd_g_of(s, e->g)->last_sysblock = (uint64_t)e->ts;
+		} else if (e->type == TRACE_EV_GO_SYSEXIT && e->args[2] != 0) {
+			int64_t block = (int64_t)rd_g_of(s, e->g)->last_sysblock;
+			if (block == 0)
+				rd_fail(s, e->off, "stray syscall exit");
+			if ((int64_t)e->args[2] < block)
+				rd_fail(s, e->off, "time stamps out of order (syscall exit)");
+			e->ts = (int64_t)e->args[2];
+		}
+	}
+	rd_sort(s, s->order, n);
+
+	/* Ticks to nanoseconds since the first event; fake Ps. */
+	int64_t min = s->ev[s->order[0]].ts;
+	double ns_per_tick = 1e9 / (double)s->t->freq;
+	for (size_t i = 0; i < n; i++) {
+		trace_rd_event *e = &s->ev[i];
+		double ns = (double)(int64_t)((uint64_t)e->ts - (uint64_t)min) * ns_per_tick;
+		e->ts = ns >= 9.2e18 ? INT64_MAX : ns <= -9.2e18 ? INT64_MIN : (int64_t)ns;
+		if (e->type == TRACE_EV_GO_UNBLOCK && map_get(s->timers, e->g))
+			e->p = TRACE_RD_TIMER_P;
+		if (e->type == TRACE_EV_GO_SYSEXIT)
+			e->p = TRACE_RD_SYSCALL_P;
+	}
+}
+
+/* ---- step 4: futile wakeups (Go's removeFutile) ------------------------ */
+
+enum { RD_FUTILE = 1 };
+
+static void rd_futile(rd_state *s)
+{
+	/* Per goroutine: whether a FutileWakeup was seen (seq = 1), and the
+	 * wakeup sequence as a chain through `scratch` (start = last event). */
+	map_free(s->gmap), s->gmap = NULL, s->ng = 0;
+	uint32_t *chain = s->scratch;
+	for (size_t i = 0; i < s->nev; i++) {
+		uint32_t ei = s->order[i];
+		trace_rd_event *e = &s->ev[ei];
+		rd_g *g;
+		switch (e->type) {
+		case TRACE_EV_GO_UNBLOCK:
+			g = rd_g_of(s, e->args[0]);
+			chain[ei] = TRACE_RD_NONE;
+			g->start = ei;
+			break;
+		case TRACE_EV_GO_START: case TRACE_EV_GO_PREEMPT: case TRACE_EV_FUTILE_WAKEUP:
+			g = rd_g_of(s, e->g);
+			chain[ei] = g->start;
+			g->start = ei;
+			if (e->type == TRACE_EV_FUTILE_WAKEUP)
+				g->seq = 1;
+			break;
+		case TRACE_EV_GO_BLOCK: case TRACE_EV_GO_BLOCK_SEND: case TRACE_EV_GO_BLOCK_RECV:
+		case TRACE_EV_GO_BLOCK_SELECT: case TRACE_EV_GO_BLOCK_SYNC: case TRACE_EV_GO_BLOCK_COND:
+			g = rd_g_of(s, e->g);
+			if (g->seq) {
+				e->flags |= RD_FUTILE;
+				for (uint32_t w = g->start; w != TRACE_RD_NONE; w = chain[w])
+					s->ev[w].flags |= RD_FUTILE;
+			}
+			g->seq = 0, g->start = TRACE_RD_NONE; /* Go deletes the entry */
+			break;
+		}
+	}
+}
+
+/* ---- step 5: the state machines (Go's postProcessTrace) -------------- */
+
+/* Per-P state of the check. */
+typedef struct rd_p {
+	bool running;   /* between ProcStart and ProcStop */
+	uint64_t g;     /* goroutine running on it, 0: none */
+	uint32_t sweep; /* open GCSweepStart, or NONE */
+} rd_p;
+
+static rd_p *rd_p_of(rd_state *s, int64_t id)
+{
+	bool fresh;
+	uint32_t *v = map_put(s, &s->pmap, (uint64_t)id, (uint32_t)s->np, &fresh);
+	if (fresh) {
+		rd_grow(s, &s->ps, &s->cap_p, s->np + 1, sizeof *s->ps);
+		s->ps[s->np] = (rd_p){false, 0, TRACE_RD_NONE};
+		s->np++;
+	}
+	return &s->ps[*v];
+}
+
+/* The event must come from a running goroutine that its P runs. */
+static void rd_running(rd_state *s, const rd_p *p, const rd_g *g, const trace_rd_event *e,
+		       bool allow_g0)
+{
+	const char *name = descs[e->type].name;
+	if (g->status != G_RUNNING)
+		rd_fail(s, e->off, "g %llu is not running while %s", (unsigned long long)e->g, name);
+	if (p->g != e->g)
+		rd_fail(s, e->off, "p %lld is not running g %llu while %s", (long long)e->p,
+			(unsigned long long)e->g, name);
+	if (!allow_g0 && e->g == 0)
+		rd_fail(s, e->off, "g 0 did %s", name);
+}
+
+static void rd_check(rd_state *s)
+{
+	trace_rd *t = s->t;
+	trace_rd_event *ev = t->ev;
+	uint32_t gc = TRACE_RD_NONE, stw = TRACE_RD_NONE;
+	map_free(s->gmap), s->gmap = NULL, s->ng = 0;
+	rd_g_of(s, 0)->status = G_RUNNING;
+	for (uint32_t i = 0; i < t->nev; i++) {
+		trace_rd_event *e = &ev[i];
+		rd_g *g = rd_g_of(s, e->g);
+		rd_p *p = rd_p_of(s, e->p);
+		switch (e->type) {
+		case TRACE_EV_PROC_START:
+			if (p->running)
+				rd_fail(s, e->off, "p %lld is running before start", (long long)e->p);
+			p->running = true;
+			break;
+		case TRACE_EV_PROC_STOP:
+			if (!p->running)
+				rd_fail(s, e->off, "p %lld is not running before stop", (long long)e->p);
+			if (p->g)
+				rd_fail(s, e->off, "p %lld is running goroutine %llu during stop",
+					(long long)e->p, (unsigned long long)p->g);
+			p->running = false;
+			break;
+		case TRACE_EV_GC_START:
+			if (gc != TRACE_RD_NONE)
+				rd_fail(s, e->off, "previous GC is not ended before a new one");
+			gc = i;
+			e->p = TRACE_RD_GC_P;
+			break;
+		case TRACE_EV_GC_DONE:
+			if (gc == TRACE_RD_NONE)
+				rd_fail(s, e->off, "bogus GC end");
+			ev[gc].link = i, gc = TRACE_RD_NONE;
+			break;
+		case TRACE_EV_GC_STW_START:
+			if (stw != TRACE_RD_NONE)
+				rd_fail(s, e->off, "previous STW is not ended before a new one");
+			stw = i;
+			break;
+		case TRACE_EV_GC_STW_DONE:
+			if (stw == TRACE_RD_NONE)
+				rd_fail(s, e->off, "bogus STW end");
+			ev[stw].link = i, stw = TRACE_RD_NONE;
+			break;
+		case TRACE_EV_GC_SWEEP_START:
+			if (p->sweep != TRACE_RD_NONE)
+				rd_fail(s, e->off, "previous sweeping is not ended before a new one");
+			p->sweep = i;
+			break;
+		case TRACE_EV_GC_SWEEP_DONE:
+			if (p->sweep == TRACE_RD_NONE)
+				rd_fail(s, e->off, "bogus sweeping end");
+			ev[p->sweep].link = i, p->sweep = TRACE_RD_NONE;
+			break;
+		case TRACE_EV_GC_MARK_ASSIST_START:
+			if (g->assist != TRACE_RD_NONE)
+				rd_fail(s, e->off, "previous mark assist is not ended before a new one");
+			g->assist = i;
+			break;
+		case TRACE_EV_GC_MARK_ASSIST_DONE: /* may have begun before tracing */
+			if (g->assist != TRACE_RD_NONE)
+				ev[g->assist].link = i, g->assist = TRACE_RD_NONE;
+			break;
+		case TRACE_EV_GO_WAITING:
+		case TRACE_EV_GO_IN_SYSCALL:
+			if (g->status != G_RUNNABLE)
+				rd_fail(s, e->off, "g %llu is not runnable before %s",
+					(unsigned long long)e->g, descs[e->type].name);
+			g->status = G_WAITING, g->ev = i;
+			break;
+		case TRACE_EV_GO_CREATE: {
+			rd_running(s, p, g, e, true);
+			bool fresh;
+			uint32_t idx = (uint32_t)s->ng;
+			map_put(s, &s->gmap, e->args[0], idx, &fresh);
+			if (!fresh)
+				rd_fail(s, e->off, "g %llu already exists", (unsigned long long)e->args[0]);
+			rd_grow(s, &s->gs, &s->cap_g, s->ng + 1, sizeof *s->gs);
+			g = rd_g_of(s, e->g); /* gs may have moved */
+			rd_g *ng = &s->gs[s->ng++];
+			memset(ng, 0, sizeof *ng);
+			ng->status = G_RUNNABLE, ng->ev = ng->create = i;
+			ng->start = ng->assist = ng->region = ng->waiters = TRACE_RD_NONE;
+			break;
+		}
+		case TRACE_EV_GO_START:
+		case TRACE_EV_GO_START_LABEL:
+			if (g->status != G_RUNNABLE)
+				rd_fail(s, e->off, "g %llu is not runnable before start", (unsigned long long)e->g);
+			if (p->g)
+				rd_fail(s, e->off, "p %lld is already running g %llu while start g %llu",
+					(long long)e->p, (unsigned long long)p->g, (unsigned long long)e->g);
+			g->status = G_RUNNING, g->start = i, p->g = e->g;
+			if (g->create != TRACE_RD_NONE)
+				e->stk = ev[g->create].args[1], g->create = TRACE_RD_NONE;
+			if (g->ev != TRACE_RD_NONE)
+				ev[g->ev].link = i, g->ev = TRACE_RD_NONE;
+			break;
+		case TRACE_EV_GO_END:
+		case TRACE_EV_GO_STOP:
+			rd_running(s, p, g, e, false);
+			ev[g->start].link = i;
+			g->start = TRACE_RD_NONE, g->status = G_DEAD, p->g = 0;
+			if (e->type == TRACE_EV_GO_END) { /* close every open region */
+				for (uint32_t r = g->region; r != TRACE_RD_NONE;) {
+					uint32_t outer = ev[r].link;
+					ev[r].link = i, r = outer;
+				}
+				g->region = TRACE_RD_NONE;
+			}
+			break;
+		case TRACE_EV_GO_SCHED:
+		case TRACE_EV_GO_PREEMPT:
+			rd_running(s, p, g, e, false);
+			ev[g->start].link = i;
+			g->status = G_RUNNABLE, g->start = TRACE_RD_NONE, p->g = 0, g->ev = i;
+			break;
+		case TRACE_EV_GO_UNBLOCK: {
+			if (g->status != G_RUNNING)
+				rd_fail(s, e->off, "g %llu is not running while unpark", (unsigned long long)e->g);
+			if (e->p != TRACE_RD_TIMER_P && p->g != e->g)
+				rd_fail(s, e->off, "p %lld is not running g %llu while unpark",
+					(long long)e->p, (unsigned long long)e->g);
+			rd_g *g1 = rd_g_of(s, e->args[0]);
+			if (g1->status != G_WAITING)
+				rd_fail(s, e->off, "g %llu is not waiting before unpark",
+					(unsigned long long)e->args[0]);
+			if (g1->ev != TRACE_RD_NONE && ev[g1->ev].type == TRACE_EV_GO_BLOCK_NET &&
+			    e->p != TRACE_RD_TIMER_P)
+				e->p = TRACE_RD_NETPOLL_P;
+			if (g1->ev != TRACE_RD_NONE)
+				ev[g1->ev].link = i;
+			g1->status = G_RUNNABLE, g1->ev = i;
+			break;
+		}
+		case TRACE_EV_GO_SYSCALL:
+			rd_running(s, p, g, e, false);
+			g->ev = i;
+			break;
+		case TRACE_EV_GO_SYSBLOCK:
+			rd_running(s, p, g, e, false);
+			ev[g->start].link = i;
+			g->status = G_WAITING, g->start = TRACE_RD_NONE, p->g = 0;
+			break;
+		case TRACE_EV_GO_SYSEXIT:
+			if (g->status != G_WAITING)
+				rd_fail(s, e->off, "g %llu is not waiting during syscall exit",
+					(unsigned long long)e->g);
+			if (g->ev != TRACE_RD_NONE && ev[g->ev].type == TRACE_EV_GO_SYSCALL)
+				ev[g->ev].link = i;
+			g->status = G_RUNNABLE, g->ev = i;
+			break;
+		case TRACE_EV_GO_SLEEP: case TRACE_EV_GO_BLOCK: case TRACE_EV_GO_BLOCK_SEND:
+		case TRACE_EV_GO_BLOCK_RECV: case TRACE_EV_GO_BLOCK_SELECT:
+		case TRACE_EV_GO_BLOCK_SYNC: case TRACE_EV_GO_BLOCK_COND:
+		case TRACE_EV_GO_BLOCK_NET: case TRACE_EV_GO_BLOCK_GC:
+			rd_running(s, p, g, e, false);
+			ev[g->start].link = i;
+			g->status = G_WAITING, g->ev = i, g->start = TRACE_RD_NONE, p->g = 0;
+			break;
+		case TRACE_EV_USER_TASK_CREATE: {
+			bool fresh;
+			uint32_t *v = map_put(s, &s->tasks, e->args[0], i, &fresh);
+			if (!fresh && *v != TRACE_RD_NONE)
+				rd_fail(s, e->off, "task id %llu conflicts", (unsigned long long)e->args[0]);
+			*v = i;
+			break;
+		}
+		case TRACE_EV_USER_TASK_END: {
+			uint32_t *v = map_get(s->tasks, e->args[0]);
+			if (v && *v != TRACE_RD_NONE)
+				ev[*v].link = i, *v = TRACE_RD_NONE;
+			break;
+		}
+		case TRACE_EV_USER_REGION:
+			/* An open region's link holds the next outer one until it ends. */
+			if (e->args[1] == 0) {
+				e->link = g->region, g->region = i;
+			} else if (e->args[1] == 1) {
+				uint32_t r = g->region;
+				if (r == TRACE_RD_NONE)
+					break; /* its start was before the trace */
+				if (ev[r].args[0] != e->args[0] ||
+				    strcmp(trace_rd_string(t, ev[r].args[2]), trace_rd_string(t, e->args[2])))
+					rd_fail(s, e->off, "misuse of region in goroutine %llu: end of \"%s\" "
+						"while \"%s\" is the innermost", (unsigned long long)e->g,
+						trace_rd_string(t, e->args[2]), trace_rd_string(t, ev[r].args[2]));
+				g->region = ev[r].link, ev[r].link = i;
+			} else {
+				rd_fail(s, e->off, "invalid user region mode %llu", (unsigned long long)e->args[1]);
+			}
+			break;
+		}
+	}
+	/* Regions still open at the end link to nothing. */
+	for (size_t k = 0; k < s->ng; k++)
+		for (uint32_t r = s->gs[k].region; r != TRACE_RD_NONE;) {
+			uint32_t outer = ev[r].link;
+			ev[r].link = TRACE_RD_NONE, r = outer;
+		}
+}
+
+/* ---- the whole parse --------------------------------------------------- */
+
+static void rd_state_free(rd_state *s)
+{
+	free(s->args), free(s->ev), free(s->batch), free(s->order), free(s->scratch);
+	free(s->b), free(s->gs), free(s->ps), free(s->heap), free(s->out);
+	map_free(s->bmap), map_free(s->timers), map_free(s->gmap);
+	map_free(s->pmap), map_free(s->tasks);
+	free(s);
+}
+
+/* Steps 1 to 5; longjmps to the caller's setjmp on error. */
+static void rd_run(rd_state *s)
+{
+	trace_rd *t = s->t;
+	t->version = rd_header(s);
+	rd_grow(s, &s->args, &s->cap_args, 16, sizeof *s->args);
+	rd_records(s);
+	rd_check_ids(s);
+	size_t n = s->nev;
+	s->order = malloc(n * sizeof *s->order);
+	s->scratch = malloc(n * sizeof *s->scratch);
+	if (!s->order || !s->scratch)
+		rd_fail(s, 0, "out of memory");
+	rd_merge(s);
+	rd_futile(s);
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++)
+		kept += !(s->ev[s->order[i]].flags & RD_FUTILE);
+	t->ev = malloc((kept + 1) * sizeof *t->ev);
+	if (!t->ev)
+		rd_fail(s, 0, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		if (!(s->ev[s->order[i]].flags & RD_FUTILE))
+			t->ev[t->nev++] = s->ev[s->order[i]];
+	free(s->ev), s->ev = NULL;
+	rd_check(s);
+}
+
+int trace_rd_mem(trace_rd *t, const uint8_t *data, size_t len, const char *name,
+		 char *err, size_t errlen)
+{
+	memset(t, 0, sizeof *t);
+	rd_state *s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	s->err = err, s->errlen = errlen, s->name = name;
+	s->data = data, s->len = len, s->t = t;
+	if (setjmp(s->fail)) {
+		rd_state_free(s);
+		trace_rd_free(t);
+		return -1;
+	}
+	rd_run(s);
+	rd_state_free(s);
+	return 0;
+}
+
+int trace_rd_file(trace_rd *t, const char *path, char *err, size_t errlen)
+{
+	memset(t, 0, sizeof *t);
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	size_t len = (size_t)st.st_size;
+	const uint8_t *data = (const uint8_t *)"";
+	void *map = NULL;
+	if (len > 0) {
+		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		data = map;
+	}
+	close(fd);
+	int r = trace_rd_mem(t, data, len, path, err, errlen);
+	if (map)
+		munmap(map, len);
+	return r;
+}
+
+void trace_rd_free(trace_rd *t)
+{
+	free(t->ev), free(t->pool), free(t->frames), free(t->stackv);
+	map_free(t->strings), map_free(t->stacks);
+	memset(t, 0, sizeof *t);
+}
+
+const char *trace_rd_string(const trace_rd *t, uint64_t id)
+{
+	uint32_t *v = id ? map_get(t->strings, id) : NULL;
+	return v ? t->pool + *v : "";
+}
+
+const trace_rd_frame *trace_rd_stack(const trace_rd *t, uint64_t id, int *n)
+{
+	uint32_t *v = id ? map_get(t->stacks, id) : NULL;
+	*n = v ? (int)t->stackv[*v].n : 0;
+	return v ? &t->frames[t->stackv[*v].first] : NULL;
+}
+
+void trace_rd_print(const trace_rd *t, const trace_rd_event *e, FILE *out)
+{
+	const rd_desc *d = &descs[e->type];
+	fprintf(out, "%lld %s p=%lld g=%llu off=%u", (long long)e->ts, d->name, (long long)e->p,
+		(unsigned long long)e->g, e->off);
+	for (int i = 0; i < d->nargs; i++)
+		fprintf(out, " %s=%llu", d->args[i], (unsigned long long)e->args[i]);
+	switch (e->type) {
+	case TRACE_EV_GO_START_LABEL:
+		fprintf(out, " label=%s", trace_rd_string(t, e->args[2]));
+		break;
+	case TRACE_EV_GC_STW_START:
+		fprintf(out, " kind=%s", e->args[0] ? "sweep termination" : "mark termination");
+		break;
+	case TRACE_EV_USER_TASK_CREATE:
+	case TRACE_EV_USER_REGION:
+		fprintf(out, " name=%s", trace_rd_string(t, e->args[2]));
+		break;
+	case TRACE_EV_USER_LOG:
+		fprintf(out, " category=%s message=%s", trace_rd_string(t, e->args[1]),
+			t->pool + e->msg);
+		break;
+	}
+	fputc('\n', out);
+}

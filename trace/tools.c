@@ -1,0 +1,786 @@
+/* tools.c: the trace tools behind `greenvm trace dump|stats|json|html`.
+ *
+ * Each tool reads the whole trace with the reader (reader.h: parsed,
+ * ordered and checked as Go 1.19's parser does), then walks its events once:
+ *
+ *   dump   one event a line, in `go tool trace -d`'s form; -s adds stacks;
+ *   stats  Go's goroutine analysis (internal/trace/goroutines.go) grouped
+ *          by start function as on go tool trace's goroutine pages, block
+ *          time split by reason, and each P's use;
+ *   json   the Chrome Trace Event Format (chrome://tracing, Perfetto);
+ *   html   one self-contained page: a zoomable timeline and the stats.
+ */
+/* The tools run on an ordinary thread stack (the command line), never on
+ * g0: the folder's small-frame rule does not apply to this file. */
+#pragma GCC diagnostic ignored "-Wframe-larger-than="
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace/tools.h"
+
+/* ---- the analysis (Go's GoroutineStats) -------------------------------- */
+
+static int cmp_g(const void *a, const void *b)
+{
+	uint64_t x = ((const trace_tool_g *)a)->id, y = ((const trace_tool_g *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+static trace_tool_g *find_g(const trace_tool_stats *st, uint64_t id)
+{
+	trace_tool_g key = {.id = id};
+	return bsearch(&key, st->g, st->ng, sizeof *st->g, cmp_g);
+}
+
+static trace_tool_p *find_p(trace_tool_stats *st, int64_t id)
+{
+	for (size_t i = 0; i < st->np; i++)
+		if (st->p[i].id == id)
+			return &st->p[i];
+	return NULL;
+}
+
+/* A real P, not one of Go's fake ones. */
+static bool real_p(int64_t p)
+{
+	return p >= 0 && p < 1000000;
+}
+
+/* Add the pending times of g up to `now` (Go's snapshotStat + finalize). */
+static void g_finalize(trace_tool_g *g, int64_t now, int64_t gc_start)
+{
+	if (gc_start != 0)
+		g->gc += now - (g->create < gc_start ? gc_start : g->create);
+	if (g->total == 0)
+		g->total = now - g->create;
+	if (g->last_start)
+		g->exec += now - g->last_start;
+	if (g->since_net)
+		g->io += now - g->since_net;
+	if (g->since_sync) {
+		g->block += now - g->since_sync;
+		g->block_by[g->block_kind] += now - g->since_sync;
+	}
+	if (g->since_syscall)
+		g->syscall += now - g->since_syscall;
+	if (g->since_sched)
+		g->sched += now - g->since_sched;
+	if (g->since_sweep)
+		g->sweep += now - g->since_sweep;
+	if (g->since_sleep)
+		g->sleep += now - g->since_sleep;
+	g->last_start = g->since_net = g->since_sync = g->since_syscall = 0;
+	g->since_sched = g->since_sweep = g->since_sleep = 0;
+}
+
+/* The goroutine stops running at time ts (block, end, sched...). */
+static void g_stop(trace_tool_g *g, int64_t ts)
+{
+	g->exec += ts - g->last_start;
+	g->last_start = 0;
+}
+
+static void p_stop(trace_tool_stats *st, int64_t p, int64_t ts)
+{
+	trace_tool_p *pp = find_p(st, p);
+	if (pp && pp->since >= 0)
+		pp->busy += ts - pp->since, pp->since = -1;
+}
+
+int trace_tool_analyse(const trace_rd *t, trace_tool_stats *st)
+{
+	memset(st, 0, sizeof *st);
+	size_t ng = 0, np = 0;
+	for (size_t i = 0; i < t->nev; i++) {
+		ng += t->ev[i].type == TRACE_EV_GO_CREATE;
+		np += t->ev[i].type == TRACE_EV_PROC_START;
+	}
+	st->g = calloc(ng + 1, sizeof *st->g);
+	st->p = calloc(np + 1, sizeof *st->p);
+	if (!st->g || !st->p) {
+		trace_tool_stats_free(st);
+		return -1;
+	}
+	for (size_t i = 0; i < t->nev; i++) {
+		const trace_rd_event *e = &t->ev[i];
+		if (e->type == TRACE_EV_GO_CREATE) {
+			trace_tool_g *g = &st->g[st->ng++];
+			g->id = e->args[0], g->create = e->ts, g->since_sched = e->ts, g->name = "";
+		} else if (e->type == TRACE_EV_PROC_START && real_p(e->p) && !find_p(st, e->p)) {
+			st->p[st->np++] = (trace_tool_p){e->p, 0, -1};
+		}
+	}
+	qsort(st->g, st->ng, sizeof *st->g, cmp_g);
+	int64_t last = 0, gc_start = 0;
+	for (size_t i = 0; i < t->nev; i++) {
+		const trace_rd_event *e = &t->ev[i];
+		trace_tool_g *g = find_g(st, e->g);
+		if (g && !g->created)
+			g = NULL; /* not yet created: Go's table does not hold it */
+		last = e->ts;
+		switch (e->type) {
+		case TRACE_EV_GO_CREATE:
+			find_g(st, e->args[0])->created = 1;
+			break;
+		case TRACE_EV_GO_START:
+		case TRACE_EV_GO_START_LABEL: {
+			if (!g)
+				break;
+			int n;
+			const trace_rd_frame *f = trace_rd_stack(t, e->stk, &n);
+			if (g->pc == 0 && f)
+				g->pc = f[0].pc, g->name = trace_rd_string(t, f[0].fn);
+			g->last_start = e->ts;
+			if (g->start == 0)
+				g->start = e->ts;
+			if (g->since_sched)
+				g->sched += e->ts - g->since_sched, g->since_sched = 0;
+			trace_tool_p *p = find_p(st, e->p);
+			if (p)
+				p->since = e->ts;
+			break;
+		}
+		case TRACE_EV_GO_END:
+		case TRACE_EV_GO_STOP:
+			p_stop(st, e->p, e->ts);
+			if (g) {
+				g->end = e->ts;
+				g_finalize(g, e->ts, gc_start);
+			}
+			break;
+		case TRACE_EV_GO_BLOCK_SEND: case TRACE_EV_GO_BLOCK_RECV:
+		case TRACE_EV_GO_BLOCK_SELECT: case TRACE_EV_GO_BLOCK_SYNC:
+		case TRACE_EV_GO_BLOCK_COND:
+			p_stop(st, e->p, e->ts);
+			if (g) {
+				g_stop(g, e->ts);
+				g->since_sync = e->ts;
+				g->block_kind = e->type - TRACE_EV_GO_BLOCK_SEND;
+			}
+			break;
+		case TRACE_EV_GO_SCHED:
+		case TRACE_EV_GO_PREEMPT:
+			p_stop(st, e->p, e->ts);
+			if (g)
+				g_stop(g, e->ts), g->since_sched = e->ts;
+			break;
+		case TRACE_EV_GO_SLEEP:
+		case TRACE_EV_GO_BLOCK:
+		case TRACE_EV_GO_BLOCK_GC:
+			p_stop(st, e->p, e->ts);
+			if (g) {
+				g_stop(g, e->ts);
+				if (e->type == TRACE_EV_GO_SLEEP)
+					g->since_sleep = e->ts;
+			}
+			break;
+		case TRACE_EV_GO_BLOCK_NET:
+			p_stop(st, e->p, e->ts);
+			if (g)
+				g_stop(g, e->ts), g->since_net = e->ts;
+			break;
+		case TRACE_EV_GO_UNBLOCK: {
+			trace_tool_g *w = find_g(st, e->args[0]);
+			if (!w || !w->created)
+				break;
+			if (w->since_net)
+				w->io += e->ts - w->since_net, w->since_net = 0;
+			if (w->since_sync) {
+				w->block += e->ts - w->since_sync;
+				w->block_by[w->block_kind] += e->ts - w->since_sync;
+				w->since_sync = 0;
+			}
+			if (w->since_sleep)
+				w->sleep += e->ts - w->since_sleep, w->since_sleep = 0;
+			w->since_sched = e->ts;
+			break;
+		}
+		case TRACE_EV_GO_SYSBLOCK:
+			p_stop(st, e->p, e->ts);
+			if (g)
+				g_stop(g, e->ts), g->since_syscall = e->ts;
+			break;
+		case TRACE_EV_GO_SYSEXIT:
+			if (!g)
+				break;
+			if (g->since_syscall)
+				g->syscall += e->ts - g->since_syscall, g->since_syscall = 0;
+			g->since_sched = e->ts;
+			break;
+		case TRACE_EV_GC_SWEEP_START:
+			if (g)
+				g->since_sweep = e->ts;
+			break;
+		case TRACE_EV_GC_SWEEP_DONE:
+			if (g && g->since_sweep)
+				g->sweep += e->ts - g->since_sweep, g->since_sweep = 0;
+			break;
+		case TRACE_EV_GC_START:
+			gc_start = e->ts;
+			break;
+		case TRACE_EV_GC_DONE:
+			for (size_t k = 0; k < st->ng; k++) {
+				trace_tool_g *x = &st->g[k];
+				if (x->created && x->end == 0)
+					x->gc += e->ts - (gc_start < x->create ? x->create : gc_start);
+			}
+			gc_start = 0;
+			break;
+		case TRACE_EV_PROC_STOP:
+			p_stop(st, e->p, e->ts);
+			break;
+		}
+	}
+	/* Go finalizes every goroutine at the end, ended ones too (a GC still
+	 * running then counts again for them, as on Go's pages). */
+	for (size_t k = 0; k < st->ng; k++)
+		g_finalize(&st->g[k], last, gc_start);
+	for (size_t k = 0; k < st->np; k++)
+		p_stop(st, st->p[k].id, last);
+	st->duration = last;
+	return 0;
+}
+
+void trace_tool_stats_free(trace_tool_stats *st)
+{
+	free(st->g), free(st->p);
+	memset(st, 0, sizeof *st);
+}
+
+/* ---- small output helpers ---------------------------------------------- */
+
+/* Write s as the inside of a JSON string; "</" is escaped too, so that the
+ * text can sit inside an HTML <script>. */
+static void put_json_str(FILE *out, const char *s)
+{
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			fprintf(out, "\\%c", *c);
+		else if (*c < 0x20 || *c == 0x7f)
+			fprintf(out, "\\u%04x", *c);
+		else if (*c == '/' && c > (const unsigned char *)s && c[-1] == '<')
+			fputs("\\/", out);
+		else
+			fputc(*c, out);
+	}
+}
+
+static void put_html(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '&': fputs("&amp;", out); break;
+		case '"': fputs("&quot;", out); break;
+		default: fputc(*s, out);
+		}
+	}
+}
+
+static double ms(int64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+/* ---- dump ---------------------------------------------------------------- */
+
+static void tool_dump(const trace_rd *t, bool stacks, FILE *out)
+{
+	for (size_t i = 0; i < t->nev; i++) {
+		const trace_rd_event *e = &t->ev[i];
+		trace_rd_print(t, e, out);
+		if (!stacks)
+			continue;
+		int n;
+		const trace_rd_frame *f = trace_rd_stack(t, e->stk, &n);
+		for (int k = 0; k < n; k++)
+			fprintf(out, "    %s %s:%llu\n", trace_rd_string(t, f[k].fn),
+				trace_rd_string(t, f[k].file), (unsigned long long)f[k].line);
+	}
+}
+
+/* ---- stats --------------------------------------------------------------- */
+
+/* Goroutines of one start function (a row of Go's goroutine page). */
+typedef struct tool_group {
+	uint64_t pc;      /* the start PC */
+	const char *name; /* the start function */
+	size_t n;         /* goroutines */
+	trace_tool_g sum; /* their times added up */
+} tool_group;
+
+static void g_add(trace_tool_g *a, const trace_tool_g *b)
+{
+	a->exec += b->exec, a->sched += b->sched, a->io += b->io, a->block += b->block;
+	for (int k = 0; k < TRACE_BLOCK_N; k++)
+		a->block_by[k] += b->block_by[k];
+	a->sleep += b->sleep, a->syscall += b->syscall, a->gc += b->gc;
+	a->sweep += b->sweep, a->total += b->total;
+}
+
+static int cmp_group_pc(const void *a, const void *b)
+{
+	uint64_t x = ((const trace_tool_g *)a)->pc, y = ((const trace_tool_g *)b)->pc;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_group_exec(const void *a, const void *b)
+{
+	const tool_group *x = a, *y = b;
+	if (x->sum.exec != y->sum.exec)
+		return x->sum.exec > y->sum.exec ? -1 : 1;
+	return x->pc < y->pc ? -1 : x->pc > y->pc;
+}
+
+/* Group st's goroutines by start PC, most execution time first.  The
+ * goroutines are re-sorted by PC (find_g no longer works afterwards). */
+static tool_group *make_groups(trace_tool_stats *st, size_t *ngroups)
+{
+	qsort(st->g, st->ng, sizeof *st->g, cmp_group_pc);
+	tool_group *gr = calloc(st->ng + 1, sizeof *gr);
+	size_t n = 0;
+	if (!gr)
+		return NULL;
+	for (size_t i = 0; i < st->ng; i++) {
+		if (n == 0 || gr[n - 1].pc != st->g[i].pc)
+			gr[n++] = (tool_group){st->g[i].pc, st->g[i].name, 0, {0}};
+		gr[n - 1].n++;
+		g_add(&gr[n - 1].sum, &st->g[i]);
+	}
+	qsort(gr, n, sizeof *gr, cmp_group_exec);
+	*ngroups = n;
+	return gr;
+}
+
+static const char *const block_names[TRACE_BLOCK_N] = {"send", "recv", "select", "sync", "cond"};
+
+static void stats_row(FILE *out, const trace_tool_g *s, size_t n, const char *name)
+{
+	fprintf(out, "%6zu %10.3f %10.3f %10.3f", n, ms(s->exec), ms(s->sched), ms(s->block));
+	for (int k = 0; k < TRACE_BLOCK_N; k++)
+		fprintf(out, " %9.3f", ms(s->block_by[k]));
+	fprintf(out, " %9.3f %9.3f %9.3f %9.3f  %s\n", ms(s->sleep), ms(s->syscall), ms(s->io),
+		ms(s->gc), name[0] ? name : "(unknown)");
+}
+
+static int tool_stats(const trace_rd *t, const char *file, FILE *out)
+{
+	trace_tool_stats st;
+	size_t ngr;
+	tool_group *gr;
+	if (trace_tool_analyse(t, &st) != 0 || !(gr = make_groups(&st, &ngr))) {
+		trace_tool_stats_free(&st);
+		fprintf(stderr, "%s: out of memory\n", file);
+		return 1;
+	}
+	fprintf(out, "trace %s: %zu events, %.3f ms, %zu goroutines, %zu Ps\n\n", file, t->nev,
+		ms(st.duration), st.ng, st.np);
+	fprintf(out, "goroutines by start function (times in ms, as go tool trace's goroutine pages)\n");
+	fprintf(out, "%6s %10s %10s %10s", "count", "exec", "sched", "block");
+	for (int k = 0; k < TRACE_BLOCK_N; k++)
+		fprintf(out, " %9s", block_names[k]);
+	fprintf(out, " %9s %9s %9s %9s  %s\n", "sleep", "syscall", "io", "gc", "function");
+	trace_tool_g all = {0};
+	for (size_t i = 0; i < ngr; i++) {
+		stats_row(out, &gr[i].sum, gr[i].n, gr[i].name);
+		g_add(&all, &gr[i].sum);
+	}
+	stats_row(out, &all, st.ng, "total");
+	fprintf(out, "\nPs (busy = a goroutine running on it)\n");
+	for (size_t i = 0; i < st.np; i++)
+		fprintf(out, "P%-4lld busy %10.3f ms  %5.1f%%\n", (long long)st.p[i].id,
+			ms(st.p[i].busy),
+			st.duration ? 100.0 * (double)st.p[i].busy / (double)st.duration : 0.0);
+	free(gr);
+	trace_tool_stats_free(&st);
+	return 0;
+}
+
+/* ---- json: Chrome Trace Event Format ------------------------------------ */
+
+/* The Chrome "thread" of a P: real Ps keep their id; Go's fake Ps (timers,
+ * syscalls, GC...) get their own rows too. */
+static const char *p_label(int64_t p, char *buf, size_t len)
+{
+	switch (p) {
+	case TRACE_RD_TIMER_P: return "Timers";
+	case TRACE_RD_NETPOLL_P: return "Network";
+	case TRACE_RD_SYSCALL_P: return "Syscalls";
+	case TRACE_RD_GC_P: return "GC";
+	case TRACE_RD_PROFILE_P: return "Profile";
+	}
+	snprintf(buf, len, p < 0 ? "no P" : "P%lld", (long long)p);
+	return buf;
+}
+
+/* True when the event ends the running slice begun by its GoStart. */
+static bool ends_slice(int type)
+{
+	switch (type) {
+	case TRACE_EV_GO_END: case TRACE_EV_GO_STOP: case TRACE_EV_GO_SCHED:
+	case TRACE_EV_GO_PREEMPT: case TRACE_EV_GO_SLEEP: case TRACE_EV_GO_BLOCK:
+	case TRACE_EV_GO_BLOCK_SEND: case TRACE_EV_GO_BLOCK_RECV: case TRACE_EV_GO_BLOCK_SELECT:
+	case TRACE_EV_GO_BLOCK_SYNC: case TRACE_EV_GO_BLOCK_COND: case TRACE_EV_GO_BLOCK_NET:
+	case TRACE_EV_GO_BLOCK_GC: case TRACE_EV_GO_SYSBLOCK:
+		return true;
+	}
+	return false;
+}
+
+/* The start function of goroutine g ("" if unknown), from its GoStart. */
+static const char *g_func(const trace_rd *t, const trace_rd_event *start)
+{
+	int n;
+	const trace_rd_frame *f = trace_rd_stack(t, start->stk, &n);
+	return f ? trace_rd_string(t, f[0].fn) : "";
+}
+
+static void tool_json(const trace_rd *t, FILE *out)
+{
+	char lb[32];
+	fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n", out);
+	fputs("{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,"
+	      "\"args\":{\"name\":\"greenvm trace\"}}", out);
+	/* One named track per P seen (ProcStart), plus the fake ones in use. */
+	int64_t named[64];
+	size_t nnamed = 0;
+	for (size_t i = 0; i < t->nev; i++) {
+		int64_t p = t->ev[i].p;
+		if (t->ev[i].type == TRACE_EV_CPU_SAMPLE)
+			continue;
+		bool seen = false;
+		for (size_t k = 0; k < nnamed && !seen; k++)
+			seen = named[k] == p;
+		if (seen || nnamed == 64)
+			continue;
+		named[nnamed++] = p;
+		fprintf(out, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":%lld,"
+			"\"args\":{\"name\":\"%s\"}}", (long long)p, p_label(p, lb, sizeof lb));
+		fprintf(out, ",\n{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":%lld,"
+			"\"args\":{\"sort_index\":%lld}}", (long long)p, (long long)p);
+	}
+	for (size_t i = 0; i < t->nev; i++) {
+		const trace_rd_event *e = &t->ev[i];
+		double ts = (double)e->ts / 1e3;
+		switch (e->type) {
+		case TRACE_EV_GO_START:
+		case TRACE_EV_GO_START_LABEL: {
+			if (e->link == TRACE_RD_NONE || !ends_slice(t->ev[e->link].type))
+				break;
+			const trace_rd_event *end = &t->ev[e->link];
+			fprintf(out, ",\n{\"name\":\"G%llu ", (unsigned long long)e->g);
+			put_json_str(out, g_func(t, e));
+			fprintf(out, "\",\"cat\":\"goroutine\",\"ph\":\"X\",\"pid\":1,\"tid\":%lld,"
+				"\"ts\":%.3f,\"dur\":%.3f,\"args\":{\"g\":%llu,\"end\":\"%s\"}}",
+				(long long)e->p, ts, (double)(end->ts - e->ts) / 1e3,
+				(unsigned long long)e->g, trace_rd_name(end->type));
+			break;
+		}
+		case TRACE_EV_GO_UNBLOCK:
+			if (e->link == TRACE_RD_NONE)
+				break;
+			/* A flow arrow from the unblock to the start it causes. */
+			fprintf(out, ",\n{\"name\":\"unblock\",\"cat\":\"flow\",\"ph\":\"s\",\"id\":%zu,"
+				"\"pid\":1,\"tid\":%lld,\"ts\":%.3f}", i, (long long)e->p, ts);
+			fprintf(out, ",\n{\"name\":\"unblock\",\"cat\":\"flow\",\"ph\":\"f\",\"bp\":\"e\","
+				"\"id\":%zu,\"pid\":1,\"tid\":%lld,\"ts\":%.3f}", i,
+				(long long)t->ev[e->link].p, (double)t->ev[e->link].ts / 1e3);
+			break;
+		case TRACE_EV_GC_START:
+			if (e->link != TRACE_RD_NONE)
+				fprintf(out, ",\n{\"name\":\"GC\",\"cat\":\"gc\",\"ph\":\"X\",\"pid\":1,"
+					"\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f}", TRACE_RD_GC_P, ts,
+					(double)(t->ev[e->link].ts - e->ts) / 1e3);
+			break;
+		case TRACE_EV_GC_STW_START:
+			if (e->link != TRACE_RD_NONE)
+				fprintf(out, ",\n{\"name\":\"STW (%s)\",\"cat\":\"gc\",\"ph\":\"X\",\"pid\":1,"
+					"\"tid\":%lld,\"ts\":%.3f,\"dur\":%.3f}",
+					e->args[0] ? "sweep termination" : "mark termination", (long long)e->p,
+					ts, (double)(t->ev[e->link].ts - e->ts) / 1e3);
+			break;
+		case TRACE_EV_HEAP_ALLOC:
+		case TRACE_EV_HEAP_GOAL:
+			fprintf(out, ",\n{\"name\":\"Heap\",\"ph\":\"C\",\"pid\":1,\"ts\":%.3f,"
+				"\"args\":{\"%s\":%llu}}", ts,
+				e->type == TRACE_EV_HEAP_ALLOC ? "Allocated" : "NextGC",
+				(unsigned long long)e->args[0]);
+			break;
+		}
+	}
+	fputs("\n]}\n", out);
+}
+
+/* ---- html ---------------------------------------------------------------- */
+
+/* The page's script: draws the lanes from the data in #data, zooms with the
+ * wheel, pans by dragging, shows an event's details on hover, and writes a
+ * summary of what it drew into <body data-...> for tests. */
+static const char html_script[] =
+	"const D=JSON.parse(document.getElementById('data').textContent);\n"
+	"const cv=document.getElementById('tl'),cx=cv.getContext('2d'),tip=document.getElementById('tip');\n"
+	"const LH=22,LW=150,TOP=26;\n"
+	"const lanes=[];D.ps.forEach(p=>lanes.push({kind:'p',id:p,label:'P'+p,items:[]}));\n"
+	"const gl={};D.gs.forEach(g=>{gl[g.id]=lanes.length;lanes.push({kind:'g',id:g.id,label:'G'+g.id+' '+g.fn,items:[]});});\n"
+	"const pl={};D.ps.forEach((p,i)=>pl[p]=i);\n"
+	"D.run.forEach(r=>{if(r[0] in pl)lanes[pl[r[0]]].items.push({a:r[2],b:r[3],g:r[1],st:0,why:r[4]});});\n"
+	"D.seg.forEach(s=>{if(s[0] in gl)lanes[gl[s[0]]].items.push({a:s[2],b:s[3],g:s[0],st:s[1],why:s[4]});});\n"
+	"const STATES=['running','runnable','blocked','syscall','sleeping'];\n"
+	"const SCOL=['#3b82f6','#fbbf24','#f87171','#a78bfa','#94a3b8'];\n"
+	"function gcol(g){const h=(g*137.508)%360;return 'hsl('+h+',62%,58%)';}\n"
+	"let t0=0,t1=Math.max(D.dur,1);\n"
+	"function resize(){cv.width=cv.parentElement.clientWidth;cv.height=TOP+lanes.length*LH+4;draw();}\n"
+	"function X(t){return LW+(t-t0)/(t1-t0)*(cv.width-LW);}\n"
+	"function trim(v,d){return v.toFixed(d).replace(/\\.?0+$/,'');}\n"
+	"function fmt(ns){return ns>=1e6?trim(ns/1e6,3)+' ms':ns>=1e3?trim(ns/1e3,1)+' \\u00b5s':Math.round(ns)+' ns';}\n"
+	"let drawn={p:0,g:0};\n"
+	"function draw(){cx.clearRect(0,0,cv.width,cv.height);cx.font='12px sans-serif';drawn={p:0,g:0};\n"
+	" const step=Math.pow(10,Math.floor(Math.log10((t1-t0)/5)));cx.fillStyle='#555';cx.strokeStyle='#e5e7eb';\n"
+	" for(let t=Math.ceil(t0/step)*step;t<=t1;t+=step){const x=X(t);cx.beginPath();cx.moveTo(x,TOP-6);cx.lineTo(x,cv.height);cx.stroke();cx.fillText(fmt(t),x+2,12);}\n"
+	" lanes.forEach((l,i)=>{const y=TOP+i*LH;cx.fillStyle=i%2?'#f8fafc':'#eef2f7';cx.fillRect(LW,y,cv.width-LW,LH);\n"
+	"  cx.fillStyle=l.kind=='p'?'#1e3a8a':'#334155';cx.fillText(l.label.slice(0,22),4,y+15);\n"
+	"  l.items.forEach(it=>{if(it.b<t0||it.a>t1)return;const x0=Math.max(X(it.a),LW),x1=Math.min(X(it.b),cv.width);\n"
+	"   cx.fillStyle=l.kind=='p'?gcol(it.g):SCOL[it.st];cx.fillRect(x0,y+3,Math.max(x1-x0,1),LH-6);\n"
+	"   if(l.kind=='p'&&x1-x0>28){cx.fillStyle='#fff';cx.fillText('G'+it.g,x0+3,y+15);}});\n"
+	"  drawn[l.kind]++;});\n"
+	" cx.fillStyle='#fff';cx.fillRect(0,0,LW,TOP-4);\n"
+	" document.body.dataset.lanesP=drawn.p;document.body.dataset.lanesG=drawn.g;document.body.dataset.drawn='yes';}\n"
+	"cv.addEventListener('wheel',ev=>{ev.preventDefault();const r=cv.getBoundingClientRect(),x=ev.clientX-r.left;if(x<LW)return;\n"
+	" const t=t0+(x-LW)/(cv.width-LW)*(t1-t0),k=ev.deltaY>0?1.25:0.8;t0=t-(t-t0)*k;t1=t+(t1-t)*k;\n"
+	" if(t1-t0<10){t1=t0+10;}draw();},{passive:false});\n"
+	"let drag=null;cv.addEventListener('mousedown',ev=>{drag={x:ev.clientX,t0:t0,t1:t1};});\n"
+	"window.addEventListener('mouseup',()=>drag=null);\n"
+	"cv.addEventListener('mousemove',ev=>{const r=cv.getBoundingClientRect(),x=ev.clientX-r.left,y=ev.clientY-r.top;\n"
+	" if(drag){const dt=(ev.clientX-drag.x)/(cv.width-LW)*(drag.t1-drag.t0);t0=drag.t0-dt;t1=drag.t1-dt;draw();return;}\n"
+	" const l=lanes[Math.floor((y-TOP)/LH)];tip.style.display='none';if(!l||x<LW)return;\n"
+	" const t=t0+(x-LW)/(cv.width-LW)*(t1-t0),slop=(t1-t0)/(cv.width-LW)*2;\n"
+	" const it=l.items.find(i=>i.a-slop<=t&&t<=i.b+slop);if(!it)return;const g=D.gs.find(q=>q.id==it.g);\n"
+	" tip.innerHTML='<b>G'+it.g+'</b> '+(g?g.fn:'')+'<br>'+(l.kind=='p'?'running on P'+l.id:STATES[it.st])+\n"
+	"  '<br>from '+fmt(it.a)+' for '+fmt(it.b-it.a)+(it.why?'<br>then '+it.why:'');\n"
+	" tip.style.display='block';tip.style.left=(ev.pageX+12)+'px';tip.style.top=(ev.pageY+12)+'px';});\n"
+	"cv.addEventListener('mouseleave',()=>tip.style.display='none');\n"
+	"document.getElementById('reset').onclick=()=>{t0=0;t1=Math.max(D.dur,1);draw();};\n"
+	"window.addEventListener('resize',resize);resize();\n";
+
+static const char html_style[] =
+	"body{font:14px/1.4 system-ui,sans-serif;margin:16px;color:#1f2937;background:#fff}\n"
+	"h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:20px 0 6px}\n"
+	".note{color:#6b7280}#wrap{border:1px solid #d1d5db;border-radius:6px;overflow:hidden}\n"
+	"canvas{display:block;cursor:crosshair}\n"
+	"#tip{position:absolute;display:none;background:#111827;color:#f9fafb;padding:6px 8px;"
+	"border-radius:4px;font-size:12px;pointer-events:none}\n"
+	"table{border-collapse:collapse;font-size:13px}td,th{padding:3px 8px;text-align:right;"
+	"border-bottom:1px solid #e5e7eb}td:last-child,th:last-child{text-align:left}\n"
+	"th{background:#f3f4f6}.key span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;"
+	"vertical-align:middle;border-radius:2px}\n";
+
+/* The state a goroutine enters with an event that ends its running slice. */
+static int after_state(int type)
+{
+	switch (type) {
+	case TRACE_EV_GO_SCHED: case TRACE_EV_GO_PREEMPT: return 1;
+	case TRACE_EV_GO_SYSBLOCK: return 3;
+	case TRACE_EV_GO_SLEEP: return 4;
+	default: return 2;
+	}
+}
+
+static void html_data(const trace_rd *t, const trace_tool_stats *st, FILE *out)
+{
+	fprintf(out, "{\"dur\":%lld,\"ps\":[", (long long)st->duration);
+	for (size_t i = 0; i < st->np; i++)
+		fprintf(out, "%s%lld", i ? "," : "", (long long)st->p[i].id);
+	fputs("],\"gs\":[", out);
+	for (size_t i = 0; i < st->ng; i++) {
+		fprintf(out, "%s{\"id\":%llu,\"fn\":\"", i ? "," : "", (unsigned long long)st->g[i].id);
+		put_json_str(out, st->g[i].name);
+		fputs("\"}", out);
+	}
+	/* run: [p, g, start, end, what ended it]: the P lanes. */
+	fputs("],\"run\":[", out);
+	bool first = true;
+	for (size_t i = 0; i < t->nev; i++) {
+		const trace_rd_event *e = &t->ev[i];
+		if ((e->type != TRACE_EV_GO_START && e->type != TRACE_EV_GO_START_LABEL) || !real_p(e->p))
+			continue;
+		bool ended = e->link != TRACE_RD_NONE && ends_slice(t->ev[e->link].type);
+		fprintf(out, "%s[%lld,%llu,%lld,%lld,\"%s\"]", first ? "" : ",", (long long)e->p,
+			(unsigned long long)e->g, (long long)e->ts,
+			(long long)(ended ? t->ev[e->link].ts : st->duration),
+			ended ? trace_rd_name(t->ev[e->link].type) : "");
+		first = false;
+	}
+	/* seg: [g, state, start, end, what ended it]: the goroutine lanes,
+	 * one segment from each transition to the goroutine's next one (states
+	 * as in the script).  open[k] is goroutine k's open segment state
+	 * (-1: none) and since[k] its start. */
+	fputs("],\"seg\":[", out);
+	int *open = malloc((st->ng + 1) * sizeof *open);
+	int64_t *since = malloc((st->ng + 1) * sizeof *since);
+	first = true;
+	for (size_t k = 0; open && since && k < st->ng; k++)
+		open[k] = -1;
+	for (size_t i = 0; open && since && i < t->nev; i++) {
+		const trace_rd_event *e = &t->ev[i];
+		int state = -2; /* -2: no transition, -1: the goroutine ends */
+		uint64_t g = e->g;
+		switch (e->type) {
+		case TRACE_EV_GO_CREATE: state = 1, g = e->args[0]; break;
+		case TRACE_EV_GO_START: case TRACE_EV_GO_START_LABEL: state = 0; break;
+		case TRACE_EV_GO_UNBLOCK: state = 1, g = e->args[0]; break;
+		case TRACE_EV_GO_SYSEXIT: state = 1; break;
+		case TRACE_EV_GO_WAITING: state = 2; break;
+		case TRACE_EV_GO_IN_SYSCALL: state = 3; break;
+		case TRACE_EV_GO_END: case TRACE_EV_GO_STOP: state = -1; break;
+		default:
+			if (ends_slice(e->type))
+				state = after_state(e->type);
+		}
+		const trace_tool_g *tg = state == -2 ? NULL : find_g(st, g);
+		if (!tg)
+			continue;
+		size_t k = (size_t)(tg - st->g);
+		if (open[k] >= 0) {
+			fprintf(out, "%s[%llu,%d,%lld,%lld,\"%s\"]", first ? "" : ",",
+				(unsigned long long)g, open[k], (long long)since[k], (long long)e->ts,
+				trace_rd_name(e->type));
+			first = false;
+		}
+		open[k] = state, since[k] = e->ts;
+	}
+	for (size_t k = 0; open && since && k < st->ng; k++) {
+		if (open[k] < 0)
+			continue;
+		fprintf(out, "%s[%llu,%d,%lld,%lld,\"\"]", first ? "" : ",",
+			(unsigned long long)st->g[k].id, open[k], (long long)since[k],
+			(long long)st->duration);
+		first = false;
+	}
+	free(open), free(since);
+	fputs("]}", out);
+}
+
+static int tool_html(const trace_rd *t, const char *file, FILE *out)
+{
+	trace_tool_stats st;
+	if (trace_tool_analyse(t, &st) != 0) {
+		fprintf(stderr, "%s: out of memory\n", file);
+		return 1;
+	}
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>", out);
+	put_html(out, file);
+	fprintf(out, " - greenvm trace</title>\n<style>\n%s</style></head>\n<body>\n<h1>", html_style);
+	put_html(out, file);
+	fprintf(out, "</h1>\n<div class=\"note\">%zu events, %.3f ms, %zu goroutines, %zu Ps. "
+		"Wheel to zoom, drag to pan, hover for details. <button id=\"reset\">reset zoom</button></div>\n",
+		t->nev, ms(st.duration), st.ng, st.np);
+	fputs("<div class=\"key note\">goroutine lanes:"
+	      "<span style=\"background:#3b82f6\"></span>running"
+	      "<span style=\"background:#fbbf24\"></span>runnable"
+	      "<span style=\"background:#f87171\"></span>blocked"
+	      "<span style=\"background:#a78bfa\"></span>syscall"
+	      "<span style=\"background:#94a3b8\"></span>sleeping</div>\n"
+	      "<div id=\"wrap\"><canvas id=\"tl\"></canvas></div><div id=\"tip\"></div>\n", out);
+	/* The data; the stats table is computed here, before groups re-sort st. */
+	fputs("<script type=\"application/json\" id=\"data\">", out);
+	html_data(t, &st, out);
+	fputs("</script>\n", out);
+	size_t ngr;
+	tool_group *gr = make_groups(&st, &ngr);
+	if (!gr) {
+		trace_tool_stats_free(&st);
+		fprintf(stderr, "%s: out of memory\n", file);
+		return 1;
+	}
+	fputs("<h2>Goroutines by start function (ms)</h2>\n<table id=\"stats\"><tr><th>count</th>"
+	      "<th>exec</th><th>sched wait</th><th>block</th><th>send</th><th>recv</th><th>select</th>"
+	      "<th>sync</th><th>cond</th><th>sleep</th><th>syscall</th><th>io</th><th>gc</th>"
+	      "<th>function</th></tr>\n", out);
+	for (size_t i = 0; i < ngr; i++) {
+		const trace_tool_g *s = &gr[i].sum;
+		fprintf(out, "<tr><td>%zu</td><td>%.3f</td><td>%.3f</td><td>%.3f</td>", gr[i].n,
+			ms(s->exec), ms(s->sched), ms(s->block));
+		for (int k = 0; k < TRACE_BLOCK_N; k++)
+			fprintf(out, "<td>%.3f</td>", ms(s->block_by[k]));
+		fprintf(out, "<td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%.3f</td><td>", ms(s->sleep),
+			ms(s->syscall), ms(s->io), ms(s->gc));
+		put_html(out, gr[i].name[0] ? gr[i].name : "(unknown)");
+		fputs("</td></tr>\n", out);
+	}
+	fputs("</table>\n<h2>Ps</h2>\n<table><tr><th>P</th><th>busy (ms)</th><th>use</th><th></th></tr>\n", out);
+	for (size_t i = 0; i < st.np; i++)
+		fprintf(out, "<tr><td>P%lld</td><td>%.3f</td><td>%.1f%%</td><td></td></tr>\n",
+			(long long)st.p[i].id, ms(st.p[i].busy),
+			st.duration ? 100.0 * (double)st.p[i].busy / (double)st.duration : 0.0);
+	fprintf(out, "</table>\n<script>\n%s</script>\n</body></html>\n", html_script);
+	free(gr);
+	trace_tool_stats_free(&st);
+	return 0;
+}
+
+/* ---- the command line ---------------------------------------------------- */
+
+static int usage(void)
+{
+	fputs("usage: greenvm trace dump FILE [-s]\n"
+	      "       greenvm trace stats FILE\n"
+	      "       greenvm trace json FILE -o OUT.json\n"
+	      "       greenvm trace html FILE -o OUT.html\n", stderr);
+	return 2;
+}
+
+int trace_tool_main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage();
+	const char *cmd = argv[0], *file = NULL, *outpath = NULL;
+	bool stacks = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-s") == 0 && strcmp(cmd, "dump") == 0)
+			stacks = true;
+		else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+			outpath = argv[++i];
+		else if (argv[i][0] != '-' && !file)
+			file = argv[i];
+		else
+			return usage();
+	}
+	bool needs_out = strcmp(cmd, "json") == 0 || strcmp(cmd, "html") == 0;
+	if (!file || (needs_out && !outpath) ||
+	    (!needs_out && strcmp(cmd, "dump") != 0 && strcmp(cmd, "stats") != 0))
+		return usage();
+	trace_rd t;
+	char *err = malloc(512);
+	if (!err || trace_rd_file(&t, file, err, 512) != 0) {
+		fprintf(stderr, "%s\n", err ? err : "out of memory");
+		free(err);
+		return 1;
+	}
+	free(err);
+	FILE *out = stdout;
+	if (outpath && !(out = fopen(outpath, "w"))) {
+		fprintf(stderr, "%s: %s\n", outpath, strerror(errno));
+		trace_rd_free(&t);
+		return 1;
+	}
+	int rc = 0;
+	if (strcmp(cmd, "dump") == 0)
+		tool_dump(&t, stacks, out);
+	else if (strcmp(cmd, "stats") == 0)
+		rc = tool_stats(&t, file, out);
+	else if (strcmp(cmd, "json") == 0)
+		tool_json(&t, out);
+	else
+		rc = tool_html(&t, file, out);
+	if (fflush(out) != 0 || ferror(out)) {
+		fprintf(stderr, "%s: write error: %s\n", outpath ? outpath : "stdout", strerror(errno));
+		rc = 1;
+	}
+	if (out != stdout)
+		fclose(out);
+	trace_rd_free(&t);
+	return rc;
+}
