@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "trace/tools.h"
 #include "vm/vm.h"
 
 static const char usage[] =
@@ -11,6 +12,10 @@ static const char usage[] =
 	"       greenvm asm IN.gasm -o OUT.gbc         assemble to binary bytecode\n"
 	"       greenvm disasm FILE                    print a program as assembly\n"
 	"       greenvm verify FILE                    check a program without running it\n"
+	"       greenvm trace dump FILE [-s]           print a trace, one event a line (-s: stacks)\n"
+	"       greenvm trace stats FILE               goroutine analysis, as go tool trace's\n"
+	"       greenvm trace json FILE -o OUT.json    Chrome trace format (Perfetto)\n"
+	"       greenvm trace html FILE -o OUT.html    a self-contained timeline page\n"
 	"       greenvm --help | --version\n"
 	"\n"
 	"run options:\n"
@@ -249,6 +254,11 @@ int main(int argc, char **argv)
 		return cmd_disasm(argc - 2, argv + 2);
 	if (strcmp(cmd, "verify") == 0)
 		return cmd_verify(argc - 2, argv + 2);
+	if (strcmp(cmd, "trace") == 0) {
+		if (argc < 3)
+			return fail("%s", "usage: greenvm trace dump|stats|json|html FILE ...");
+		return trace_tool_main(argc - 2, argv + 2);
+	}
 	if (cmd[0] == '-')
 		return fail("unknown option '%s' (see greenvm --help)", cmd);
 	/* greenvm FILE [args...] */
