@@ -11,10 +11,10 @@
  * Lock order: channel locks in address order (select takes several), then
  * a P's timer lock, then sched.lock.
  */
-#include <gc.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc/gc.h"
 #include "scheduler/runtime.h"
 
 typedef struct waitq {
@@ -38,13 +38,13 @@ struct sched_chan {
 
 sched_chan *sched_chan_new(int64_t cap)
 {
-	sched_chan *c = GC_MALLOC(sizeof *c);
+	sched_chan *c = gc_alloc(sizeof *c);
 	if (!c)
 		return NULL;
 	pthread_mutex_init(&c->lock, NULL);
 	c->dataqsiz = (uint64_t)cap;
 	if (cap > 0) {
-		c->buf = GC_MALLOC((size_t)cap * SCHED_ELEM_SIZE);
+		c->buf = gc_alloc((size_t)cap * SCHED_ELEM_SIZE);
 		if (!c->buf)
 			return NULL;
 	}
@@ -330,8 +330,8 @@ int sched_select(sched_scase *cases, int n, bool block, bool *ok)
 	if (g->nselsudogs < (uint32_t)n) {
 		/* Uncollectable: channels and G pointers in them must be seen by
 		 * the collector; kept with the G for its next select. */
-		GC_FREE(g->selsudogs);
-		g->selsudogs = GC_MALLOC_UNCOLLECTABLE(SCHED_SELECT_MAX * sizeof *g->selsudogs);
+		gc_free(g->selsudogs);
+		g->selsudogs = gc_alloc_uncollectable(SCHED_SELECT_MAX * sizeof *g->selsudogs);
 		if (!g->selsudogs)
 			abort();
 		g->nselsudogs = SCHED_SELECT_MAX;

@@ -28,13 +28,13 @@
  * locked to Ms.
  */
 #include <errno.h>
-#include <gc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "gc/gc.h"
 #include "scheduler/runtime.h"
 
 sched_state sched = {
@@ -70,10 +70,11 @@ static void unlock(void)
 	pthread_mutex_unlock(&sched.lock);
 }
 
-/* A runtime bug: there is no sensible way on. */
+/* A runtime bug: there is no sensible way on (Go's throw).  Often on g0,
+ * so write(2) rather than stdio. */
 __attribute__((noreturn)) static void throw(const char *msg)
 {
-	fprintf(stderr, "fatal error: %s\n", msg);
+	sched_write_stderr("fatal error: ", msg, "\n");
 	abort();
 }
 
@@ -148,9 +149,11 @@ static void globrunqput(sched_g *g)
 	atomic_fetch_add(&sched.runqsize, 1);
 }
 
-/* Take a G from the global queue, and move a fair share of the rest to
- * pp's local queue.  sched.lock held. */
-static sched_g *globrunqget(sched_p *pp)
+/* Take a G from the global queue, and move a fair share of the rest (at
+ * most max in all) to pp's local queue.  sched.lock held.  The batch must
+ * fit in the local queue without overflowing it (runqputslow would take
+ * sched.lock again): callers whose queue may be full pass max 1. */
+sched_g *sched_globrunqget(sched_p *pp, int64_t max)
 {
 	int64_t size = atomic_load(&sched.runqsize);
 	if (size == 0)
@@ -158,6 +161,8 @@ static sched_g *globrunqget(sched_p *pp)
 	int64_t n = size / sched.nprocs + 1;
 	if (n > size)
 		n = size;
+	if (max > 0 && n > max)
+		n = max;
 	if (n > SCHED_RUNQ / 2)
 		n = SCHED_RUNQ / 2;
 	atomic_fetch_sub(&sched.runqsize, n);
@@ -215,7 +220,7 @@ void sched_runqput(sched_p *pp, sched_g *g, bool next)
 }
 
 /* Take a G from pp's local queue; only pp's owner calls this. */
-static sched_g *runqget(sched_p *pp)
+sched_g *sched_runqget(sched_p *pp)
 {
 	sched_g *next = atomic_load(&pp->runnext);
 	if (next && atomic_compare_exchange_strong(&pp->runnext, &next, NULL))
@@ -239,7 +244,7 @@ bool sched_runqempty(sched_p *pp)
 }
 
 /* Steal half of p2's queue into pp's; return one of the stolen Gs. */
-static sched_g *runqsteal(sched_p *pp, sched_p *p2, bool stealnext)
+sched_g *sched_runqsteal(sched_p *pp, sched_p *p2, bool stealnext)
 {
 	uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
 	for (;;) {
@@ -320,8 +325,10 @@ static void acquirep(sched_p *pp)
 	if (m->p || pp->m)
 		throw("acquirep: P or M already bound");
 	m->p = pp;
-	pp->m = m;
+	__atomic_store_n(&pp->m, m, __ATOMIC_RELEASE);
 	atomic_store(&pp->status, P_RUNNING);
+	if (sched.tracing)
+		trace_proc_start(&pp->trace, (uint64_t)m->id);
 }
 
 static sched_p *releasep(void)
@@ -330,9 +337,24 @@ static sched_p *releasep(void)
 	sched_p *pp = m->p;
 	if (!pp || pp->m != m)
 		throw("releasep: P not bound to this M");
+	if (sched.tracing)
+		trace_proc_stop(&pp->trace);
 	m->p = NULL;
 	pp->m = NULL;
 	return pp;
+}
+
+int sched_trace_stack(sched_g *g)
+{
+	if (!g || !sched.cfg.hooks.stack)
+		return 0;
+	return sched.cfg.hooks.stack(g, sched_mself->tracepcs, TRACE_STACK_MAX);
+}
+
+/* The trace state of the current M's P, or NULL (the global buffer). */
+static trace_pstate *tracep(void)
+{
+	return sched_mself && sched_mself->p ? &sched_mself->p->trace : NULL;
 }
 
 static void mstart(void *arg);
@@ -353,12 +375,13 @@ static void newm(sched_p *pp, bool spinning)
 	m->spinning = spinning;
 	lock();
 	m->id = sched.mcount++;
+	m->alllink = sched.allm;
+	sched.allm = m;
 	unlock();
 	m->rand = 0x9e3779b97f4a7c15ull * (uint64_t)(m->id + 1);
 	m->stack = sched_mstack_start((int)m->id, sched.cfg.sysstack, 0, mstart, m);
-	if (!m->stack) {
-		fprintf(stderr, "fatal error: cannot start M %lld: %s\n", (long long)m->id,
-			strerror(errno));
+	if (!m->stack) { /* maybe on g0: no stdio */
+		sched_write_stderr("fatal error: cannot start an M: ", strerror(errno), "\n");
 		exit(2);
 	}
 }
@@ -434,13 +457,13 @@ static void checkdead(void)
 		return;
 	if (sched_next_timer() != 0)
 		return;
-	sched.deadlock = true;
-	pthread_cond_signal(&sched.exitcond);
+	atomic_store(&sched.deadlock, true);
 }
 
 /* Park this M until someone gives it a P; then take it.  On g0. */
 SYSTEMSTACK static void stopm(void)
 {
+	sched_assert_on_g0();
 	sched_m *m = sched_mself;
 	for (;;) {
 		lock();
@@ -448,8 +471,18 @@ SYSTEMSTACK static void stopm(void)
 		int64_t until = sched_next_timer();
 		if (until == 0)
 			checkdead();
+		if (atomic_load(&sched.deadlock)) {
+			/* This M reports it: off the idle list, back to the loop. */
+			sched.midle = m->schedlink;
+			sched.nmidle--;
+			unlock();
+			return;
+		}
 		unlock();
 		notesleep(m, until);
+		if (atomic_load(&sched.exiting) && !m->nextp)
+			for (;;)
+				notesleep(m, 0); /* the program is ending: stay asleep */
 		if (m->nextp) {
 			acquirep(m->nextp);
 			m->nextp = NULL;
@@ -488,12 +521,40 @@ SYSTEMSTACK static void stopm(void)
 /* Run g on this M: resume the VM loop.  On g0; does not return. */
 SYSTEMSTACK __attribute__((noreturn)) static void execute(sched_g *g)
 {
+	sched_assert_on_g0();
 	sched_m *m = sched_mself;
 	m->curg = g;
 	atomic_store(&g->status, G_RUNNING);
 	atomic_fetch_add(&m->p->schedtick, 1);
 	atomic_store(&m->preempt, false);
+	if (sched.tracing) {
+		if (g->sysexit_pending) {
+			g->sysexit_pending = false;
+			trace_go_sysexit(&m->p->trace, &g->trace, g->sysexit_ticks);
+		}
+		trace_go_start(&m->p->trace, &g->trace);
+	}
 	gogo();
+}
+
+/* The program is ending: put our P down without a trace event (the trace
+ * ends with it as it is) and sleep for good.  On g0. */
+SYSTEMSTACK __attribute__((noreturn)) static void stop_for_exit(void)
+{
+	sched_assert_on_g0();
+	sched_m *m = sched_mself;
+	lock();
+	if (m->p) {
+		sched_p *pp = m->p;
+		m->p = NULL;
+		pp->m = NULL;
+		atomic_store(&pp->status, P_IDLE);
+		atomic_fetch_add(&sched.npidle, 1);
+	}
+	pthread_cond_broadcast(&sched.exitcond);
+	unlock();
+	for (;;)
+		notesleep(m, 0);
 }
 
 static void resetspinning(void)
@@ -513,8 +574,8 @@ SYSTEMSTACK static sched_g *findrunnable(void)
 	sched_g *g;
 top:;
 	sched_p *pp = m->p;
-	if (sched.exiting)
-		return NULL;
+	if (atomic_load(&sched.exiting))
+		stop_for_exit();
 	int64_t now = sched_nanotime();
 
 	/* Timers that are due, on any P: their Gs become ours to run. */
@@ -524,11 +585,11 @@ top:;
 		if (w && w <= now)
 			sched_check_timers(p2, now);
 	}
-	if ((g = runqget(pp)))
+	if ((g = sched_runqget(pp)))
 		return g;
 	if (atomic_load(&sched.runqsize)) {
 		lock();
-		g = globrunqget(pp);
+		g = sched_globrunqget(pp, 0);
 		unlock();
 		if (g)
 			return g;
@@ -547,7 +608,7 @@ top:;
 				sched_p *p2 = &sched.allp[(start + i) % sched.nprocs];
 				if (p2 == pp)
 					continue;
-				if ((g = runqsteal(pp, p2, tries == 3)))
+				if ((g = sched_runqsteal(pp, p2, tries == 3)))
 					return g;
 			}
 		}
@@ -567,7 +628,7 @@ top:;
 	/* Nothing: give up the P and sleep. */
 	lock();
 	if (atomic_load(&sched.runqsize)) {
-		g = globrunqget(pp);
+		g = sched_globrunqget(pp, 0);
 		unlock();
 		return g;
 	}
@@ -596,6 +657,8 @@ top:;
 		}
 	}
 	stopm();
+	if (atomic_load(&sched.deadlock))
+		return NULL;
 	goto top;
 }
 
@@ -607,21 +670,21 @@ SYSTEMSTACK __attribute__((noreturn)) static void schedule(void)
 	sched_m *m = sched_mself;
 	sched_g *g = NULL;
 	m->curg = NULL;
-	if (sched.exiting)
-		gogo();
+	if (atomic_load(&sched.exiting))
+		stop_for_exit();
 	sched_p *pp = m->p;
 	/* Now and then look at the global queue first, so it is not starved. */
 	if (atomic_load(&pp->schedtick) % 61 == 0 && atomic_load(&sched.runqsize)) {
 		lock();
-		g = globrunqget(pp);
+		g = sched_globrunqget(pp, 1);
 		unlock();
 	}
 	if (!g)
-		g = runqget(pp);
+		g = sched_runqget(pp);
 	if (!g) {
 		g = findrunnable();
 		if (!g)
-			gogo(); /* exiting */
+			gogo(); /* deadlock: the loop sees no G and ends the program */
 	}
 	if (m->spinning)
 		resetspinning();
@@ -635,13 +698,35 @@ SYSTEMSTACK __attribute__((noreturn)) static void schedule(void)
 typedef struct park_args {
 	void (*unlock)(void *);
 	void *arg;
+	/* the trace event: TRACE_EV_GO_BLOCK_RECV, ... */
+	int ev;
 } park_args;
+
+/* Write the trace event of a G that blocks; its registers are saved. */
+static void trace_block(sched_g *g, int ev)
+{
+	trace_pstate *pp = &sched_mself->p->trace;
+	int n = sched_trace_stack(g);
+	const uint64_t *pcs = sched_mself->tracepcs;
+	switch (ev) {
+	case TRACE_EV_GO_BLOCK_SEND: trace_go_block_send(pp, pcs, n); break;
+	case TRACE_EV_GO_BLOCK_RECV: trace_go_block_recv(pp, pcs, n); break;
+	case TRACE_EV_GO_BLOCK_SELECT: trace_go_block_select(pp, pcs, n); break;
+	case TRACE_EV_GO_BLOCK_SYNC: trace_go_block_sync(pp, pcs, n); break;
+	case TRACE_EV_GO_SLEEP: trace_go_sleep(pp, pcs, n); break;
+	case TRACE_EV_GO_SCHED: trace_go_sched(pp, &g->trace, pcs, n); break;
+	case TRACE_EV_GO_PREEMPT: trace_go_preempt(pp, &g->trace, pcs, n); break;
+	default: trace_go_block(pp, pcs, n); break;
+	}
+}
 
 SYSTEMSTACK static void park_m(void *arg)
 {
 	sched_assert_on_g0();
 	park_args *a = arg;
 	sched_g *g = sched_mself->curg;
+	if (sched.tracing)
+		trace_block(g, a->ev);
 	atomic_store(&g->status, G_WAITING);
 	sched_mself->curg = NULL;
 	if (a->unlock)
@@ -649,11 +734,13 @@ SYSTEMSTACK static void park_m(void *arg)
 	schedule();
 }
 
+/* arg: TRACE_EV_GO_SCHED or TRACE_EV_GO_PREEMPT, as an intptr_t */
 SYSTEMSTACK static void gosched_m(void *arg)
 {
-	(void)arg;
 	sched_assert_on_g0();
 	sched_g *g = sched_mself->curg;
+	if (sched.tracing)
+		trace_block(g, (int)(intptr_t)arg);
 	atomic_store(&g->status, G_RUNNABLE);
 	sched_mself->curg = NULL;
 	lock();
@@ -667,6 +754,8 @@ SYSTEMSTACK static void goexit0(void *arg)
 	(void)arg;
 	sched_assert_on_g0();
 	sched_g *g = sched_mself->curg;
+	if (sched.tracing)
+		trace_go_end(&sched_mself->p->trace);
 	atomic_store(&g->status, G_DEAD);
 	sched_mself->curg = NULL;
 	lock();
@@ -681,6 +770,8 @@ SYSTEMSTACK static void sleep_m(void *arg)
 	(void)arg;
 	sched_assert_on_g0();
 	sched_g *g = sched_mself->curg;
+	if (sched.tracing)
+		trace_block(g, TRACE_EV_GO_SLEEP);
 	g->waitreason = WAIT_SLEEP;
 	atomic_store(&g->status, G_WAITING);
 	sched_mself->curg = NULL;
@@ -709,8 +800,7 @@ void sched_resume(void)
 
 void sched_park(void (*unlockf)(void *), void *arg, int reason, int ev)
 {
-	(void)ev;
-	park_args a = { unlockf, arg };
+	park_args a = { unlockf, arg, ev };
 	sched_mself->curg->waitreason = (uint32_t)reason;
 	mcall("park", park_m, &a);
 }
@@ -720,6 +810,11 @@ void sched_ready(sched_g *g)
 	if (atomic_load(&g->status) != G_WAITING)
 		throw("sched_ready: G is not waiting");
 	g->waitreason = WAIT_NONE;
+	if (sched.tracing) {
+		/* the waker's stack, if a G is waking it (not a timer) */
+		int n = sched_trace_stack(sched_mself->curg);
+		trace_go_unblock(&sched_mself->p->trace, &g->trace, sched_mself->tracepcs, n);
+	}
 	atomic_store(&g->status, G_RUNNABLE);
 	sched_runqput(sched_mself->p, g, true);
 	wakep();
@@ -727,12 +822,12 @@ void sched_ready(sched_g *g)
 
 void sched_gosched(void)
 {
-	mcall("gosched", gosched_m, NULL);
+	mcall("gosched", gosched_m, (void *)(intptr_t)TRACE_EV_GO_SCHED);
 }
 
 void sched_preempt(void)
 {
-	mcall("preempt", gosched_m, NULL);
+	mcall("preempt", gosched_m, (void *)(intptr_t)TRACE_EV_GO_PREEMPT);
 }
 
 void sched_goexit(void)
@@ -758,8 +853,10 @@ void sched_entersyscall(void)
 {
 	sched_m *m = sched_mself;
 	sched_p *pp = m->p;
+	if (sched.tracing)
+		trace_go_syscall(&pp->trace, m->tracepcs, sched_trace_stack(m->curg));
 	atomic_store(&m->curg->status, G_SYSCALL);
-	atomic_fetch_add(&pp->syscalltick, 1);
+	m->syscalltick = atomic_fetch_add(&pp->syscalltick, 1) + 1;
 	atomic_fetch_add(&sched.nmsyscall, 1);
 	m->oldp = pp;
 	m->p = NULL;
@@ -777,6 +874,10 @@ SYSTEMSTACK static void exitsyscall0(void *arg)
 	m->curg = NULL;
 	atomic_store(&g->status, G_RUNNABLE);
 	lock();
+	if (atomic_load(&sched.exiting)) {
+		unlock();
+		stop_for_exit();
+	}
 	sched_p *pp = pidleget();
 	if (!pp)
 		globrunqput(g);
@@ -803,14 +904,28 @@ void sched_exitsyscall(void)
 		atomic_store(&m->curg->status, G_RUNNING);
 		return;
 	}
-	/* Sysmon handed it off.  An idle P will do. */
+	/* Sysmon took it.  When tracing, wait until it has written GoSysBlock
+	 * (it bumps syscalltick after), so our GoSysExit comes later. */
+	sched_g *g = m->curg;
+	if (sched.tracing) {
+		while (pp && atomic_load(&pp->syscalltick) == m->syscalltick && !atomic_load(&sched.exiting))
+			sched_yield();
+		g->sysexit_pending = true;
+		g->sysexit_ticks = trace_cputicks();
+	}
+	/* An idle P will do. */
 	if (atomic_load(&sched.npidle)) {
 		lock();
-		sched_p *np = pidleget();
+		sched_p *np = atomic_load(&sched.exiting) ? NULL : pidleget();
 		unlock();
 		if (np) {
 			acquirep(np);
-			atomic_store(&m->curg->status, G_RUNNING);
+			atomic_store(&g->status, G_RUNNING);
+			if (sched.tracing) {
+				g->sysexit_pending = false;
+				trace_go_sysexit(&np->trace, &g->trace, g->sysexit_ticks);
+				trace_go_start(&np->trace, &g->trace);
+			}
 			return;
 		}
 	}
@@ -832,7 +947,7 @@ sched_g *sched_newg(uint64_t startpc)
 		unlock();
 		/* Gs live on the GC heap but are never collected: they are roots
 		 * for their VM stacks, and freed Gs are reused. */
-		g = GC_MALLOC_UNCOLLECTABLE(sizeof *g);
+		g = gc_alloc_uncollectable(sizeof *g);
 		if (!g)
 			throw("out of memory allocating a goroutine");
 		lock();
@@ -858,6 +973,7 @@ sched_g *sched_newg(uint64_t startpc)
 	g->nselsudogs = nsel;
 	g->allgs_index = idx;
 	g->goid = atomic_fetch_add(&sched.goidgen, 1) + 1;
+	g->trace.id = (uint64_t)g->goid;
 	g->startpc = startpc;
 	atomic_store(&g->status, G_IDLE);
 	return g;
@@ -873,6 +989,10 @@ void sched_start(sched_g *newg)
 		unlock();
 		return;
 	}
+	if (sched.tracing) {
+		int n = sched_trace_stack(m->curg);
+		trace_go_create(&m->p->trace, &newg->trace, newg->startpc, m->tracepcs, n);
+	}
 	sched_runqput(m->p, newg, true);
 	wakep();
 }
@@ -885,6 +1005,16 @@ sched_g *sched_curg(void)
 int64_t sched_goid(void)
 {
 	return sched_mself->curg->goid;
+}
+
+void sched_stack_stats_enable(void)
+{
+	sched_stack_stats = true;
+}
+
+bool sched_on_system_stack(void)
+{
+	return sched_mstack_self && sched_mstack_self->on_g0;
 }
 
 int sched_nprocs(void)
@@ -907,7 +1037,7 @@ int64_t sched_slice(void)
 bool sched_check_preempt(int64_t *budget)
 {
 	*budget = sched_slice();
-	if (sched.cfg.deterministic)
+	if (sched.cfg.deterministic || atomic_load(&sched.exiting))
 		return true;
 	return atomic_exchange(&sched_mself->preempt, false);
 }
@@ -915,6 +1045,16 @@ bool sched_check_preempt(int64_t *budget)
 /* ------------------------------------------------------------------ */
 /* Start and end                                                      */
 /* ------------------------------------------------------------------ */
+
+/* The tracer's systemstack hook: on an M, the real switch to g0; on a
+ * thread that is not an M (none writes events today) a direct call. */
+static void trace_systemstack(const char *what, void (*fn)(void *), void *arg)
+{
+	if (sched_mstack_self)
+		systemstack(what, fn, arg);
+	else
+		fn(arg);
+}
 
 int sched_init(const sched_config *cfg)
 {
@@ -933,21 +1073,69 @@ int sched_init(const sched_config *cfg)
 	for (int i = sched.nprocs - 1; i >= 0; i--) {
 		sched_p *pp = &sched.allp[i];
 		pp->id = i;
+		pp->trace.id = i;
 		pthread_mutex_init(&pp->timerslock, NULL);
 		pidleput(pp);
 	}
+	if (cfg->trace_path && *cfg->trace_path) {
+		trace_hooks h = {
+			.systemstack = trace_systemstack,
+			.on_system_stack = sched_on_system_stack,
+			.describe_pc = cfg->hooks.describe_pc,
+			.nanotime = sched_nanotime,
+			.clock = cfg->trace_clock,
+			.dump = cfg->trace_dump,
+			.path = cfg->trace_path,
+		};
+		if (trace_init(&h) != 0)
+			return -1;
+	}
 	return 0;
 }
+
+static void start_tracing(void);
 
 /* The body of every M, on its M stack. */
 static void mstart(void *arg)
 {
 	sched_m *m = arg;
 	sched_mself = m;
+	if (m->id == 0 && sched.cfg.trace_path && *sched.cfg.trace_path)
+		start_tracing();
 	sched.cfg.hooks.mloop();
-	/* The program is over; the main thread ends the process. */
-	for (;;)
-		pause();
+	/* The loop ends when the program deadlocked: report it and finish. */
+	sched_exit(VM_EXIT_STATUS_DEADLOCK);
+}
+
+/* What StartTrace writes first: the goroutines that exist (only main, at
+ * the start of the program) and the number of Ps. */
+static void trace_snapshot(void *arg)
+{
+	(void)arg;
+	for (uint32_t i = 0; i < sched.nallgs; i++) {
+		sched_g *g = sched.allgs[i];
+		uint32_t st = atomic_load(&g->status);
+		if (st == G_RUNNABLE || st == G_RUNNING)
+			trace_snapshot_goroutine(NULL, &g->trace, g->startpc, TRACE_G_RUNNABLE);
+		else if (st == G_WAITING)
+			trace_snapshot_goroutine(NULL, &g->trace, g->startpc, TRACE_G_WAITING);
+	}
+	trace_gomaxprocs(NULL, (uint64_t)sched.nprocs, NULL, 0);
+}
+
+/* Start the trace asked for by the configuration.  Runs on M0 before it
+ * schedules anything, so the tracer's system-stack work has a g0. */
+static void start_tracing(void)
+{
+	if (trace_start(trace_snapshot, NULL) == 0) {
+		sched.tracing = true;
+		return;
+	}
+	const char *path;
+	int err = trace_error(&path);
+	fprintf(stderr, "greenvm: trace: %s: %s (the program runs without a trace)\n",
+		path ? path : sched.cfg.trace_path, strerror(err));
+	sched.trace_failed = true;
 }
 
 int sched_main(void)
@@ -958,13 +1146,74 @@ int sched_main(void)
 	newm(pp, false);
 	if (!sched.cfg.deterministic)
 		sched_sysmon_start();
+	else
+		atomic_store(&sched.sysmon_done, true);
 
 	lock();
-	while (!sched.exiting && !sched.deadlock)
+	while (!sched.finished)
 		pthread_cond_wait(&sched.exitcond, &sched.lock);
-	if (sched.deadlock && !sched.exiting) {
-		/* Every M is asleep: nobody else touches the Gs now. */
-		sched.exiting = true;
+	int status = sched.exit_status;
+	unlock();
+	if (sched.trace_failed && status == 0)
+		status = 1;
+	return status;
+}
+
+bool sched_deadlocked(void)
+{
+	return atomic_load(&sched.deadlock);
+}
+
+/* Wait until every P but ours is put down (each M stops at its next
+ * scheduling point, seeing sched.exiting), Ps in syscalls are taken, and
+ * sysmon is done: then nobody else writes trace events.  Go's
+ * stopTheWorld, for good.  Gives up after about two seconds. */
+static void stop_the_world(sched_p *ours)
+{
+	for (int tries = 0; tries < 2000; tries++) {
+		int busy = 0;
+		for (int i = 0; i < sched.nprocs; i++) {
+			sched_p *pp = &sched.allp[i];
+			if (pp == ours)
+				continue;
+			uint32_t st = P_SYSCALL;
+			if (atomic_compare_exchange_strong(&pp->status, &st, P_IDLE))
+				continue; /* its M, back from the call, will stop */
+			if (st == P_RUNNING) {
+				sched_m *m = __atomic_load_n(&pp->m, __ATOMIC_ACQUIRE);
+				if (m)
+					atomic_store(&m->preempt, true);
+				busy++;
+			}
+		}
+		if (!busy && atomic_load(&sched.sysmon_done))
+			return;
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	fputs("greenvm: some Ms did not stop; the trace may miss their last events\n", stderr);
+}
+
+static void stop_for_exit_m(void *arg)
+{
+	(void)arg;
+	stop_for_exit();
+}
+
+void sched_exit(int status)
+{
+	sched_m *m = sched_mself;
+	lock();
+	bool first = !atomic_load(&sched.exiting);
+	atomic_store(&sched.exiting, true);
+	unlock();
+	if (!first) /* another M is ending the program */
+		systemstack("exit", stop_for_exit_m, NULL);
+
+	stop_the_world(m->p);
+	if (status == VM_EXIT_STATUS_DEADLOCK) {
+		/* Every other M is asleep: nobody touches the Gs now. */
+		status = 2;
 		fflush(stdout);
 		fputs("fatal error: all goroutines are asleep - deadlock!\n", stderr);
 		for (uint32_t i = 0; i < sched.nallgs; i++) {
@@ -976,23 +1225,155 @@ int sched_main(void)
 			if (sched.cfg.hooks.traceback)
 				sched.cfg.hooks.traceback(g);
 		}
-		sched.exit_status = 2;
 	}
-	int status = sched.exit_status;
-	unlock();
-	return status;
-}
-
-void sched_exit(int status)
-{
+	fflush(stdout);
+	if (sched.tracing) {
+		trace_pstate *pps[SCHED_MAXPROCS];
+		int n = 0;
+		for (int i = 0; i < sched.nprocs && n < SCHED_MAXPROCS; i++)
+			pps[n++] = &sched.allp[i].trace;
+		if (trace_stop(pps, n) != 0) {
+			const char *path;
+			int err = trace_error(&path);
+			fprintf(stderr, "greenvm: trace: %s: %s\n", path ? path : "?", strerror(err));
+			if (status == 0)
+				status = 1;
+		}
+	}
 	lock();
-	if (!sched.exiting) {
-		sched.exiting = true;
-		sched.exit_status = status;
-		pthread_cond_signal(&sched.exitcond);
-	}
+	sched.exit_status = status;
+	sched.finished = true;
+	pthread_cond_broadcast(&sched.exitcond);
 	unlock();
-	/* The main thread ends the process; this M waits for that. */
 	for (;;)
 		pause();
+}
+
+void sched_trace_gc(int ev, uint64_t arg)
+{
+	if (!sched.tracing || atomic_load(&sched.exiting))
+		return;
+	trace_pstate *pp = tracep();
+	switch (ev) {
+	case TRACE_EV_GC_START: {
+		sched_g *g = sched_curg();
+		trace_gc_start(pp, sched_mself ? sched_mself->tracepcs : NULL,
+			       sched_mself && g ? sched_trace_stack(g) : 0);
+		break;
+	}
+	case TRACE_EV_GC_DONE: trace_gc_done(pp); break;
+	case TRACE_EV_GC_STW_START: trace_gc_stw_start(pp, 0); break;
+	case TRACE_EV_GC_STW_DONE: trace_gc_stw_done(pp); break;
+	case TRACE_EV_HEAP_ALLOC: trace_heap_alloc(pp, arg); break;
+	default: break;
+	}
+}
+
+void sched_trace_task_create(uint64_t task, uint64_t parent, const char *name)
+{
+	if (!sched.tracing)
+		return;
+	sched_m *m = sched_mself;
+	int n = sched_trace_stack(m->curg);
+	trace_user_task_create(&m->p->trace, task, parent, name, m->tracepcs, n);
+}
+
+void sched_trace_task_end(uint64_t task)
+{
+	if (!sched.tracing)
+		return;
+	sched_m *m = sched_mself;
+	int n = sched_trace_stack(m->curg);
+	trace_user_task_end(&m->p->trace, task, m->tracepcs, n);
+}
+
+void sched_trace_region(uint64_t task, int end, const char *name)
+{
+	if (!sched.tracing)
+		return;
+	sched_m *m = sched_mself;
+	int n = sched_trace_stack(m->curg);
+	trace_user_region(&m->p->trace, task, end, name, m->tracepcs, n);
+}
+
+void sched_trace_log(uint64_t task, const char *category, const char *message)
+{
+	if (!sched.tracing)
+		return;
+	sched_m *m = sched_mself;
+	int n = sched_trace_stack(m->curg);
+	trace_user_log(&m->p->trace, task, category, message, m->tracepcs, n);
+}
+
+/* Print a JSON string (op names are plain ASCII, but be safe). */
+static void json_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', out);
+		fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+/* An M's g0 high-water mark: the paint tells it, unless --stack-stats
+ * repainted g0 for each operation; then it is the deepest operation. */
+static size_t g0_high_water(sched_m *m)
+{
+	size_t hw = sched_g0_high_water(m->stack);
+	for (int i = 0; i < SCHED_OPSTATS; i++)
+		if (m->stack->opstats[i].deepest > hw)
+			hw = m->stack->opstats[i].deepest;
+	return hw;
+}
+
+void sched_stack_report(FILE *out, bool json, uint64_t vm_largest, uint64_t vm_growths)
+{
+	/* Merge the per-M operation tables by name. */
+	struct sched_opstat ops[SCHED_OPSTATS * 4] = { 0 };
+	int nops = 0;
+	for (sched_m *m = sched.allm; m; m = m->alllink) {
+		for (int i = 0; i < SCHED_OPSTATS && m->stack->opstats[i].op; i++) {
+			struct sched_opstat *o = &m->stack->opstats[i];
+			int j = 0;
+			while (j < nops && strcmp(ops[j].op, o->op) != 0)
+				j++;
+			if (j == nops) {
+				if (nops == (int)(sizeof ops / sizeof ops[0]))
+					continue;
+				ops[nops++] = (struct sched_opstat){ o->op, 0 };
+			}
+			if (o->deepest > ops[j].deepest)
+				ops[j].deepest = o->deepest;
+		}
+	}
+	if (json) {
+		fputs("{\"ms\": [", out);
+		for (sched_m *m = sched.allm; m; m = m->alllink)
+			fprintf(out, "%s{\"m\": %lld, \"g0_bytes\": %zu, \"g0_high_water\": %zu, "
+				"\"mstack_bytes\": %zu, \"mstack_deepest\": %zu}",
+				m == sched.allm ? "" : ", ", (long long)m->id, m->stack->sysstack,
+				g0_high_water(m), m->stack->mstack,
+				sched_mstack_deepest(m->stack));
+		fputs("], \"operations\": {", out);
+		for (int j = 0; j < nops; j++) {
+			fputs(j ? ", " : "", out);
+			json_string(out, ops[j].op);
+			fprintf(out, ": %zu", ops[j].deepest);
+		}
+		fprintf(out, "}, \"vm_stacks\": {\"largest_bytes\": %llu, \"growths\": %llu}}\n",
+			(unsigned long long)vm_largest, (unsigned long long)vm_growths);
+		return;
+	}
+	fputs("stack statistics:\n", out);
+	for (sched_m *m = sched.allm; m; m = m->alllink)
+		fprintf(out, "  M %lld: g0 %zu bytes, high-water %zu bytes; M stack %zu bytes, deepest use %zu bytes\n",
+			(long long)m->id, m->stack->sysstack, g0_high_water(m),
+			m->stack->mstack, sched_mstack_deepest(m->stack));
+	fputs("  deepest g0 use by operation:\n", out);
+	for (int j = 0; j < nops; j++)
+		fprintf(out, "    %-20s %6zu bytes\n", ops[j].op, ops[j].deepest);
+	fprintf(out, "  goroutine VM stacks: largest %llu bytes, %llu growths\n",
+		(unsigned long long)vm_largest, (unsigned long long)vm_growths);
 }

@@ -7,6 +7,11 @@
 #include "scheduler/sched.h"
 #include "scheduler/stack.h"
 
+/* Most Ps (--procs). */
+#define SCHED_MAXPROCS 1024
+/* sched_exit's status when the loop ended because of a deadlock. */
+#define VM_EXIT_STATUS_DEADLOCK (-1)
+
 /* Local run queue size (Go's runq is 256 too). */
 #define SCHED_RUNQ 256
 
@@ -40,6 +45,8 @@ struct sched_p {
 	uint32_t ntimers, captimers;
 	/* when of timers[0], 0 if there are none: read without the lock */
 	_Atomic int64_t timer0when;
+	/* its trace buffer */
+	trace_pstate trace;
 };
 
 struct sched_m {
@@ -67,6 +74,12 @@ struct sched_m {
 	sched_m *schedlink;
 	/* per-M random state for steal order and select */
 	uint64_t rand;
+	/* the P's syscalltick when this M entered its syscall */
+	uint64_t syscalltick;
+	/* next M in sched.allm (never removed: Ms live as long as the program) */
+	sched_m *alllink;
+	/* room to capture a stack for a trace event, so no big frame on g0 */
+	uint64_t tracepcs[TRACE_STACK_MAX];
 };
 
 /* The global scheduler state (Go's schedt), under lock unless atomic. */
@@ -86,6 +99,8 @@ typedef struct sched_state {
 	_Atomic int32_t npidle;
 	sched_m *midle;
 	int32_t nmidle;
+	/* every M ever started, newest first (under lock) */
+	sched_m *allm;
 	/* Ms created, and Ms looking for work */
 	int32_t mcount;
 	_Atomic int32_t nmspinning;
@@ -101,12 +116,20 @@ typedef struct sched_state {
 	/* the virtual clock of deterministic mode */
 	_Atomic int64_t vclock;
 
-	/* program end: set once, then the main thread finishes the process */
-	bool exiting;
+	/* program end: exiting is set once, by the M that ends the program;
+	 * every other M stops at its next scheduling point; when that M is
+	 * done (trace finished) it sets finished and the main thread ends the
+	 * process with exit_status */
+	_Atomic bool exiting;
+	bool finished;
 	int exit_status;
-	/* the program deadlocked: the main thread reports it */
-	bool deadlock;
+	/* every goroutine is asleep for good (found by checkdead) */
+	_Atomic bool deadlock;
 	pthread_cond_t exitcond;
+	/* tracing is on; or it was asked for and the file could not be made */
+	bool tracing, trace_failed;
+	/* sysmon has seen exiting and stopped */
+	_Atomic bool sysmon_done;
 
 	/* sysmon's thread */
 	pthread_t sysmon;
@@ -118,7 +141,16 @@ extern sched_state sched;
 extern __thread sched_m *sched_mself;
 
 /* proc.c */
+/* Capture the current G's stack (or g's) into the M's tracepcs. */
+int sched_trace_stack(sched_g *g);
 void sched_runqput(sched_p *pp, sched_g *g, bool next);
+/* Take from pp's local queue (runnext first); only pp's owner calls it. */
+sched_g *sched_runqget(sched_p *pp);
+/* Steal half of p2's queue into pp's; one of the stolen Gs, or NULL. */
+sched_g *sched_runqsteal(sched_p *pp, sched_p *p2, bool stealnext);
+/* Take from the global queue, moving a fair share (at most max, 0: no
+ * limit) to pp.  sched.lock held. */
+sched_g *sched_globrunqget(sched_p *pp, int64_t max);
 bool sched_runqempty(sched_p *pp);
 void sched_handoffp(sched_p *pp);
 uint64_t sched_fastrand(void);

@@ -20,6 +20,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "trace/trace.h"
 
 
 /* ------------------------------------------------------------------ */
@@ -119,6 +122,12 @@ struct sched_g {
 
 	/* next G waiting on the same mutex or wait group */
 	sched_g *waitlink;
+	/* the tracer's per-G state (Go's traceseq, tracelastp) */
+	trace_gstate trace;
+	/* a syscall lost its P and was traced as GoSysBlock: GoSysExit is
+	 * written when the G next starts, with the time the call returned */
+	bool sysexit_pending;
+	uint64_t sysexit_ticks;
 	/* a sleeping G's wake-up time (sched_nanotime clock) */
 	int64_t when;
 
@@ -136,8 +145,11 @@ typedef struct sched_hooks {
 	void (*mloop)(void);
 	/* print g's VM traceback to stderr (deadlock reports) */
 	void (*traceback)(sched_g *g);
-	/* capture up to max VM pcs of g's stack, innermost first (tracer) */
+	/* capture up to max VM pcs of g's stack, innermost first (tracer);
+	 * g is running with its registers saved, or parked */
 	int (*stack)(sched_g *g, uint64_t *pcs, int max);
+	/* describe a VM pc for the tracer: function, file and line */
+	void (*describe_pc)(uint64_t pc, const char **func, const char **file, uint64_t *line);
 } sched_hooks;
 
 typedef struct sched_config {
@@ -150,7 +162,15 @@ typedef struct sched_config {
 	bool deterministic;
 	/* time slice in deterministic mode, in back-edges and calls */
 	int64_t slice;
+	/* print a line of scheduler state to stderr every this many ms
+	 * (0: never), like Go's GODEBUG=schedtrace; not in deterministic mode */
+	int64_t schedtrace_ms;
 	sched_hooks hooks;
+	/* tracing: write a trace to this file ("" or NULL: no tracing) */
+	const char *trace_path;
+	/* how the trace's stack table is dumped, and its clock */
+	enum trace_dump_mode trace_dump;
+	enum trace_clock trace_clock;
 } sched_config;
 
 /* ------------------------------------------------------------------ */
@@ -197,9 +217,37 @@ void sched_goexit(void);
 /* Sleep the current G for ns nanoseconds (timer on the current P). */
 void sched_sleep(int64_t ns);
 
-/* A goroutine panicked or the program called exit: stop the world's
- * output and end the process with status.  Does not return. */
+/* The program is over (main returned, exit, a panic, or a deadlock found by
+ * the scheduler): stop every other M, finish the trace, and let the main
+ * thread end the process with status.  Call on the M stack.  Does not
+ * return. */
 __attribute__((noreturn)) void sched_exit(int status);
+
+/* True if the scheduler found that every goroutine is asleep for good; the
+ * M that sees sched_curg() == NULL then calls sched_exit, which reports it. */
+bool sched_deadlocked(void);
+
+/* User annotations for the trace (Go's runtime/trace API); the current G's
+ * registers must be saved (its stack goes with each event).  Nothing is
+ * written when tracing is off. */
+void sched_trace_task_create(uint64_t task, uint64_t parent, const char *name);
+void sched_trace_task_end(uint64_t task);
+void sched_trace_region(uint64_t task, int end, const char *name);
+void sched_trace_log(uint64_t task, const char *category, const char *message);
+
+/* --stack-stats: turn on per-operation g0 accounting (before sched_main). */
+void sched_stack_stats_enable(void);
+/* Print each M's g0 and M-stack use, the deepest g0 use per kind of
+ * operation, and the VM-stack figures the caller gives; as one JSON object
+ * if json.  Call when the program is over (every M stopped). */
+void sched_stack_report(FILE *out, bool json, uint64_t vm_largest, uint64_t vm_growths);
+
+/* A collector event for the trace (GCStart, GCDone, ...); ev is a trace
+ * event type, arg its argument. */
+void sched_trace_gc(int ev, uint64_t arg);
+
+/* True on an M's system stack (g0): the GC's allocation check. */
+bool sched_on_system_stack(void);
 
 /* Current goroutine id, number of Ps. */
 int64_t sched_goid(void);

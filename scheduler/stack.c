@@ -72,9 +72,19 @@ static struct sigaction sched_old_bus;
 static pthread_once_t sched_init_once = PTHREAD_ONCE_INIT;
 
 /* A bug in the runtime: say what and stop with a core dump. */
+void sched_write_stderr(const char *a, const char *b, const char *c)
+{
+	const char *parts[3] = { a, b, c };
+	for (int i = 0; i < 3; i++)
+		if (parts[i] && write(2, parts[i], strlen(parts[i])) < 0)
+			return;
+}
+
+/* A runtime bug.  write(2), not stdio: on g0, glibc's unbuffered stderr
+ * would format into an 8 KiB buffer on the stack. */
 __attribute__((noreturn)) static void sched_fatal(const char *msg)
 {
-	fprintf(stderr, "fatal error: %s\n", msg);
+	sched_write_stderr("fatal error: ", msg, "\n");
 	abort();
 }
 
@@ -239,6 +249,39 @@ __attribute__((no_sanitize_address)) size_t sched_g0_high_water(const sched_msta
 	return (size_t)(m->g0_hi - (const char *)w);
 }
 
+bool sched_stack_stats;
+
+/* Record that operation op used g0 down to the lowest repainted word. */
+__attribute__((no_sanitize_address)) static void sched_opstat_end(sched_mstack *m, const char *op)
+{
+	size_t used = sched_g0_high_water(m);
+	for (int i = 0; i < SCHED_OPSTATS; i++) {
+		struct sched_opstat *o = &m->opstats[i];
+		if (o->op && o->op != op)
+			continue;
+		o->op = op;
+		if (used > o->deepest)
+			o->deepest = used;
+		return;
+	}
+}
+
+/* Repaint the part of g0 below sp (all of it when not on g0). */
+static void sched_opstat_begin(sched_mstack *m, char *sp)
+{
+	char *hi = sp > m->g0_lo && sp <= m->g0_hi ? sp - 128 : m->g0_hi;
+	if (hi > m->g0_lo)
+		sched_paint(m->g0_lo, hi);
+}
+
+__attribute__((no_sanitize_address)) size_t sched_mstack_deepest(const sched_mstack *m)
+{
+	const uintptr_t *w = (const uintptr_t *)m->mstack_lo;
+	while ((const char *)w < m->mstack_hi && *w == 0)
+		w++;
+	return (size_t)(m->mstack_hi - (const char *)w);
+}
+
 void sched_g0_repaint(sched_mstack *m)
 {
 	if (m->on_g0)
@@ -362,7 +405,7 @@ static sched_mstack *sched_curm(const char *who)
 	sched_mstack *m = sched_mstack_self;
 
 	if (m == NULL) {
-		fprintf(stderr, "fatal error: %s called on a thread that is not an M\n", who);
+		sched_write_stderr("fatal error: ", who, " called on a thread that is not an M\n");
 		abort();
 	}
 	return m;
@@ -406,13 +449,19 @@ void systemstack(const char *op, void (*fn)(void *), void *arg)
 	if (m->on_g0) {
 		/* Already on g0: just call, naming the inner operation meanwhile. */
 		const char *outer = m->op;
+		if (sched_stack_stats)
+			sched_opstat_begin(m, (char *)sched_getsp());
 		m->op = op;
 		fn(arg);
 		m->op = outer;
+		if (sched_stack_stats)
+			sched_opstat_end(m, op);
 		return;
 	}
 	sched_check_mstack_room(m);
 	struct sched_syscall c = {.fn = fn, .arg = arg};
+	if (sched_stack_stats)
+		sched_opstat_begin(m, NULL);
 	m->op = op;
 	m->on_g0 = true;
 	sched_asan_start(&c.fake, m->g0_lo, m->sysstack);
@@ -420,6 +469,8 @@ void systemstack(const char *op, void (*fn)(void *), void *arg)
 	sched_asan_finish(c.fake, NULL, NULL);
 	m->on_g0 = false;
 	m->op = NULL;
+	if (sched_stack_stats)
+		sched_opstat_end(m, op);
 }
 
 /* First function on g0 for mcall: fn must end in gogo. */
@@ -439,6 +490,8 @@ void mcall(const char *op, void (*fn)(void *), void *arg)
 	if (m->on_g0)
 		sched_fatal("mcall called on g0"); /* Go: "mcall called on m->g0 stack" */
 	sched_check_mstack_room(m);
+	if (sched_stack_stats)
+		sched_opstat_begin(m, NULL);
 	m->mcall_fn = fn;
 	m->mcall_arg = arg;
 	m->op = op;
@@ -457,6 +510,8 @@ void gogo(void)
 	if (!m->on_g0 || !m->gobuf_valid)
 		sched_fatal("gogo without a pending mcall on this M");
 	m->gobuf_valid = false;
+	if (sched_stack_stats && m->op)
+		sched_opstat_end(m, m->op);
 	sched_asan_start(NULL, m->asan_mstack_bottom, m->asan_mstack_size);
 	m->op = NULL;
 	m->on_g0 = false;

@@ -50,6 +50,9 @@
 #define SCHED_MSTACK_DEFAULT (8u * 1024 * 1024)
 #define SCHED_MSTACK_MIN (64u * 1024)
 
+/* Kinds of system-stack operation --stack-stats tells apart per M. */
+#define SCHED_OPSTATS 16
+
 /* The saved context of an M stack; layout given by SCHED_GOBUF_* above. */
 typedef struct sched_gobuf {
 	/* the words at the offsets SCHED_GOBUF_*; meaningful only while valid */
@@ -107,6 +110,12 @@ typedef struct sched_mstack {
 	void *mcall_arg;
 	/* the pthread, valid from start until join */
 	pthread_t thread;
+	/* --stack-stats: the deepest g0 use seen per kind of operation (op
+	 * names are string literals, compared by address) */
+	struct sched_opstat {
+		const char *op;
+		size_t deepest;
+	} opstats[SCHED_OPSTATS];
 	/* AddressSanitizer fiber bookkeeping (debug builds only) */
 	void *asan_fake_stack;
 	const void *asan_mstack_bottom;
@@ -197,6 +206,21 @@ static inline uintptr_t sched_getsp(void)
  */
 size_t sched_g0_high_water(const sched_mstack *m);
 void sched_g0_repaint(sched_mstack *m);
+
+/*
+ * --stack-stats: when on, every systemstack and mcall operation repaints
+ * the free part of g0 as it starts and measures how deep it went as it
+ * ends, into m->opstats (nested operations count in their own kind and
+ * in the one around them).  It costs a scan of g0 per operation, so it is
+ * off unless asked for.
+ */
+extern bool sched_stack_stats;
+/* Deepest use of the M stack so far (its untouched pages are still zero). */
+size_t sched_mstack_deepest(const sched_mstack *m);
+
+/* Write a, b and c (any may be NULL) to stderr with write(2): safe on g0
+ * and in signal handlers, unlike stdio. */
+void sched_write_stderr(const char *a, const char *b, const char *c);
 
 /* The raw switches, in switch_<arch>.S.  Register contracts are written there. */
 void sched_mcall_switch(sched_gobuf *save, void *g0_top, void (*fn)(void *), void *arg);

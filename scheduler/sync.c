@@ -4,8 +4,8 @@
  * directly to the first waiter (Go's "starvation mode", always on), so a
  * woken G owns the mutex when it runs and does not compete again.
  */
-#include <gc.h>
 
+#include "gc/gc.h"
 #include "scheduler/runtime.h"
 
 struct sched_mutex {
@@ -27,7 +27,7 @@ struct sched_waitgroup {
 
 sched_mutex *sched_mutex_new(void)
 {
-	sched_mutex *mu = GC_MALLOC(sizeof *mu);
+	sched_mutex *mu = gc_alloc(sizeof *mu);
 	if (mu)
 		pthread_mutex_init(&mu->lock, NULL);
 	return mu;
@@ -76,7 +76,7 @@ int sched_mutex_unlock(sched_mutex *mu)
 
 sched_waitgroup *sched_waitgroup_new(void)
 {
-	sched_waitgroup *wg = GC_MALLOC(sizeof *wg);
+	sched_waitgroup *wg = gc_alloc(sizeof *wg);
 	if (wg)
 		pthread_mutex_init(&wg->lock, NULL);
 	return wg;

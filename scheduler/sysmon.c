@@ -10,6 +10,7 @@
  * Sysmon does not run in deterministic mode: there nothing may depend on
  * the clock.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -66,6 +67,14 @@ static bool retake(pwatch *w, int64_t now)
 				continue;
 			uint32_t want = P_SYSCALL;
 			if (atomic_compare_exchange_strong(&pp->status, &want, P_IDLE)) {
+				/* The P is ours now: say so in its trace, then tell the M
+				 * in the syscall we are done (it waits for this). */
+				if (sched.tracing) {
+					trace_go_sysblock(&pp->trace);
+					trace_proc_stop(&pp->trace);
+				}
+				atomic_fetch_add(&pp->syscalltick, 1);
+				w[i].syscalltick++;
 				sched_handoffp(pp);
 				acted = true;
 			}
@@ -74,24 +83,52 @@ static bool retake(pwatch *w, int64_t now)
 	return acted;
 }
 
+/* One line of scheduler state, like Go's GODEBUG=schedtrace=MS. */
+static void schedtrace(int64_t start, int64_t now)
+{
+	fprintf(stderr,
+		"SCHED %lldms: gomaxprocs=%d idleprocs=%d threads=%d spinningthreads=%d "
+		"idlethreads=%d insyscall=%d runqueue=%lld [",
+		(long long)((now - start) / 1000000), sched.nprocs, atomic_load(&sched.npidle),
+		sched.mcount, atomic_load(&sched.nmspinning), sched.nmidle,
+		atomic_load(&sched.nmsyscall), (long long)atomic_load(&sched.runqsize));
+	for (int i = 0; i < sched.nprocs; i++) {
+		sched_p *pp = &sched.allp[i];
+		uint32_t n = atomic_load(&pp->runqtail) - atomic_load(&pp->runqhead);
+		fprintf(stderr, "%s%u", i ? " " : "", n + (atomic_load(&pp->runnext) != NULL));
+	}
+	fputs("]\n", stderr);
+}
+
 static void *sysmon(void *arg)
 {
 	(void)arg;
+	int64_t start = sched_nanotime(), lasttrace = start;
 	pwatch *w = calloc((size_t)sched.nprocs, sizeof *w);
-	if (!w)
+	if (!w) {
+		atomic_store(&sched.sysmon_done, true);
 		return NULL;
+	}
 	int64_t delay = 20;
 	int idle = 0;
-	while (!sched.exiting) {
+	while (!atomic_load(&sched.exiting)) {
 		sleep_us(delay);
-		if (retake(w, sched_nanotime()))
+		int64_t now = sched_nanotime();
+		if (retake(w, now))
 			idle = 0;
 		else
 			idle++;
+		if (sched.cfg.schedtrace_ms && now - lasttrace >= sched.cfg.schedtrace_ms * 1000000) {
+			lasttrace = now;
+			schedtrace(start, now);
+		}
 		/* 20 µs while busy; after 50 quiet rounds, double up to 10 ms */
 		delay = idle < 50 ? 20 : (delay * 2 > 10000 ? 10000 : delay * 2);
+		if (sched.cfg.schedtrace_ms && delay > 1000)
+			delay = 1000; /* wake often enough to print on time */
 	}
 	free(w);
+	atomic_store(&sched.sysmon_done, true);
 	return NULL;
 }
 

@@ -19,6 +19,7 @@
 /* Write one stack record into *bufp.  Must run on the system stack. */
 TRACE_SYSTEMSTACK void trace_dump_record(trace_buf **bufp, const trace_stack *s)
 {
+	trace_assert_on_g0();
 	for (uint32_t i = 0; i < s->n; i++) /* step 3: strings first */
 		trace_frame_for_pc(bufp, 0, s->pcs[i], &trace.frames[i]);
 
@@ -43,6 +44,7 @@ TRACE_SYSTEMSTACK void trace_dump_record(trace_buf **bufp, const trace_stack *s)
  * record at a time by the design chosen at trace_init. */
 TRACE_SYSTEMSTACK void trace_dump(void)
 {
+	trace_assert_on_g0();
 	void (*record)(trace_buf **, const trace_stack *) =
 		trace.hooks.dump == TRACE_DUMP_LEGACY ? trace_dump_legacy_record
 						      : trace_dump_record;

@@ -30,6 +30,7 @@ struct put_args {
 
 TRACE_SYSTEMSTACK static void put_on_g0(void *arg)
 {
+	trace_assert_on_g0();
 	struct put_args *a = arg;
 	pthread_mutex_lock(&trace.stack_lock);
 	a->id = find(a->pcs, a->n, a->hash); /* double check under the lock */

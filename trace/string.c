@@ -33,6 +33,7 @@ struct string_args {
 /* Insert the string (unless another thread just did) and write its EvString. */
 TRACE_SYSTEMSTACK static void string_on_g0(void *arg)
 {
+	trace_assert_on_g0();
 	struct string_args *a = arg;
 	pthread_mutex_lock(&trace.strings_lock);
 	trace_string_rec *r = find(a->s, a->len, a->hash);

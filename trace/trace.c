@@ -254,15 +254,14 @@ void trace_go_sysblock(trace_pstate *pp)
 
 /* Always GoSysExit, never GoSysExitLocal, as Go 1.19's writer: its parser
  * does not take the goroutine of a GoSysExitLocal from its argument. */
-void trace_go_sysexit(trace_pstate *pp, trace_gstate *g, int64_t real_ns)
+void trace_go_sysexit(trace_pstate *pp, trace_gstate *g, uint64_t ticks)
 {
 	if (!on())
 		return;
 	g->seq++;
 	g->lastp = pp;
 	/* The real time is in ticks of the real clock; a virtual trace has none. */
-	uint64_t ts = trace.hooks.clock == TRACE_CLOCK_REAL && real_ns > 0
-			      ? (uint64_t)real_ns / TRACE_TICK_DIV : 0;
+	uint64_t ts = trace.hooks.clock == TRACE_CLOCK_REAL ? ticks / TRACE_TICK_DIV : 0;
 	event(pp, TRACE_EV_GO_SYSEXIT, ARGS(g->id, g->seq, ts), false, NULL, 0);
 }
 
@@ -388,6 +387,8 @@ int trace_start(void (*snapshot)(void *arg), void *arg)
 		}
 	}
 	atomic_store(&trace.vclock, 0);
+	trace.start_ticks = trace_cputicks();
+	trace.start_ns = trace_nanotime();
 	trace.seq_gc = 0;
 	trace_write_bytes(header, sizeof header);
 
@@ -404,8 +405,16 @@ struct stop_args {
 	int npp;                  /* how many */
 };
 
+TRACE_SYSTEMSTACK static void dump_on_g0(void *arg)
+{
+	trace_assert_on_g0();
+	(void)arg;
+	trace_dump();
+}
+
 TRACE_SYSTEMSTACK static void stop_on_g0(void *arg)
 {
+	trace_assert_on_g0();
 	struct stop_args *a = arg;
 	atomic_store_explicit(&trace.enabled, false, memory_order_release);
 	for (int i = 0; i < a->npp; i++) {
@@ -425,11 +434,19 @@ TRACE_SYSTEMSTACK static void stop_on_g0(void *arg)
 	/* Frequency [ticks per second], outside any batch, then the stacks. */
 	uint8_t freq[1 + TRACE_VARINT_MAX];
 	freq[0] = TRACE_EV_FREQUENCY;
-	uint64_t hz = trace.hooks.clock == TRACE_CLOCK_VIRTUAL
-			      ? 1000000000u /* a virtual tick reads as 1 ns */
-			      : 1000000000u / TRACE_TICK_DIV;
+	/* Real ticks: the cycle counter's rate, measured over the trace
+	 * against the monotonic clock, as Go's traceFrequency does. */
+	uint64_t hz = 1000000000u; /* a virtual tick reads as 1 ns */
+	if (trace.hooks.clock == TRACE_CLOCK_REAL) {
+		int64_t ns = trace_nanotime() - trace.start_ns;
+		uint64_t ticks = (trace_cputicks() - trace.start_ticks) / TRACE_TICK_DIV;
+		if (ns > 0 && ticks > 0)
+			hz = (uint64_t)((long double)ticks * 1e9L / (long double)ns);
+	}
 	trace_write_bytes(freq, 1 + (size_t)trace_varint_put(&freq[1], hz));
-	trace_dump();
+	/* Nested: already on g0, but the operation gets its own name, which an
+	 * overflow report and the stack statistics show. */
+	trace_systemstack("trace stack dump", dump_on_g0, NULL);
 
 	trace_stacks_reset();
 	trace_strings_reset();

@@ -94,7 +94,7 @@ enum trace_dump_mode {
 
 /* Where timestamps come from. */
 enum trace_clock {
-	TRACE_CLOCK_REAL,    /* hooks.nanotime (CLOCK_MONOTONIC if NULL), in 16 ns ticks */
+	TRACE_CLOCK_REAL,    /* the CPU's cycle counter; Frequency measured against hooks.nanotime */
 	TRACE_CLOCK_VIRTUAL, /* a counter bumped by each reading: same events, same bytes */
 };
 
@@ -108,6 +108,9 @@ typedef struct trace_hooks {
 	 * they are copied before describe_pc is called again) and *line. */
 	void (*describe_pc)(uint64_t pc, const char **func, const char **file,
 			    uint64_t *line);
+	/* True when the caller runs on the system stack; debug builds check
+	 * with it that system-stack functions run there.  NULL: no check. */
+	bool (*on_system_stack)(void);
 	/* Nanoseconds from a monotonic clock; NULL: clock_gettime(MONOTONIC). */
 	int64_t (*nanotime)(void);
 	enum trace_clock clock;    /* real or virtual timestamps */
@@ -192,8 +195,10 @@ void trace_go_block_sync(trace_pstate *pp, const uint64_t *pcs, int npcs);
 void trace_go_unblock(trace_pstate *pp, trace_gstate *g, const uint64_t *pcs, int npcs);
 void trace_go_syscall(trace_pstate *pp, const uint64_t *pcs, int npcs);
 void trace_go_sysblock(trace_pstate *pp);
-/* GoSysExit; real_ns is when the call returned (0 = unknown). */
-void trace_go_sysexit(trace_pstate *pp, trace_gstate *g, int64_t real_ns);
+/* GoSysExit; ticks (trace_cputicks) is when the call returned (0 = unknown). */
+void trace_go_sysexit(trace_pstate *pp, trace_gstate *g, uint64_t ticks);
+/* The real clock's current tick: the CPU's cycle counter (Go's cputicks). */
+uint64_t trace_cputicks(void);
 void trace_go_waiting(trace_pstate *pp, trace_gstate *g);
 void trace_go_in_syscall(trace_pstate *pp, trace_gstate *g);
 void trace_gc_start(trace_pstate *pp, const uint64_t *pcs, int npcs);

@@ -16,12 +16,21 @@
 /* Marks a function that runs on the system stack: it is only reached
  * through trace_systemstack.  Such functions keep their frames small
  * (-Wframe-larger-than=256 for the folder) and never touch the GC heap.
- * greenvm differs from Go here: no tool checks the mark yet; it documents. */
-#define TRACE_SYSTEMSTACK
+ * Debug builds check the mark: each such function starts with
+ * trace_assert_on_g0(), which asks the hooks' on_system_stack (when given)
+ * and aborts if the function runs anywhere else.  noinline keeps the
+ * function's own frame in -fstack-usage, for the stack report. */
+#define TRACE_SYSTEMSTACK __attribute__((noinline))
+#ifdef GREENVM_DEBUG
+#define trace_assert_on_g0() trace_assert_on_g0_at(__func__)
+#else
+#define trace_assert_on_g0() ((void)0)
+#endif
+void trace_assert_on_g0_at(const char *func);
 
 enum {
+	TRACE_TICK_DIV = 64,      /* real clock: cycle counter / 64 (Go's traceTickDiv on amd64) */
 	TRACE_ARG_SHIFT = 6,      /* the first byte is type | k << 6 (Go's traceArgCountShift) */
-	TRACE_TICK_DIV = 16,      /* real clock: one tick is 16 ns */
 	TRACE_GLOBAL_P = -1,      /* P id of the global buffer (Go's traceGlobProc) */
 	TRACE_STACK_TAB = 1 << 13, /* buckets of the stack table (Go's size) */
 	TRACE_STRING_TAB = 1 << 12, /* buckets of the string table */
@@ -103,6 +112,8 @@ struct trace_state {
 
 	uint64_t seq_gc;         /* GCStart sequence number */
 	atomic_uint_fast64_t vclock; /* the virtual clock's last reading */
+	uint64_t start_ticks;        /* cycle counter and monotonic clock at */
+	int64_t start_ns;            /* trace_start: trace_stop's frequency */
 	trace_frame frames[TRACE_STACK_MAX]; /* the direct dump's frames (it runs alone) */
 };
 
@@ -111,6 +122,8 @@ extern struct trace_state trace;
 /* buf.c: clock, buffers, output. */
 uint64_t trace_ticks(void);
 uint64_t trace_next_ticks(trace_buf *buf);
+/* hooks.nanotime, or CLOCK_MONOTONIC. */
+int64_t trace_nanotime(void);
 void trace_systemstack(const char *what, void (*fn)(void *), void *arg);
 trace_buf *trace_flush(trace_buf *buf, int32_t pid);
 void trace_queue_and_write(trace_buf *buf);

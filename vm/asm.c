@@ -1,8 +1,8 @@
 /* asm.c: the assembler, from .gasm text to a vm_program.
  *
- * One pass over the lines.  Labels and functions may be used before they are
- * defined: such operands are recorded as fix-ups and patched at the end of the
- * function (labels) or of the file (functions).  Names are found through hash
+ * One pass over the lines.  Labels, functions and externs may be used before
+ * they are defined: such operands are recorded as fix-ups and patched at the
+ * end of the function (labels) or of the file (functions and externs).  Names are found through hash
  * tables, so the assembler runs in time linear in its input.  The syntax is
  * described in docs/assembly.md.
  */
@@ -123,16 +123,16 @@ typedef struct asm_state {
 	const char *file;
 	vm_diag *d;
 	vm_program *p;
-	uint32_t cap_consts, cap_funcs, cap_code, cap_lines;
+	uint32_t cap_consts, cap_funcs, cap_code, cap_lines, cap_externs;
 
-	/* function names -> index; constant keys -> pool index */
-	name_table funcs, consts;
+	/* function and extern names -> index; constant keys -> pool index */
+	name_table funcs, externs, consts;
 	/* keys of the constant table: kind byte + value bytes, owned */
 	char **const_keys;
 	uint32_t cap_const_keys;
-	/* calls to functions not yet defined */
-	fixup *fcalls;
-	uint32_t nfcalls, cap_fcalls;
+	/* calls to functions not yet defined, ffi calls of externs not yet declared */
+	fixup *fcalls, *xcalls;
+	uint32_t nfcalls, cap_fcalls, nxcalls, cap_xcalls;
 
 	/* the function being assembled, or NULL between functions */
 	vm_function *fn;
@@ -447,17 +447,19 @@ static int operand(asm_state *a, cursor *c, int kind, const char *mnem)
 		return emit(a, (uint32_t)iv);
 
 	case OPND_FUNC:
-	case OPND_LABEL: {
+	case OPND_LABEL:
+	case OPND_EXTERN: {
 		if (!(n = ident(c, &name)))
-			return FAIL(a, "%s: expected a %s name", mnem,
-				    kind == OPND_FUNC ? "function" : "label");
-		name_table *t = kind == OPND_FUNC ? &a->funcs : &a->labels;
+			return FAIL(a, "%s: expected %s name", mnem,
+				    kind == OPND_FUNC ? "a function" : kind == OPND_LABEL ? "a label" : "an extern");
+		name_table *t = kind == OPND_FUNC ? &a->funcs : kind == OPND_LABEL ? &a->labels : &a->externs;
 		iv = nt_get(t, name, n);
 		if (iv >= 0)
 			return emit(a, (uint32_t)iv);
-		fixup **list = kind == OPND_FUNC ? &a->fcalls : &a->jumps;
-		uint32_t *cnt = kind == OPND_FUNC ? &a->nfcalls : &a->njumps;
-		uint32_t *cap = kind == OPND_FUNC ? &a->cap_fcalls : &a->cap_jumps;
+		fixup **list = kind == OPND_FUNC ? &a->fcalls : kind == OPND_LABEL ? &a->jumps : &a->xcalls;
+		uint32_t *cnt = kind == OPND_FUNC ? &a->nfcalls : kind == OPND_LABEL ? &a->njumps : &a->nxcalls;
+		uint32_t *cap = kind == OPND_FUNC ? &a->cap_fcalls
+			      : kind == OPND_LABEL ? &a->cap_jumps : &a->cap_xcalls;
 		if (grow(list, *cnt, cap, sizeof **list) != 0)
 			return FAIL(a, "out of memory");
 		(*list)[(*cnt)++] = (fixup){ a->p->ncode, a->text_line, name, n };
@@ -532,6 +534,87 @@ static int end_func(asm_state *a)
 	return 0;
 }
 
+/* A C type name of .extern, or -1. */
+static int ctype(const char *name, size_t n)
+{
+	for (uint32_t t = 0; t < VM_CT__COUNT; t++)
+		if (strlen(vm_ctype_name(t)) == n && memcmp(vm_ctype_name(t), name, n) == 0)
+			return (int)t;
+	return -1;
+}
+
+/* .extern NAME LIB RET ARG...: declare a C function for ffi. */
+static int declare_extern(asm_state *a, cursor *c)
+{
+	vm_program *p = a->p;
+	const char *name;
+	size_t n;
+	if (a->fn)
+		return FAIL(a, ".extern inside function %s (externs are declared outside functions)",
+			    a->fn->name);
+	if (!(n = ident(c, &name)))
+		return FAIL(a, ".extern needs the C function's name");
+	if (nt_get(&a->externs, name, n) >= 0)
+		return FAIL(a, "extern %.*s declared twice", (int)n, name);
+	if (grow(&p->externs, p->nexterns, &a->cap_externs, sizeof *p->externs) != 0)
+		return FAIL(a, "out of memory");
+	vm_extern *e = &p->externs[p->nexterns];
+	*e = (vm_extern){ .line = a->debug_line };
+	if (!(e->name = strndup(name, n)))
+		return FAIL(a, "out of memory");
+	p->nexterns++; /* now vm_program_free frees the name */
+	if (nt_put(&a->externs, e->name, n, p->nexterns - 1) != 0)
+		return FAIL(a, "out of memory");
+
+	/* the library: libc, libm or "file name" */
+	skip_space(c);
+	if (c->s < c->end && *c->s == '"') {
+		vm_string *s;
+		if (parse_string(a, c, &s) != 0)
+			return -1;
+		if (s->len == 0 || memchr(s->data, 0, s->len)) {
+			free(s);
+			return FAIL(a, ".extern %s: bad library file name", e->name);
+		}
+		e->lib = strdup(s->data);
+		free(s);
+	} else {
+		const char *lib;
+		size_t ln = token(c, &lib);
+		if (ln == 0)
+			return FAIL(a, ".extern %s: needs a library (libc, libm or a quoted file name)", e->name);
+		if (ln != 4 || (memcmp(lib, "libc", 4) != 0 && memcmp(lib, "libm", 4) != 0))
+			return FAIL(a, ".extern %s: unknown library '%.*s' (libc, libm or a quoted file name)",
+				    e->name, (int)ln, lib);
+		e->lib = strndup(lib, ln);
+	}
+	if (!e->lib)
+		return FAIL(a, "out of memory");
+
+	/* the result type, then the arguments' */
+	const char *tn;
+	size_t tl = token(c, &tn);
+	if (tl == 0)
+		return FAIL(a, ".extern %s: needs a return type", e->name);
+	for (int i = 0; tl > 0; i++, tl = token(c, &tn)) {
+		int t = ctype(tn, tl);
+		if (t < 0)
+			return FAIL(a, ".extern %s: unknown type '%.*s' (void, int, long, double, ptr or string)",
+				    e->name, (int)tl, tn);
+		if (i == 0) {
+			e->ret = (uint8_t)t;
+			continue;
+		}
+		if (t == VM_CT_VOID)
+			return FAIL(a, ".extern %s: argument %d cannot be void", e->name, i);
+		if (e->nargs == VM_EXTERN_MAXARGS)
+			return FAIL(a, ".extern %s: too many arguments (at most %d)", e->name,
+				    VM_EXTERN_MAXARGS);
+		e->args[e->nargs++] = (uint8_t)t;
+	}
+	return 0;
+}
+
 static int directive(asm_state *a, cursor *c)
 {
 	const char *name;
@@ -542,6 +625,8 @@ static int directive(asm_state *a, cursor *c)
 #define IS(word) (n == sizeof(word) - 1 && memcmp(name, word, n) == 0)
 	if (IS("func"))
 		return begin_func(a, c);
+	if (IS("extern"))
+		return declare_extern(a, c);
 	if (IS("end"))
 		return at_end(c) ? end_func(a) : FAIL(a, "junk after .end");
 	if (IS("local")) {
@@ -669,6 +754,15 @@ vm_program *vm_asm(const char *file, const char *text, size_t len, vm_diag *d)
 		} else
 			a.p->code[x->word] = (uint32_t)f;
 	}
+	for (uint32_t i = 0; !err && i < a.nxcalls; i++) {
+		fixup *x = &a.xcalls[i];
+		int64_t e = nt_get(&a.externs, x->name, x->len);
+		if (e < 0) {
+			vm_diag_line(d, file, x->line, "undefined extern %.*s", (int)x->len, x->name);
+			err = 1;
+		} else
+			a.p->code[x->word] = (uint32_t)e;
+	}
 	if (!err) {
 		int64_t m = nt_get(&a.funcs, "main", 4);
 		if (m < 0)
@@ -683,8 +777,10 @@ vm_program *vm_asm(const char *file, const char *text, size_t len, vm_diag *d)
 		free(a.const_keys[i]);
 	free(a.const_keys);
 	free(a.fcalls);
+	free(a.xcalls);
 	free(a.jumps);
 	nt_clear(&a.funcs);
+	nt_clear(&a.externs);
 	nt_clear(&a.consts);
 	nt_clear(&a.locals);
 	nt_clear(&a.labels);

@@ -1,6 +1,5 @@
 /* cli.c: the greenvm command: run, asm, disasm, verify. */
 #include <errno.h>
-#include <gc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +19,18 @@ static const char usage[] =
 	"  --sched=MODE       normal, or deterministic: one P, time slices counted in\n"
 	"                     back-edges and calls, a virtual clock; same output and\n"
 	"                     schedule on every run\n"
+	"  --schedtrace=MS    print a line of scheduler state every MS milliseconds\n"
 	"  --max-stack=SIZE   largest a goroutine's VM stack may grow (default 64M)\n"
+	"  --trace=FILE       write an execution trace in Go 1.19's format\n"
+	"                     (read it with go tool trace, or greenvm trace)\n"
+	"  --trace-dump=MODE  direct (default): stack records written in place;\n"
+	"                     legacy: built in a 5 KiB on-stack buffer, as Go 1.19 did\n"
+	"  --trace-clock=MODE real (default), or virtual: a counter, so a\n"
+	"                     deterministic run writes the same bytes every time\n"
+	"  --gc-stress        collect every N allocations (N from GREENVM_GC_STRESS)\n"
+	"  --gc-stats         print the collector's statistics at exit\n"
+	"  --stack-stats[=json]  print at exit each M's g0 and M-stack use, the deepest\n"
+	"                     g0 use per kind of runtime operation, and VM-stack growth\n"
 	"\n"
 	"SIZE is a count of bytes with an optional K, M or G suffix (powers of 1024).\n"
 	"Exit status: 0 success, 1 bad usage or a program that does not load or\n"
@@ -73,6 +83,16 @@ static const char *option_value(const char *arg, const char *name)
 	return NULL;
 }
 
+/* --gc-stress: N from GREENVM_GC_STRESS, else every 1000 allocations. */
+static uint64_t gc_stress_from_env(void)
+{
+	uint64_t n;
+	const char *e = getenv("GREENVM_GC_STRESS");
+	if (e && parse_number(e, 0, 1, UINT32_MAX, &n) == 0)
+		return n;
+	return 1000;
+}
+
 static vm_program *load_or_report(const char *path)
 {
 	vm_diag d;
@@ -106,6 +126,36 @@ static int cmd_run(int argc, char **argv)
 				o.deterministic = 1;
 			else if (strcmp(v, "normal") != 0)
 				return fail("--sched: unknown mode '%s' (normal or deterministic)", v);
+		} else if ((v = option_value(a, "--schedtrace"))) {
+			if (parse_number(v, 0, 1, 3600000, &n) != 0)
+				return fail("--schedtrace: bad period '%s' (milliseconds, 1 to 3600000)", v);
+			o.schedtrace_ms = (int64_t)n;
+		} else if ((v = option_value(a, "--trace"))) {
+			if (!*v)
+				return fail("%s", "--trace: no file name");
+			o.trace_path = v;
+		} else if ((v = option_value(a, "--trace-dump"))) {
+			if (strcmp(v, "legacy") == 0)
+				o.trace_legacy_dump = 1;
+			else if (strcmp(v, "direct") != 0)
+				return fail("--trace-dump: unknown mode '%s' (direct or legacy)", v);
+		} else if ((v = option_value(a, "--trace-clock"))) {
+			if (strcmp(v, "virtual") == 0)
+				o.trace_virtual_clock = 1;
+			else if (strcmp(v, "real") != 0)
+				return fail("--trace-clock: unknown clock '%s' (real or virtual)", v);
+		} else if (strcmp(a, "--gc-stress") == 0) {
+			o.gc_stress = gc_stress_from_env();
+		} else if (strcmp(a, "--stack-stats") == 0 || strcmp(a, "--stack-stats=text") == 0) {
+			o.stack_stats = 1;
+		} else if (strcmp(a, "--stack-stats=json") == 0) {
+			o.stack_stats = 2;
+#ifdef GREENVM_DEBUG
+		} else if (strcmp(a, "--debug-overflow-mstack") == 0) {
+			o.debug_overflow_mstack = 1; /* debug builds only: see interp.c */
+#endif
+		} else if (strcmp(a, "--gc-stats") == 0) {
+			o.gc_stats = 1;
 		} else if ((v = option_value(a, "--max-stack"))) {
 			if (parse_number(v, 1, 1 << 10, 1ull << 40, &o.max_stack) != 0)
 				return fail("--max-stack: bad size '%s' (1K to 1024G)", v);
@@ -120,9 +170,9 @@ static int cmd_run(int argc, char **argv)
 		return VM_EXIT_BADPROG;
 	o.argc = argc - i;
 	o.argv = argv + i;
-	int status = vm_run(p, &o);
-	vm_program_free(p);
-	return status;
+	/* Not freed: Ms other than the one that ended the program may still be
+	 * running it until the process exits, which is right after this. */
+	return vm_run(p, &o);
 }
 
 static int cmd_asm(int argc, char **argv)
@@ -146,6 +196,8 @@ static int cmd_asm(int argc, char **argv)
 	uint8_t *buf;
 	size_t n = vm_gbc_encode(p, &buf);
 	vm_program_free(p);
+	if (n == 0)
+		return fail("%s: the program is too large for the .gbc format (or memory ran out)", in);
 	FILE *f = fopen(out, "wb");
 	int ok = f && fwrite(buf, 1, n, f) == n;
 	ok = f && fclose(f) == 0 && ok;
@@ -182,7 +234,6 @@ static int cmd_verify(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	GC_INIT();
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return VM_EXIT_BADPROG;

@@ -9,8 +9,9 @@
  * and a jump target at word offset 12 of its function is the label L12.
  * Every constant is printed as a literal, and since the assembler numbers
  * constants in order of first use and the code is printed in order, the
- * pool comes back in the same order.  `.line` directives carry the source
- * lines across: one before each .func, and one wherever an instruction's
+ * pool comes back in the same order.  The externs come first, one .extern
+ * each, in table order.  `.line` directives carry the source lines across:
+ * one before each .extern and .func, and one wherever an instruction's
  * line differs from the one before.
  *
  * Everything else is a comment for the reader: each function's frame (its
@@ -98,6 +99,10 @@ static int print_operand(FILE *out, const vm_program *p, const vm_function *f, u
 			return fprintf(out, "%s", p->funcs[x].name);
 		break;
 	case OPND_LABEL: return fprintf(out, "L%u", x);
+	case OPND_EXTERN:
+		if (x < p->nexterns)
+			return fprintf(out, "%s", p->externs[x].name);
+		break;
 	}
 	return fprintf(out, "%u", x); /* out of range: not valid assembly */
 }
@@ -180,6 +185,24 @@ static void print_function(FILE *out, const vm_program *p, const vm_function *f,
 	fputs(".end\n", out);
 }
 
+/* `.line N` and `.extern NAME LIB RET ARG...`: libc and libm bare, any
+ * other library quoted.  The .line keeps the extern's line across. */
+static void print_extern(FILE *out, const vm_extern *e)
+{
+	fprintf(out, ".line %u\n.extern %s ", e->line, e->name);
+	if (strcmp(e->lib, "libc") == 0 || strcmp(e->lib, "libm") == 0)
+		fputs(e->lib, out);
+	else
+		print_string(out, e->lib, strlen(e->lib));
+	const char *ret = vm_ctype_name(e->ret);
+	fprintf(out, " %s", ret ? ret : "?");
+	for (uint32_t i = 0; i < e->nargs && i < VM_EXTERN_MAXARGS; i++) {
+		const char *t = vm_ctype_name(e->args[i]);
+		fprintf(out, " %s", t ? t : "?");
+	}
+	fputc('\n', out);
+}
+
 void vm_disasm(const vm_program *p, FILE *out)
 {
 	uint32_t longest = 1;
@@ -199,6 +222,8 @@ void vm_disasm(const vm_program *p, FILE *out)
 	fputs(".file ", out);
 	print_string(out, file, strlen(file));
 	fputc('\n', out);
+	for (uint32_t i = 0; i < p->nexterns; i++)
+		print_extern(out, &p->externs[i]);
 	for (uint32_t i = 0; i < p->nfuncs; i++)
 		print_function(out, p, &p->funcs[i], target);
 	free(target);

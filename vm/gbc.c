@@ -1,6 +1,6 @@
 /* gbc.c: the binary program format (.gbc): encoding, and decoding that trusts nothing. */
 /*
- * A .gbc image is a 24-byte header and four sections, one after another.
+ * A .gbc image is a 28-byte header and five sections, one after another.
  * Every number is little-endian and fixed-width (u32 unless said), so a
  * student can read an image with a hex dump; docs/assembly.md gives the
  * layout byte by byte:
@@ -11,6 +11,8 @@
  *              maxstack, start, len, line, name length, name bytes
  *   code       the code words
  *   debug      file name length, file name bytes, one line per code word
+ *   externs    count, then per extern: line, return type, argument count,
+ *              argument types, name length, name, library length, library
  *
  * Decoding is the first line of defence against a hostile file.  It never
  * reads past a section's end, checks every count against the bytes left
@@ -19,21 +21,24 @@
  * field.  What the code means (opcodes, operands, stack depths, where
  * functions start) is left to vm_verify.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vm/vm.h"
 
 #define GBC_MAGIC "\x7fGBC"
-#define GBC_VERSION 1
-#define GBC_HEADER 24 /* magic, version, four section lengths */
+#define GBC_VERSION 2 /* 2: the externs section */
+#define GBC_HEADER 28 /* magic, version, five section lengths */
 
 /* The smallest encodings, for checking counts before allocating. */
 #define GBC_MIN_CONST 8 /* a kind and a string length */
 #define GBC_MIN_FUNC 28 /* seven u32 fields and an empty name */
+#define GBC_MIN_EXTERN 20 /* five u32 fields, no arguments, empty names */
 
-enum { SEC_CONSTS, SEC_FUNCS, SEC_CODE, SEC_DEBUG, GBC_NSEC };
-static const char *const sec_name[GBC_NSEC] = { "constants", "functions", "code", "debug" };
+enum { SEC_CONSTS, SEC_FUNCS, SEC_CODE, SEC_DEBUG, SEC_EXTERNS, GBC_NSEC };
+static const char *const sec_name[GBC_NSEC] = { "constants", "functions", "code", "debug",
+						 "externs" };
 
 int vm_gbc_is_binary(const uint8_t *buf, size_t len)
 {
@@ -82,6 +87,10 @@ size_t vm_gbc_encode(const vm_program *p, uint8_t **out)
 		sec[SEC_FUNCS] += GBC_MIN_FUNC + strlen(p->funcs[i].name);
 	sec[SEC_CODE] = 4 * (uint64_t)p->ncode;
 	sec[SEC_DEBUG] = 4 + strlen(file) + 4 * (uint64_t)p->ncode;
+	sec[SEC_EXTERNS] = 4;
+	for (uint32_t i = 0; i < p->nexterns; i++)
+		sec[SEC_EXTERNS] += GBC_MIN_EXTERN + 4 * (uint64_t)p->externs[i].nargs +
+				    strlen(p->externs[i].name) + strlen(p->externs[i].lib);
 
 	uint64_t total = GBC_HEADER;
 	for (int s = 0; s < GBC_NSEC; s++) {
@@ -134,6 +143,20 @@ size_t vm_gbc_encode(const vm_program *p, uint8_t **out)
 	w = putbytes(w, file, strlen(file));
 	for (uint32_t i = 0; i < p->ncode; i++)
 		w = put32(w, p->lines ? p->lines[i] : 0);
+
+	w = put32(w, p->nexterns);
+	for (uint32_t i = 0; i < p->nexterns; i++) {
+		const vm_extern *e = &p->externs[i];
+		w = put32(w, e->line);
+		w = put32(w, e->ret);
+		w = put32(w, e->nargs);
+		for (uint32_t k = 0; k < e->nargs; k++)
+			w = put32(w, e->args[k]);
+		w = put32(w, (uint32_t)strlen(e->name));
+		w = putbytes(w, e->name, strlen(e->name));
+		w = put32(w, (uint32_t)strlen(e->lib));
+		w = putbytes(w, e->lib, strlen(e->lib));
+	}
 
 	*out = buf;
 	return (size_t)total;
@@ -300,22 +323,25 @@ static uint64_t name_hash(const char *s)
 	return h;
 }
 
-/* Index of the first function whose name an earlier one already has, or
- * p->nfuncs if the names are unique; -1 when out of memory.  An
- * open-addressing hash set of function indices: linear time on average. */
-static int64_t duplicate_name(const vm_program *p)
+/* Index of the first of n records whose name an earlier one already has,
+ * or n if the names are unique; -1 when out of memory.  The records are
+ * `size` bytes apart and each starts with its name (a char *), as
+ * vm_function and vm_extern do.  An open-addressing hash set of record
+ * indices: linear time on average. */
+static int64_t duplicate_name(const void *records, size_t size, uint32_t n)
 {
+#define NAME(i) (*(char *const *)((const char *)records + (size_t)(i) * size))
 	uint64_t cap = 16;
-	while (cap < 2 * (uint64_t)p->nfuncs)
+	while (cap < 2 * (uint64_t)n)
 		cap *= 2;
 	uint32_t *slot = malloc(cap * sizeof *slot);
 	if (!slot)
 		return -1;
 	memset(slot, 0xff, cap * sizeof *slot); /* UINT32_MAX = empty */
 	uint32_t i;
-	for (i = 0; i < p->nfuncs; i++) {
-		uint64_t h = name_hash(p->funcs[i].name) & (cap - 1);
-		while (slot[h] != UINT32_MAX && strcmp(p->funcs[slot[h]].name, p->funcs[i].name) != 0)
+	for (i = 0; i < n; i++) {
+		uint64_t h = name_hash(NAME(i)) & (cap - 1);
+		while (slot[h] != UINT32_MAX && strcmp(NAME(slot[h]), NAME(i)) != 0)
 			h = (h + 1) & (cap - 1);
 		if (slot[h] != UINT32_MAX)
 			break;
@@ -323,7 +349,10 @@ static int64_t duplicate_name(const vm_program *p)
 	}
 	free(slot);
 	return i;
+#undef NAME
 }
+_Static_assert(offsetof(vm_function, name) == 0 && offsetof(vm_extern, name) == 0,
+	       "duplicate_name finds a record's name at its start");
 
 static int decode_funcs(gbc_reader *r, vm_program *p)
 {
@@ -381,7 +410,7 @@ static int decode_funcs(gbc_reader *r, vm_program *p)
 	}
 	if (!leave(r))
 		goto fail;
-	int64_t dup = duplicate_name(p);
+	int64_t dup = duplicate_name(p->funcs, sizeof *p->funcs, p->nfuncs);
 	if (dup < 0) {
 		oom(r);
 		goto fail;
@@ -448,6 +477,112 @@ static int decode_debug(gbc_reader *r, vm_program *p)
 	return leave(r);
 }
 
+/* A name of `what` in the externs section: its length, then its bytes,
+ * copied into a new string.  An identifier if `ident`, else any bytes but
+ * NUL, at least one. */
+static int rd_name(gbc_reader *r, uint32_t i, const char *what, int ident, char **out)
+{
+	uint64_t at = r->pos;
+	uint32_t n;
+	if (!rd32(r, &n, "an extern record"))
+		return 0;
+	if (n > left(r)) {
+		vm_diag_offset(r->d, r->file, at,
+			       "extern %u's %s has length %u, more than the %llu bytes left in the externs section",
+			       i, what, n, (unsigned long long)left(r));
+		return 0;
+	}
+	const uint8_t *b = r->buf + r->pos;
+	if (ident ? !is_ident(b, n) : n == 0 || memchr(b, 0, n)) {
+		vm_diag_offset(r->d, r->file, r->pos, "extern %u's %s is %s", i, what,
+			       ident ? "not an identifier" : "empty or holds a NUL byte");
+		return 0;
+	}
+	if (!(*out = malloc((size_t)n + 1)))
+		return oom(r);
+	memcpy(*out, b, n);
+	(*out)[n] = 0;
+	r->pos += n;
+	return 1;
+}
+
+static int decode_externs(gbc_reader *r, vm_program *p)
+{
+	uint64_t at = r->pos;
+	uint32_t n;
+	if (!rd32(r, &n, "the extern count"))
+		return 0;
+	if (n > left(r) / GBC_MIN_EXTERN) {
+		vm_diag_offset(r->d, r->file, at,
+			       "extern count %u cannot fit in the %llu bytes left in the externs section",
+			       n, (unsigned long long)left(r));
+		return 0;
+	}
+	uint64_t *name_at = malloc((n ? n : 1) * sizeof *name_at); /* for messages */
+	if (!name_at || (n && !(p->externs = calloc(n, sizeof *p->externs)))) {
+		free(name_at);
+		return oom(r);
+	}
+	p->nexterns = n; /* unfilled names are NULL, which vm_program_free skips */
+	for (uint32_t i = 0; i < n; i++) {
+		vm_extern *e = &p->externs[i];
+		uint32_t ret, nargs, t;
+		if (!rd32(r, &e->line, "an extern record"))
+			goto fail;
+		at = r->pos;
+		if (!rd32(r, &ret, "an extern record"))
+			goto fail;
+		if (ret >= VM_CT__COUNT) {
+			vm_diag_offset(r->d, r->file, at,
+				       "extern %u's return type is %u, which is not a C type (0 void to 5 string)",
+				       i, ret);
+			goto fail;
+		}
+		e->ret = (uint8_t)ret;
+		at = r->pos;
+		if (!rd32(r, &nargs, "an extern record"))
+			goto fail;
+		if (nargs > VM_EXTERN_MAXARGS) {
+			vm_diag_offset(r->d, r->file, at, "extern %u has %u arguments; at most %d are allowed",
+				       i, nargs, VM_EXTERN_MAXARGS);
+			goto fail;
+		}
+		e->nargs = (uint8_t)nargs;
+		for (uint32_t k = 0; k < nargs; k++) {
+			at = r->pos;
+			if (!rd32(r, &t, "an extern record"))
+				goto fail;
+			if (t == VM_CT_VOID || t >= VM_CT__COUNT) {
+				vm_diag_offset(r->d, r->file, at,
+					       "extern %u's argument %u has type %u, which is not an argument type (1 int to 5 string)",
+					       i, k + 1, t);
+				goto fail;
+			}
+			e->args[k] = (uint8_t)t;
+		}
+		name_at[i] = r->pos + 4;
+		if (!rd_name(r, i, "name", 1, &e->name) || !rd_name(r, i, "library name", 0, &e->lib))
+			goto fail;
+	}
+	if (!leave(r))
+		goto fail;
+	int64_t dup = duplicate_name(p->externs, sizeof *p->externs, n);
+	if (dup < 0) {
+		oom(r);
+		goto fail;
+	}
+	if (dup < n) {
+		vm_diag_offset(r->d, r->file, name_at[dup], "extern %s is declared twice",
+			       p->externs[dup].name);
+		goto fail;
+	}
+	free(name_at);
+	return 1;
+fail:
+	free(name_at);
+	return 0;
+}
+
 vm_program *vm_gbc_decode(const char *file, const uint8_t *buf, size_t len, vm_diag *d)
 {
 	gbc_reader r = { buf, 0, len, "header", file, d };
@@ -489,7 +624,8 @@ vm_program *vm_gbc_decode(const char *file, const uint8_t *buf, size_t len, vm_d
 	int ok = (enter(&r, SEC_CONSTS, sec[SEC_CONSTS]), decode_consts(&r, p)) &&
 		 (enter(&r, SEC_FUNCS, sec[SEC_FUNCS]), decode_funcs(&r, p)) &&
 		 (enter(&r, SEC_CODE, sec[SEC_CODE]), decode_code(&r, p, sec[SEC_CODE])) &&
-		 (enter(&r, SEC_DEBUG, sec[SEC_DEBUG]), decode_debug(&r, p));
+		 (enter(&r, SEC_DEBUG, sec[SEC_DEBUG]), decode_debug(&r, p)) &&
+		 (enter(&r, SEC_EXTERNS, sec[SEC_EXTERNS]), decode_externs(&r, p));
 	if (!ok) {
 		vm_program_free(p);
 		return NULL;

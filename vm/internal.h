@@ -54,4 +54,53 @@ vm_string *vm_value_to_string(const vm_value *v);
 /* Do a and b hold equal values (eq)? */
 int vm_value_equal(const vm_value *a, const vm_value *b);
 
+/* ---- FFI calls (ffi.c) ----
+ *
+ * An ffi instruction is a system call in Go's sense: the C function may
+ * block as long as it likes, so the G lets go of its P around the call
+ * (sched_entersyscall/sched_exitsyscall) and the scheduler runs other Gs
+ * meanwhile.  Whatever may panic must happen before that, while the G is
+ * an ordinary running G, so a call is made in two halves:
+ *
+ *   vm_ffi_prepare  checks each argument's kind and converts it to its C
+ *                   value in a vm_ffi_frame on the caller's C stack.  It
+ *                   may fail (the interpreter then panics); it calls no C.
+ *   vm_ffi_invoke   calls the function through libffi and converts the
+ *                   result to a vm_value.  It cannot fail, and needs no P:
+ *                   the only thing it may do besides the call is allocate a
+ *                   string result, and a collection that allocation starts
+ *                   writes its trace events to the global buffer.
+ *
+ * A string argument is passed as a pointer to the vm_string's own bytes,
+ * not a copy: the argument values must stay on the VM stack (so the GC
+ * keeps them) until vm_ffi_invoke returns.  vm_ffi_call (vm.h) is the two
+ * halves in a row, for callers that are not on the scheduler. */
+typedef struct vm_ffi_frame {
+	/* the extern being called, resolved (fn and cif set) */
+	const vm_extern *ext;
+	/* the arguments' C values: args[i] holds argument i in the member of
+	 * its C type (i for int, l for long, ...) */
+	union vm_ffi_slot {
+		int i;
+		int64_t l;
+		double d;
+		void *p;
+		const char *s;
+	} args[VM_EXTERN_MAXARGS];
+	/* libffi's argument vector: argp[i] == &args[i] */
+	void *argp[VM_EXTERN_MAXARGS];
+} vm_ffi_frame;
+
+/* Convert the ext->nargs values args[] for extern `ext` of p into fr.
+ * 0, or -1 with a message in err ("ffi cos: argument 1: double expected,
+ * got int").  Reads args only; fr may then outlive them on the C side. */
+int vm_ffi_prepare(const vm_program *p, uint32_t ext, const vm_value *args, vm_ffi_frame *fr,
+		   char *err, size_t errlen);
+/* Call fr's function and store its result in *result (nil for void; a
+ * string result is copied to a new GC string, NULL gives nil). */
+void vm_ffi_invoke(const vm_ffi_frame *fr, vm_value *result);
+/* Close what vm_ffi_resolve opened and free the prepared calls; the
+ * externs stay, unresolved.  vm_program_free calls it. */
+void vm_ffi_release(vm_program *p);
+
 #endif

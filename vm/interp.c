@@ -27,12 +27,13 @@
  * time-slice budget; at zero the scheduler says whether to yield.
  */
 #include <errno.h>
-#include <gc.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc/gc.h"
 #include "scheduler/sched.h"
 #include "vm/internal.h"
 
@@ -46,6 +47,10 @@ static struct {
 	const vm_run_options *opt;
 	/* serializes fatal output: the first panic wins */
 	pthread_mutex_t dying;
+	/* the last trace task id handed out (tasknew) */
+	_Atomic uint64_t tasks;
+	/* --stack-stats: VM stack growths, and the largest stack, in slots */
+	_Atomic uint64_t growths, max_slots;
 } rt = { .dying = PTHREAD_MUTEX_INITIALIZER };
 
 /* What a parked G must finish when it runs again (sched_g.resume). */
@@ -84,6 +89,53 @@ static void traceback(const vm_program *p, const vm_ctx *c, bool parked)
 		pc = (uint32_t)rec->u.i - 1; /* the call's operand word: same line */
 		base = (uint64_t)rec->u.i >> 32;
 	}
+}
+
+/* The scheduler's stack hook, for trace events: g's frames as pcs,
+ * innermost first.  A running G saved its registers at the instruction it
+ * is executing; a parked G's pc is past the instruction it blocked in, so
+ * step back into it (as traceback does). */
+static int stack_hook(sched_g *g, uint64_t *pcs, int max)
+{
+	const vm_program *p = rt.prog;
+	const vm_ctx *c = g->vm;
+	uint32_t fn = c->fn;
+	uint32_t pc = atomic_load(&g->status) == G_RUNNING ? c->pc : c->pc - 1;
+	uint64_t base = c->base;
+	int n = 0;
+	while (n < max) {
+		pcs[n++] = pc;
+		const vm_value *rec = &c->stack[base + p->funcs[fn].nlocals];
+		if (rec->aux == VM_NO_CALLER)
+			break;
+		fn = rec->aux;
+		pc = (uint32_t)rec->u.i - 1;
+		base = (uint64_t)rec->u.i >> 32;
+	}
+	return n;
+}
+
+/* The tracer's describe_pc hook: a pc is a code word of the program. */
+static void describe_pc_hook(uint64_t pc, const char **func, const char **file, uint64_t *line)
+{
+	const vm_program *p = rt.prog;
+	const vm_function *f = pc < p->ncode ? vm_func_at(p, (uint32_t)pc) : NULL;
+	*func = f ? f->name : "?";
+	*file = p->file;
+	*line = pc < p->ncode ? p->lines[pc] : 0;
+}
+
+/* The collector's events, for the trace. */
+static void gc_event_hook(enum gc_event ev, uint64_t arg)
+{
+	static const int map[] = {
+		[GC_EV_START] = TRACE_EV_GC_START,
+		[GC_EV_STW_START] = TRACE_EV_GC_STW_START,
+		[GC_EV_STW_DONE] = TRACE_EV_GC_STW_DONE,
+		[GC_EV_DONE] = TRACE_EV_GC_DONE,
+		[GC_EV_HEAP] = TRACE_EV_HEAP_ALLOC,
+	};
+	sched_trace_gc(map[ev], arg);
 }
 
 /* The scheduler's traceback hook: g is parked, its registers saved. */
@@ -132,17 +184,40 @@ static int stack_grow(vm_ctx *c, uint64_t need, uint64_t limit_bytes)
 			return -1;
 		n = limit_bytes / sizeof(vm_value);
 	}
-	vm_value *s = GC_MALLOC(n * sizeof(vm_value));
+	vm_value *s = gc_alloc(n * sizeof(vm_value));
 	if (!s)
 		return -1;
-	if (c->stack)
+	if (c->stack) {
 		memcpy(s, c->stack, c->nslots * sizeof(vm_value));
+		atomic_fetch_add(&rt.growths, 1);
+	}
+	uint64_t seen = atomic_load(&rt.max_slots);
+	while (n > seen && !atomic_compare_exchange_weak(&rt.max_slots, &seen, n))
+		;
 	c->stack = s;
 	c->nslots = n;
 	if (n > c->max_slots)
 		c->max_slots = n;
 	c->growths++;
 	return 0;
+}
+
+/* Halve c's stack while it uses less than a quarter of it (Go's
+ * shrinkstack), so one burst of deep recursion does not pin memory.  Only
+ * where nothing points into the stack from outside: at a preemption or a
+ * yield, never while the G waits on a channel (its sudog points at a slot).
+ * The registers are saved as indexes, so the copy needs no fixing up. */
+static void stack_shrink(vm_ctx *c)
+{
+	uint64_t n = c->nslots;
+	while (n / 2 >= 4 * VM_STACK_INITIAL && c->sp < n / 8)
+		n /= 2;
+	if (n == c->nslots)
+		return;
+	vm_value *s = gc_alloc(n * sizeof(vm_value));
+	memcpy(s, c->stack, c->sp * sizeof(vm_value));
+	c->stack = s;
+	c->nslots = n;
 }
 
 /* ------------------------------------------------------------------ */
@@ -245,6 +320,7 @@ static void run_loop(void)
 	do {                                                              \
 		if (__builtin_expect(--budget <= 0, 0) && sched_check_preempt(&budget)) { \
 			SAVE();                                           \
+			stack_shrink(ctx);                                \
 			sched_preempt();                                  \
 			RELOAD();                                         \
 		}                                                         \
@@ -661,10 +737,11 @@ top:
 		sched_g *ng = vm_newproc(OPERAND(), sp, callee->nparams);
 		if (!ng)
 			OOM();
+		SAVE(); /* GoCreate carries our stack */
 		sched_start(ng);
 		NEXT(2);
 	}
-	CASE(YIELD) BLOCK(1, sched_gosched());
+	CASE(YIELD) BLOCK(1, (stack_shrink(ctx), sched_gosched()));
 	CASE(GOID) *sp++ = (vm_value){ .kind = VK_INT, .u.i = g->goid }; NEXT(1);
 	CASE(NUMPROCS) *sp++ = (vm_value){ .kind = VK_INT, .u.i = sched_nprocs() }; NEXT(1);
 	CASE(SLEEP) {
@@ -688,12 +765,13 @@ top:
 		sched_chan *c = chan_operand(&sp[-2]);
 		if (c == BAD_CHAN)
 			PANIC("runtime error: send: chan expected, got %s", vm_kind_name(sp[-2].kind));
+		SAVE(); /* waking a receiver traces our stack */
 		int r = sched_chan_send(c, &sp[-1]);
 		sp -= 2;
 		if (r == CHAN_ERR_CLOSED)
 			PANIC("send on closed channel");
 		if (r == CHAN_BLOCK) /* the value stays in its slot until taken */
-			BLOCK(1, sched_block(c ? WAIT_CHAN_SEND : WAIT_CHAN_SEND_NIL, 0));
+			BLOCK(1, sched_block(c ? WAIT_CHAN_SEND : WAIT_CHAN_SEND_NIL, TRACE_EV_GO_BLOCK_SEND));
 		NEXT(1);
 	}
 	CASE(RECV) {
@@ -701,11 +779,12 @@ top:
 		if (c == BAD_CHAN)
 			PANIC("runtime error: recv: chan expected, got %s", vm_kind_name(sp[-1].kind));
 		bool ok = false;
+		SAVE();
 		int r = sched_chan_recv(c, &sp[-1], &ok); /* the value replaces the chan */
 		*sp++ = (vm_value){ .kind = VK_INT, .u.i = ok };
 		if (r == CHAN_BLOCK) {
 			g->resume = RESUME_RECV;
-			BLOCK(1, sched_block(c ? WAIT_CHAN_RECEIVE : WAIT_CHAN_RECEIVE_NIL, 0));
+			BLOCK(1, sched_block(c ? WAIT_CHAN_RECEIVE : WAIT_CHAN_RECEIVE_NIL, TRACE_EV_GO_BLOCK_RECV));
 		}
 		NEXT(1);
 	}
@@ -713,6 +792,7 @@ top:
 		sched_chan *c = chan_operand(&sp[-1]);
 		if (c == BAD_CHAN)
 			PANIC("runtime error: close: chan expected, got %s", vm_kind_name(sp[-1].kind));
+		SAVE();
 		sp--;
 		int r = sched_chan_close(c);
 		if (r == CHAN_ERR_CLOSE_CLOSED)
@@ -740,13 +820,14 @@ top:
 			cases[i].elem = cases[i].send ? (void *)&c3[2] : (void *)&cs[1];
 		}
 		bool ok = false;
+		SAVE();
 		int idx = sched_select(cases, (int)n, block, &ok);
 		sp = cs + 3;
 		if (idx == -CHAN_ERR_CLOSED)
 			PANIC("send on closed channel");
 		if (idx == SCHED_SELECT_BLOCK) {
 			g->resume = RESUME_SELECT;
-			BLOCK(2, sched_block(n ? WAIT_SELECT : WAIT_SELECT_NO_CASES, 0));
+			BLOCK(2, sched_block(n ? WAIT_SELECT : WAIT_SELECT_NO_CASES, TRACE_EV_GO_BLOCK_SELECT));
 		}
 		bool send = idx >= 0 && cases[idx].send;
 		cs[0] = (vm_value){ .kind = VK_INT, .u.i = idx };
@@ -766,11 +847,12 @@ top:
 		WANT(&sp[-1], VK_MUTEX, "lock");
 		sp--;
 		if (sched_mutex_lock(sp->u.p) == CHAN_BLOCK)
-			BLOCK(1, sched_block(WAIT_MUTEX, 0));
+			BLOCK(1, sched_block(WAIT_MUTEX, TRACE_EV_GO_BLOCK_SYNC));
 		NEXT(1);
 	}
 	CASE(UNLOCK) {
 		WANT(&sp[-1], VK_MUTEX, "unlock");
+		SAVE();
 		sp--;
 		if (sched_mutex_unlock(sp->u.p) != 0)
 			PANIC("sync: unlock of unlocked mutex");
@@ -790,6 +872,7 @@ top:
 		if (!done)
 			WANT(&sp[-1], VK_INT, "wgadd");
 		int64_t delta = done ? -1 : sp[-1].u.i;
+		SAVE();
 		sp = w;
 		if (sched_waitgroup_add(w->u.p, delta) != 0)
 			PANIC("sync: negative WaitGroup counter");
@@ -799,8 +882,70 @@ top:
 		WANT(&sp[-1], VK_WAITGROUP, "wgwait");
 		sp--;
 		if (sched_waitgroup_wait(sp->u.p) == CHAN_BLOCK)
-			BLOCK(1, sched_block(WAIT_WAITGROUP, 0));
+			BLOCK(1, sched_block(WAIT_WAITGROUP, TRACE_EV_GO_BLOCK_SYNC));
 		NEXT(1);
+	}
+
+
+	/* -------- trace annotations -------- */
+	CASE(TASKNEW) {
+		WANT(&sp[-2], VK_STRING, "tasknew");
+		WANT(&sp[-1], VK_INT, "tasknew");
+		uint64_t id = atomic_fetch_add(&rt.tasks, 1) + 1;
+		SAVE();
+		sched_trace_task_create(id, (uint64_t)sp[-1].u.i, sp[-2].u.s->data);
+		sp[-2] = (vm_value){ .kind = VK_INT, .u.i = (int64_t)id };
+		sp--;
+		NEXT(1);
+	}
+	CASE(TASKEND) {
+		WANT(&sp[-1], VK_INT, "taskend");
+		SAVE();
+		sched_trace_task_end((uint64_t)sp[-1].u.i);
+		sp--;
+		NEXT(1);
+	}
+	CASE(REGION) CASE(REGIONEND) {
+		int end = *ip == OP_REGIONEND;
+		WANT(&sp[-2], VK_INT, end ? "regionend" : "region");
+		WANT(&sp[-1], VK_STRING, end ? "regionend" : "region");
+		SAVE();
+		sched_trace_region((uint64_t)sp[-2].u.i, end, sp[-1].u.s->data);
+		sp -= 2;
+		NEXT(1);
+	}
+	CASE(TRACELOG) {
+		WANT(&sp[-3], VK_INT, "tracelog");
+		WANT(&sp[-2], VK_STRING, "tracelog");
+		WANT(&sp[-1], VK_STRING, "tracelog");
+		SAVE();
+		sched_trace_log((uint64_t)sp[-3].u.i, sp[-2].u.s->data, sp[-1].u.s->data);
+		sp -= 3;
+		NEXT(1);
+	}
+	/* -------- FFI: a C call is a system call (vm/ffi.c, internal.h) -------- */
+	CASE(FFI) {
+		const vm_extern *e = &prog->externs[OPERAND()];
+		vm_ffi_frame fr;
+		char err[200];
+		/* everything that may panic, while we still hold the P */
+		if (vm_ffi_prepare(prog, OPERAND(), sp - e->nargs, &fr, err, sizeof err) != 0)
+			PANIC("runtime error: %s", err);
+		/* The arguments stay on the VM stack, keeping their strings alive
+		 * while C reads them.  The saved registers say "in ffi" for the
+		 * syscall's trace event. */
+		SAVE();
+		sched_entersyscall();
+		vm_value result;
+		vm_ffi_invoke(&fr, &result);
+		/* Still without a P, but nothing else runs this G or moves its
+		 * stack: pop the arguments, push the result, step past ffi. */
+		ctx->sp -= e->nargs;
+		ctx->stack[ctx->sp++] = result;
+		ctx->pc += 2;
+		sched_exitsyscall(); /* if no P is free, this M may come back with another G */
+		RELOAD();
+		DISPATCH();
 	}
 
 #ifdef VM_COMPUTED_GOTO
@@ -821,16 +966,22 @@ resume:
 		int err = g->resume_err;
 		g->resume = RESUME_NONE;
 		g->resume_err = 0;
-		if (err)
+		/* A panic here belongs to the instruction g blocked in: step back
+		 * into it (its last word) so the traceback shows its line. */
+		if (err) {
+			ip--;
 			PANIC("send on closed channel");
+		}
 		if (what == RESUME_RECV) {
 			sp[-1] = (vm_value){ .kind = VK_INT, .u.i = g->sudog.success };
 		} else if (what == RESUME_SELECT) {
 			bool ok;
 			int idx = sched_select_resume(&ok);
 			bool send = g->param->send;
-			if (send && !ok)
+			if (send && !ok) {
+				ip--;
 				PANIC("send on closed channel");
+			}
 			sp[-3] = (vm_value){ .kind = VK_INT, .u.i = idx };
 			if (send)
 				sp[-2] = (vm_value){ .kind = VK_NIL };
@@ -863,7 +1014,8 @@ static int ctx_start(vm_ctx *ctx, uint32_t f, const vm_value *args, uint32_t nar
 		if (stack_grow(ctx, vm_frame_slots(fn), rt.opt->max_stack) != 0)
 			return -1;
 	}
-	memcpy(ctx->stack, args, nargs * sizeof *args);
+	if (nargs)
+		memcpy(ctx->stack, args, nargs * sizeof *args);
 	for (uint32_t i = nargs; i < fn->nlocals; i++)
 		ctx->stack[i] = (vm_value){ .kind = VK_NIL };
 	ctx->stack[fn->nlocals] = (vm_value){ .kind = VK_FRAME, .aux = VM_NO_CALLER };
@@ -879,7 +1031,7 @@ static sched_g *vm_newproc(uint32_t f, const vm_value *args, uint32_t nargs)
 {
 	sched_g *g = sched_newg(rt.prog->funcs[f].start);
 	if (!g->vm) {
-		g->vm = GC_MALLOC(sizeof(vm_ctx));
+		g->vm = gc_alloc(sizeof(vm_ctx));
 		if (!g->vm)
 			return NULL;
 	}
@@ -898,10 +1050,28 @@ void vm_ctx_release(vm_ctx *ctx)
 	}
 }
 
+#ifdef GREENVM_DEBUG
+/* Debug builds only (--debug-overflow-mstack): recurse on the M stack until
+ * it runs into the guard page, so the tests can watch the M-stack overflow
+ * report. */
+static int overflow_mstack(volatile char *prev, int depth)
+{
+	volatile char frame[4096];
+	frame[0] = (char)(prev ? prev[0] + 1 : 0);
+	if (depth == 0) /* never: the guard page stops it long before */
+		return frame[0];
+	return overflow_mstack(frame, depth - 1) + frame[1];
+}
+#endif
+
 static void mloop(void)
 {
+#ifdef GREENVM_DEBUG
+	if (rt.opt->debug_overflow_mstack)
+		overflow_mstack(NULL, 1 << 30);
+#endif
 	sched_resume();
-	run_loop();
+	run_loop(); /* returns when there is no G to run: a deadlock */
 }
 
 int vm_run(vm_program *p, const vm_run_options *o)
@@ -911,11 +1081,25 @@ int vm_run(vm_program *p, const vm_run_options *o)
 	rt.prog = p;
 	rt.opt = o;
 
+	gc_init(&(gc_config){
+		.stress = o->gc_stress,
+		.on_system_stack = sched_on_system_stack,
+		.event = o->trace_path ? gc_event_hook : NULL,
+	});
 	sched_config cfg = {
 		.procs = o->deterministic ? 1 : o->procs,
 		.sysstack = o->sysstack,
 		.deterministic = o->deterministic,
-		.hooks = { .mloop = mloop, .traceback = traceback_hook },
+		.schedtrace_ms = o->schedtrace_ms,
+		.hooks = {
+			.mloop = mloop,
+			.traceback = traceback_hook,
+			.stack = stack_hook,
+			.describe_pc = describe_pc_hook,
+		},
+		.trace_path = o->trace_path,
+		.trace_dump = o->trace_legacy_dump ? TRACE_DUMP_LEGACY : TRACE_DUMP_DIRECT,
+		.trace_clock = o->trace_virtual_clock ? TRACE_CLOCK_VIRTUAL : TRACE_CLOCK_REAL,
 	};
 	if (sched_init(&cfg) != 0) {
 		fprintf(stderr, "fatal error: cannot set up the scheduler\n");
@@ -927,7 +1111,14 @@ int vm_run(vm_program *p, const vm_run_options *o)
 		return VM_EXIT_PANIC;
 	}
 	sched_start(main_g);
+	if (o->stack_stats)
+		sched_stack_stats_enable();
 	int status = sched_main();
 	fflush(stdout);
+	if (o->stack_stats)
+		sched_stack_report(stderr, o->stack_stats == 2,
+				   atomic_load(&rt.max_slots) * sizeof(vm_value), atomic_load(&rt.growths));
+	if (o->gc_stats)
+		gc_print_stats();
 	return status;
 }

@@ -1,15 +1,15 @@
 /* object.c: strings and arrays on the GC heap, and how values print. */
-#include <gc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc/gc.h"
 #include "vm/internal.h"
 
 vm_string *vm_string_new(const char *s, uint64_t n)
 {
 	/* Strings hold no pointers: the collector need not scan them. */
-	vm_string *str = GC_MALLOC_ATOMIC(sizeof *str + n + 1);
+	vm_string *str = gc_alloc_atomic(sizeof *str + n + 1);
 	if (!str)
 		return NULL;
 	str->len = n;
@@ -23,8 +23,8 @@ vm_string *vm_string_new(const char *s, uint64_t n)
 
 vm_array *vm_array_new(uint64_t n)
 {
-	/* GC_MALLOC returns zeroed memory, and a zero slot is nil. */
-	vm_array *a = GC_MALLOC(sizeof *a + n * sizeof(vm_value));
+	/* gc_alloc returns zeroed memory, and a zero slot is nil. */
+	vm_array *a = gc_alloc(sizeof *a + n * sizeof(vm_value));
 	if (a)
 		a->len = n;
 	return a;

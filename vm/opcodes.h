@@ -14,7 +14,8 @@
  *   operand   the kind of the one optional operand word (OPND_*, vm.h).
  *   pops, pushes
  *             the stack effect.  VAR means "depends on the operand": for call
- *             the callee's parameter count is popped and one result pushed.
+ *             the callee's parameter count is popped and one result pushed,
+ *             for ffi the extern's argument count.
  *   flags     OPF_TERM: control never falls through (jmp, ret, exit, panic);
  *             OPF_BRANCH: may jump to the label operand or fall through.
  *
@@ -115,3 +116,13 @@ OP(NEWWG,    0x63, "newwg",    OPND_NONE,  0, 1, 0, "push a new wait group")
 OP(WGADD,    0x64, "wgadd",    OPND_NONE,  2, 0, 0, "wg, n -> add n to its counter (panics if negative)")
 OP(WGDONE,   0x65, "wgdone",   OPND_NONE,  1, 0, 0, "pop wg; add -1 to its counter")
 OP(WGWAIT,   0x66, "wgwait",   OPND_NONE,  1, 0, 0, "pop wg; wait until its counter is 0")
+
+/* -------- FFI (vm/ffi.c): C functions declared with .extern -------- */
+OP(FFI,      0x70, "ffi",      OPND_EXTERN, VAR, 1, 0, "call extern E with its arguments popped; push its result (nil for void)")
+
+/* -------- trace annotations: Go's runtime/trace tasks, regions and logs -------- */
+OP(TASKNEW,  0x80, "tasknew",  OPND_NONE,  2, 1, 0, "name, parent task -> a new task id (0 parent: none)")
+OP(TASKEND,  0x81, "taskend",  OPND_NONE,  1, 0, 0, "pop task id; the task ends")
+OP(REGION,   0x82, "region",   OPND_NONE,  2, 0, 0, "task, name -> a region of this goroutine begins")
+OP(REGIONEND, 0x83, "regionend", OPND_NONE, 2, 0, 0, "task, name -> the region ends")
+OP(TRACELOG, 0x84, "tracelog", OPND_NONE,  3, 0, 0, "task, category, message -> a log event")

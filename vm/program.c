@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vm/vm.h"
+#include "vm/internal.h"
 
 const vm_opinfo vm_ops[OP__LIMIT] = {
 #define OP(name, code, mnem, opnd, pops, pushes, flags, doc) \
@@ -34,6 +34,8 @@ int vm_op_pops(const vm_program *p, uint32_t op, uint32_t operand)
 	case OP_SELECT:
 	case OP_SELECTD:
 		return operand <= VM_SELECT_MAX ? 3 * (int)operand : -1;
+	case OP_FFI:
+		return operand < p->nexterns ? (int)p->externs[operand].nargs : -1;
 	default:
 		return -1;
 	}
@@ -54,6 +56,15 @@ const char *vm_kind_name(uint32_t kind)
 	case VK_FRAME: return "frame";
 	default: return "unknown";
 	}
+}
+
+const char *vm_ctype_name(uint32_t t)
+{
+	static const char *const names[VM_CT__COUNT] = {
+		[VM_CT_VOID] = "void", [VM_CT_INT] = "int", [VM_CT_LONG] = "long",
+		[VM_CT_DOUBLE] = "double", [VM_CT_PTR] = "ptr", [VM_CT_STRING] = "string",
+	};
+	return t < VM_CT__COUNT ? names[t] : NULL;
 }
 
 static void diag_vfmt(vm_diag *d, int used, const char *fmt, va_list ap)
@@ -134,7 +145,7 @@ vm_program *vm_load(const char *path, vm_diag *d)
 	vm_program *p = vm_gbc_is_binary(buf, len) ? vm_gbc_decode(path, buf, len, d)
 						    : vm_asm(path, (const char *)buf, len, d);
 	free(buf);
-	if (p && vm_verify(p, d) != 0) {
+	if (p && (vm_verify(p, d) != 0 || vm_ffi_resolve(p, d) != 0)) {
 		vm_program_free(p);
 		p = NULL;
 	}
@@ -150,6 +161,12 @@ void vm_program_free(vm_program *p)
 			free(p->consts[i].u.s);
 	for (uint32_t i = 0; i < p->nfuncs; i++)
 		free(p->funcs[i].name);
+	vm_ffi_release(p);
+	for (uint32_t i = 0; i < p->nexterns; i++) {
+		free(p->externs[i].name);
+		free(p->externs[i].lib);
+	}
+	free(p->externs);
 	free(p->consts);
 	free(p->funcs);
 	free(p->code);

@@ -8,8 +8,8 @@
  *      exactly; nlocals >= nparams; frame sizes stay under VM_MAX_SLOTS;
  *      main exists and takes no parameters;
  *   2. every instruction alone: a defined opcode with its upper 24 bits
- *      zero, its operand word present, constant, local and function indices
- *      in range, jump targets inside the function;
+ *      zero, its operand word present, constant, local, function and
+ *      extern indices in range, jump targets inside the function;
  *   3. jump targets land on an instruction, never on an operand word;
  *   4. the stack: an abstract run that tracks only the operand stack's
  *      depth.  Every instruction must be reached with the same depth on
@@ -162,7 +162,8 @@ static int check_layout(verifier *v)
 		return -1;
 	}
 	if (m->nparams != 0)
-		return fail_func(v, m, "main takes %u parameters; it must take none", m->nparams);
+		return fail_func(v, m, "main takes %u parameter%s; it must take none", m->nparams,
+				 m->nparams == 1 ? "" : "s");
 	return 0;
 }
 
@@ -193,18 +194,23 @@ static int check_insns(verifier *v)
 		switch (op->operand) {
 		case OPND_CONST:
 			if (x >= p->nconsts)
-				return fail_at(v, pc, 1, "constant index %u is out of range (%u constants)", x,
-					       p->nconsts);
+				return fail_at(v, pc, 1, "constant index %u is out of range (%u constant%s)", x,
+					       p->nconsts, p->nconsts == 1 ? "" : "s");
 			break;
 		case OPND_LOCAL:
 			if (x >= f->nlocals)
-				return fail_at(v, pc, 1, "local index %u is out of range (%u locals)", x,
-					       f->nlocals);
+				return fail_at(v, pc, 1, "local index %u is out of range (%u local%s)", x,
+					       f->nlocals, f->nlocals == 1 ? "" : "s");
 			break;
 		case OPND_FUNC:
 			if (x >= p->nfuncs)
-				return fail_at(v, pc, 1, "function index %u is out of range (%u functions)", x,
-					       p->nfuncs);
+				return fail_at(v, pc, 1, "function index %u is out of range (%u function%s)", x,
+					       p->nfuncs, p->nfuncs == 1 ? "" : "s");
+			break;
+		case OPND_EXTERN:
+			if (x >= p->nexterns)
+				return fail_at(v, pc, 1, "extern index %u is out of range (%u extern%s)", x,
+					       p->nexterns, p->nexterns == 1 ? "" : "s");
 			break;
 		case OPND_LABEL:
 			if (x >= f->len)
@@ -247,8 +253,7 @@ static int join(verifier *v, uint32_t from, uint32_t t, int32_t d)
 		return 0;
 	}
 	if (v->depth[t] != d)
-		return fail_at(v, t, 0,
-			       "stack depth differs between paths into %u: %d on one path, %d coming from %u",
+		return fail_at(v, t, 0, "the stack depth at %u is %d on one path but %d on the path from %u",
 			       t, v->depth[t], d, from);
 	return 0;
 }
@@ -269,12 +274,17 @@ static int check_stack(verifier *v)
 		uint32_t pc = v->work[--v->nwork];
 		const vm_opinfo *op = &vm_ops[code[pc]];
 		int32_t d = v->depth[pc];
-		/* call and go pop their callee's parameters, select 3 per case */
+		/* call and go pop their callee's parameters, select 3 per case,
+		 * ffi its extern's arguments */
 		int32_t pops = vm_op_pops(v->p, code[pc], op->operand == OPND_NONE ? 0 : code[pc + 1]);
 		int32_t pushes = op->pushes;
-		if (d < pops)
-			return fail_at(v, pc, 0, "stack underflow: %s needs %d value%s, the stack holds %d",
-				       op->mnemonic, pops, pops == 1 ? "" : "s", d);
+		if (d < pops) {
+			const char *callee = op->operand == OPND_FUNC ? v->p->funcs[code[pc + 1]].name
+					   : op->operand == OPND_EXTERN ? v->p->externs[code[pc + 1]].name : NULL;
+			return fail_at(v, pc, 0, "stack underflow: %s%s%s needs %d value%s, the stack holds %d",
+				       op->mnemonic, callee ? " " : "", callee ? callee : "", pops,
+				       pops == 1 ? "" : "s", d);
+		}
 		d = d - pops + pushes;
 		if ((uint32_t)d > limit) {
 			if (f->maxstack == UINT32_MAX)

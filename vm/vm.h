@@ -33,6 +33,7 @@ enum vm_operand_kind {
 	OPND_LOCAL, /* index of a local slot of the current function */
 	OPND_FUNC,  /* index of a function of the program */
 	OPND_LABEL, /* jump target: word offset from the start of the function */
+	OPND_EXTERN, /* index into the program's extern table (FFI) */
 };
 
 enum { OPF_TERM = 1, OPF_BRANCH = 2 };
@@ -67,9 +68,9 @@ struct vm_program;
 #define VM_SELECT_MAX 64
 
 /* Values an instruction pops, given its operand: the table's pops, or for
- * VAR, call's and go's callee parameters and select's 3 per case.  -1 if
- * the operand is out of range for that (a bad function index, or more
- * select cases than SCHED_SELECT_MAX). */
+ * VAR, call's and go's callee parameters, select's 3 per case and ffi's
+ * C arguments.  -1 if the operand is out of range for that (a bad function
+ * or extern index, or more select cases than SCHED_SELECT_MAX). */
 int vm_op_pops(const struct vm_program *p, uint32_t op, uint32_t operand);
 
 /* Words one instruction takes: 1, or 2 with an operand. */
@@ -152,6 +153,47 @@ typedef struct vm_function {
 	uint32_t line;
 } vm_function;
 
+/* C types of an FFI signature.  The numbers are part of the binary format. */
+enum vm_ctype {
+	VM_CT_VOID = 0,   /* return type only: the result is nil */
+	VM_CT_INT = 1,    /* C int (32 bits) <-> int */
+	VM_CT_LONG = 2,   /* int64_t <-> int */
+	VM_CT_DOUBLE = 3, /* double <-> float */
+	VM_CT_PTR = 4,    /* void * <-> pointer (nil passes NULL) */
+	VM_CT_STRING = 5, /* const char *: from a string; a result is copied
+			   * into a new string, NULL gives nil */
+	VM_CT__COUNT
+};
+
+/* Most arguments an extern may take. */
+#define VM_EXTERN_MAXARGS 16
+
+/* Name of a C type as .extern writes it ("int", "double", ...), or NULL. */
+const char *vm_ctype_name(uint32_t t);
+
+/* One `.extern NAME LIB RET ARG...`: a C function the program calls with
+ * `ffi NAME`.  Everything but the last three fields is what a .gbc keeps;
+ * vm_ffi_resolve (ffi.c) fills those when the program is loaded. */
+typedef struct vm_extern {
+	/* the C symbol, an identifier unique among the program's externs */
+	char *name;
+	/* "libc", "libm", or a shared library's file name (non-empty, no NUL) */
+	char *lib;
+	/* enum vm_ctype of the result, and of each argument (never void) */
+	uint8_t ret;
+	uint8_t nargs; /* <= VM_EXTERN_MAXARGS */
+	uint8_t args[VM_EXTERN_MAXARGS];
+	/* source line of the .extern */
+	uint32_t line;
+	/* the library's dlopen handle and the function's address: NULL until
+	 * resolved */
+	void *handle;
+	void *fn;
+	/* the prepared libffi call interface (an ffi_cif, malloc'd; opaque
+	 * here so that vm.h does not need ffi.h): NULL until resolved */
+	void *cif;
+} vm_extern;
+
 typedef struct vm_program {
 	/* source file name for debug info (the .gasm the code came from) */
 	char *file;
@@ -176,6 +218,10 @@ typedef struct vm_program {
 	uint32_t ncode;
 	/* lines[i]: source line of the instruction that code word i belongs to */
 	uint32_t *lines;
+
+	/* C functions the program calls through ffi, in declaration order */
+	vm_extern *externs;
+	uint32_t nexterns;
 } vm_program;
 
 /* Slots a frame of f needs on the VM stack: locals, the frame record, and
@@ -218,8 +264,23 @@ int vm_gbc_is_binary(const uint8_t *buf, size_t len);
  * Computes maxstack where it is unknown.  0 if the program is valid. */
 int vm_verify(vm_program *p, vm_diag *d);
 
-/* Read FILE (text or binary, told apart by the magic number), decode and
- * verify it.  NULL with d filled on any error, including unreadable files. */
+/* Open the libraries of p's externs, find their symbols and prepare their
+ * calls (ffi.c).  0 if every extern resolved; else d says which did not,
+ * with the .extern's line ("FILE:LINE: extern cos: unknown symbol in libm"). */
+int vm_ffi_resolve(vm_program *p, vm_diag *d);
+
+/* Call extern `ext` of a resolved program with its nargs arguments args[],
+ * storing its result (nil for void) in *result.  -1 with a message in err
+ * if an argument has the wrong kind ("ffi cos: argument 1: double expected,
+ * got int") or does not fit its C type.  A string result is a new GC
+ * string.  The interpreter uses the two halves of this, vm_ffi_prepare and
+ * vm_ffi_invoke (internal.h), to call outside the scheduler's P. */
+int vm_ffi_call(const vm_program *p, uint32_t ext, const vm_value *args, vm_value *result,
+		char *err, size_t errlen);
+
+/* Read FILE (text or binary, told apart by the magic number), decode,
+ * verify it and resolve its externs.  NULL with d filled on any error,
+ * including unreadable files. */
 vm_program *vm_load(const char *path, vm_diag *d);
 
 /* Print p as assembly that vm_asm reads back into the same program. */
@@ -252,6 +313,20 @@ typedef struct vm_run_options {
 	size_t sysstack;
 	/* --sched=deterministic: one P, instruction-counted time slices */
 	int deterministic;
+	/* --gc-stress: collect every gc_stress allocations (0: off) */
+	uint64_t gc_stress;
+	/* --schedtrace=MS: a scheduler-state line every MS milliseconds */
+	int64_t schedtrace_ms;
+	/* --debug-overflow-mstack (debug builds): overflow an M stack on purpose */
+	int debug_overflow_mstack;
+	/* --stack-stats: 1 text, 2 JSON, printed to stderr at exit */
+	int stack_stats;
+	/* --gc-stats: print the collector's statistics at exit */
+	int gc_stats;
+	/* --trace=FILE (NULL: no trace), --trace-dump=legacy, --trace-clock=virtual */
+	const char *trace_path;
+	int trace_legacy_dump;
+	int trace_virtual_clock;
 } vm_run_options;
 
 /* Run p from main.  Returns the process exit status: 0 when main returns,

@@ -23,8 +23,8 @@ static char *read_doc(void)
 
 static const char *kind_word(int kind)
 {
-	static const char *const w[] = { "none", "imm", "const", "local", "func", "label" };
-	return kind >= 0 && kind <= OPND_LABEL ? w[kind] : "?";
+	static const char *const w[] = { "none", "imm", "const", "local", "func", "label", "extern" };
+	return kind >= 0 && kind <= OPND_EXTERN ? w[kind] : "?";
 }
 
 static const char *flow_word(int flags)

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# trace_overhead.sh: what tracing costs, greenvm beside Go 1.19.
+# Ping-pong with and without a trace, N round trips at one P; the marginal
+# nanoseconds per event are (time traced - time untraced) / events, and the
+# bytes per event are the trace's size / events, with events counted by
+# go tool trace -d for both.  Medians of RUNS runs each, in turn.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${BENCH_RUNS:-5}
+N=${TRACE_BENCH_N:-200000}
+GO=/usr/lib/go-1.19/bin/go
+out=build/bench
+mkdir -p "$out"
+export GOCACHE=$PWD/build/gocache GOPATH=$PWD/build/gopath GOFLAGS=-mod=mod
+"$GO" build -o "$out/pingpong_trace" bench/pingpong_trace.go
+
+secs() { # wall seconds of "$@"
+	local t0 t1
+	t0=$(date +%s%N)
+	"$@" >/dev/null
+	t1=$(date +%s%N)
+	echo $(((t1 - t0) / 1000))
+}
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+gv=(build/greenvm run --procs=1 bench/pingpong.gasm "$N")
+[ -f bench/pingpong.gasm ] || gv=(build/greenvm run --procs=1 programs/pingpong.gasm "$N")
+gvt=(build/greenvm run --procs=1 --trace="$out/gv.trace" "${gv[@]:3}")
+gov=(env GOMAXPROCS=1 "$out/pingpong_trace" "$N")
+got=(env GOMAXPROCS=1 "$out/pingpong_trace" "$N" "$out/go.trace")
+
+a=() b=() c=() d=()
+"${gvt[@]}" >/dev/null
+"${got[@]}" >/dev/null # warm-up, and the traces whose events we count
+for ((i = 0; i < RUNS; i++)); do
+	a+=("$(secs "${gv[@]}")")
+	b+=("$(secs "${gvt[@]}")")
+	c+=("$(secs "${gov[@]}")")
+	d+=("$(secs "${got[@]}")")
+done
+ev_gv=$("$GO" tool trace -d "$out/gv.trace" 2>/dev/null | grep -c .)
+ev_go=$("$GO" tool trace -d "$out/go.trace" 2>/dev/null | grep -c .)
+sz_gv=$(stat -c %s "$out/gv.trace")
+sz_go=$(stat -c %s "$out/go.trace")
+ma=$(printf '%s\n' "${a[@]}" | median)
+mb=$(printf '%s\n' "${b[@]}" | median)
+mc=$(printf '%s\n' "${c[@]}" | median)
+md=$(printf '%s\n' "${d[@]}" | median)
+awk -v n="$N" -v ma="$ma" -v mb="$mb" -v mc="$mc" -v md="$md" -v eg="$ev_gv" -v eo="$ev_go" \
+	-v sg="$sz_gv" -v so="$sz_go" 'BEGIN {
+	nsg = (mb - ma) * 1000 / eg; nso = (md - mc) * 1000 / eo
+	printf "tracing ping-pong %d: greenvm %.1f ns/event, %.2f bytes/event (%d events); Go %.1f ns/event, %.2f bytes/event (%d events)\n", n, nsg, sg / eg, eg, nso, so / eo, eo
+	printf "%-28s greenvm %8.1f ns  peer %8.1f ns   ratio %5.2f   (target <= 25 ns per event)\n", "trace cost per event", nsg, nso, nsg / nso
+	printf "%-28s greenvm %8.2f B   peer %8.2f B    ratio %5.2f   (target <= Go)\n", "trace bytes per event", sg / eg, so / eo, (sg / eg) / (so / eo)
+}'

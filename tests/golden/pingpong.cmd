@@ -1,0 +1,1 @@
+programs/pingpong.gasm 50

@@ -1,0 +1,1 @@
+run tests/programs/chan_close_twice.gasm

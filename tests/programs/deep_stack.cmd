@@ -1,0 +1,1 @@
+run programs/deep_stack.gasm

@@ -1,0 +1,1 @@
+run tests/programs/ffi_nosymbol.gasm

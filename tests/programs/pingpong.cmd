@@ -1,0 +1,1 @@
+run programs/pingpong.gasm 20000

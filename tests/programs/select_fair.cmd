@@ -1,0 +1,1 @@
+run tests/programs/select_fair.gasm

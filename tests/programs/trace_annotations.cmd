@@ -1,0 +1,1 @@
+run programs/trace_annotations.gasm

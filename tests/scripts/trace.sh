@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# trace.sh: checks of the traces greenvm writes, judged by Go's own parser.
+# Usage: tests/scripts/trace.sh BUILD_DIR.  Prints PASS/FAIL lines and a
+# closing "N passed, N failed".
+set -u
+bin=$1/greenvm
+go=/usr/lib/go-1.19/bin/go
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+npass=0
+nfail=0
+pass() { npass=$((npass + 1)); }
+fail() { echo "FAIL trace: $*"; nfail=$((nfail + 1)); }
+
+if [ ! -x "$go" ]; then
+	echo "FAIL trace: $go is missing (./run test installs golang-1.19-go)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+# 1. Every program of the program tests, at 1, 2 and 4 Ps: the trace is
+# complete however the program ends, and go tool trace -d accepts it.
+for cmd in tests/programs/*.cmd; do
+	read -r -a args <"$cmd"
+	[ "${args[0]}" = run ] || continue
+	case " ${args[*]} " in *" --procs="* | *" --sched="* | *"--max-stack"*) continue ;; esac
+	case "${args[1]}" in programs/*) ;; *) continue ;; esac
+	for p in 1 2 4; do
+		t=$tmp/t.trace
+		rm -f "$t"
+		timeout 120 "$bin" run --procs=$p --trace="$t" "${args[@]:1}" >/dev/null 2>&1 </dev/null
+		if "$go" tool trace -d "$t" >"$tmp/out" 2>"$tmp/err"; then
+			pass
+		else
+			fail "${args[*]:1} --procs=$p: go tool trace -d: $(grep -v Parsing "$tmp/err" | head -2)"
+		fi
+	done
+done
+
+# 2. The legacy dump on a 4 KiB g0 overflows and is reported; on 256 KiB it
+# works, and Go's parser sees the same events as with the direct dump.  The
+# debug build's AddressSanitizer puts red zones around every local, which
+# roughly doubles frames, so there the small g0 is 8 KiB.
+deep=programs/deep_stack.gasm
+small=4K small_bytes=4096
+case "$1" in *debug*) small=8K small_bytes=8192 ;; esac
+"$bin" run --sysstack=$small --trace="$tmp/l4.trace" --trace-dump=legacy "$deep" >/dev/null 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 2 ] && grep -q 'fatal error: system stack overflow' "$tmp/err" &&
+	grep -q "g0 stack of $small_bytes bytes overflowed during \"trace stack dump\"" "$tmp/err"; then
+	pass
+else
+	fail "legacy dump on a $small g0: exit $rc, stderr: $(head -3 "$tmp/err" | tr '\n' ' ')"
+fi
+"$bin" run --sysstack=$small --trace="$tmp/d4.trace" "$deep" >/dev/null 2>&1 &&
+	"$go" tool trace -d "$tmp/d4.trace" >/dev/null 2>&1 && pass ||
+	fail "direct dump on a $small g0 did not give a valid trace"
+det=(--sched=deterministic --trace-clock=virtual)
+"$bin" run "${det[@]}" --sysstack=256K --trace-dump=legacy --trace="$tmp/leg.trace" "$deep" >/dev/null 2>&1
+"$bin" run "${det[@]}" --trace="$tmp/dir.trace" "$deep" >/dev/null 2>&1
+"$go" tool trace -d "$tmp/leg.trace" >"$tmp/leg.txt" 2>/dev/null
+"$go" tool trace -d "$tmp/dir.trace" >"$tmp/dir.txt" 2>/dev/null
+if [ -s "$tmp/dir.txt" ] && cmp -s "$tmp/leg.txt" "$tmp/dir.txt"; then
+	pass
+else
+	fail "legacy (256K g0) and direct dumps: go tool trace -d lists different events"
+fi
+
+# 3. A deterministic run with the virtual clock writes the same bytes every
+# time, and the same bytes as the golden traces checked in.
+for golden in tests/golden/*.trace; do
+	name=$(basename "$golden" .trace)
+	read -r -a args <"tests/golden/$name.cmd"
+	"$bin" run "${det[@]}" --trace="$tmp/g1.trace" "${args[@]}" >/dev/null 2>&1
+	"$bin" run "${det[@]}" --trace="$tmp/g2.trace" "${args[@]}" >/dev/null 2>&1
+	if ! cmp -s "$tmp/g1.trace" "$tmp/g2.trace"; then
+		fail "$name: two deterministic runs wrote different traces"
+	elif ! cmp -s "$tmp/g1.trace" "$golden"; then
+		fail "$name: the trace differs from $golden (regenerate it only if the change is meant)"
+	else
+		pass
+	fi
+done
+
+# 4. Ping-pong's unblock events account for its round trips: each of the N
+# passes wakes the goroutine that waits for the ball.
+n=300
+"$bin" run --procs=1 --trace="$tmp/pp.trace" programs/pingpong.gasm $n >/dev/null 2>&1
+"$go" tool trace -d "$tmp/pp.trace" >"$tmp/pp.txt" 2>/dev/null
+unblocks=$(grep -c ' GoUnblock' "$tmp/pp.txt")
+if [ "$unblocks" -ge "$n" ] && [ "$unblocks" -le $((n + 10)) ]; then
+	pass
+else
+	fail "pingpong $n: $unblocks GoUnblock events, want $n to $((n + 10))"
+fi
+
+# 5. A trace file that cannot be written: greenvm says so, naming the file
+# and the error; the program still runs; the exit status is non-zero.
+out=$("$bin" run --trace=/nonexistent/dir/t.trace programs/hello.gasm 2>"$tmp/err")
+rc=$?
+if [ "$out" = "hello, world" ] && [ $rc -ne 0 ] &&
+	grep -q '/nonexistent/dir/t.trace: No such file or directory' "$tmp/err"; then
+	pass
+else
+	fail "unwritable trace: exit $rc, stdout '$out', stderr $(head -2 "$tmp/err")"
+fi
+out=$("$bin" run --trace=/dev/full programs/hello.gasm 2>"$tmp/err")
+rc=$?
+if [ "$out" = "hello, world" ] && [ $rc -ne 0 ] && grep -q '/dev/full: No space left on device' "$tmp/err"; then
+	pass
+else
+	fail "trace to a full disk: exit $rc, stdout '$out', stderr $(head -2 "$tmp/err")"
+fi
+
+echo "trace checks: $npass passed, $nfail failed"
+[ $nfail -eq 0 ]

@@ -1,0 +1,235 @@
+/* test_sched.c: units of the scheduler: local run queues, the global queue, stealing, timers. */
+#include <CUnit/Basic.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scheduler/runtime.h"
+
+/* Gs made here only carry an id; the queues never look inside.  They come
+ * from one pool, freed when the suite ends. */
+#define POOL_GS 400000
+static sched_g *pool;
+static size_t pool_used;
+
+static sched_g *mkg(int64_t id)
+{
+	if (pool_used == POOL_GS)
+		abort();
+	sched_g *g = &pool[pool_used++];
+	memset(g, 0, sizeof *g);
+	g->goid = id;
+	return g;
+}
+
+static int pool_init(void)
+{
+	pool = calloc(POOL_GS, sizeof *pool);
+	return pool ? 0 : -1;
+}
+
+static int pool_free(void)
+{
+	free(pool);
+	return 0;
+}
+
+static void reset_p(sched_p *pp, int id)
+{
+	memset(pp, 0, sizeof *pp);
+	pp->id = id;
+	pthread_mutex_init(&pp->timerslock, NULL);
+}
+
+/* A fake M holding pp, so code that asks "which P am I on" has an answer. */
+static sched_m fake_m;
+
+static void setup_world(sched_p *ps, int n)
+{
+	sched.nprocs = n;
+	sched.allp = ps;
+	for (int i = 0; i < n; i++)
+		reset_p(&ps[i], i);
+	memset(&fake_m, 0, sizeof fake_m);
+	fake_m.p = &ps[0];
+	fake_m.rand = 42;
+	sched_mself = &fake_m;
+	sched.runqhead = sched.runqtail = NULL;
+	atomic_store(&sched.runqsize, 0);
+	atomic_store(&sched.npidle, 0); /* every P busy: sched_ready wakes nobody */
+}
+
+static void test_runq_fifo_and_runnext(void)
+{
+	sched_p ps[1];
+	setup_world(ps, 1);
+	for (int i = 1; i <= 5; i++)
+		sched_runqput(&ps[0], mkg(i), false);
+	sched_runqput(&ps[0], mkg(100), true); /* runnext jumps the queue */
+	CU_ASSERT_EQUAL(sched_runqget(&ps[0])->goid, 100);
+	for (int i = 1; i <= 5; i++)
+		CU_ASSERT_EQUAL(sched_runqget(&ps[0])->goid, i);
+	CU_ASSERT_PTR_NULL(sched_runqget(&ps[0]));
+	CU_ASSERT_TRUE(sched_runqempty(&ps[0]));
+
+	/* A second runnext displaces the first to the tail. */
+	sched_runqput(&ps[0], mkg(1), true);
+	sched_runqput(&ps[0], mkg(2), true);
+	CU_ASSERT_EQUAL(sched_runqget(&ps[0])->goid, 2);
+	CU_ASSERT_EQUAL(sched_runqget(&ps[0])->goid, 1);
+}
+
+static void test_runq_overflow_to_global(void)
+{
+	sched_p ps[1];
+	setup_world(ps, 1);
+	int n = SCHED_RUNQ + 10;
+	for (int i = 1; i <= n; i++)
+		sched_runqput(&ps[0], mkg(i), false);
+	/* Half the ring plus the one being put moved to the global queue. */
+	CU_ASSERT_EQUAL(atomic_load(&sched.runqsize), SCHED_RUNQ / 2 + 1);
+	int seen = 0;
+	sched_g *g;
+	while ((g = sched_runqget(&ps[0])))
+		seen++;
+	pthread_mutex_lock(&sched.lock);
+	while ((g = sched_globrunqget(&ps[0], 0))) {
+		seen++;
+		while (sched_runqget(&ps[0]))
+			seen++;
+	}
+	pthread_mutex_unlock(&sched.lock);
+	CU_ASSERT_EQUAL(seen, n);
+	CU_ASSERT_EQUAL(atomic_load(&sched.runqsize), 0);
+}
+
+static void test_steal_half(void)
+{
+	sched_p ps[2];
+	setup_world(ps, 2);
+	for (int i = 1; i <= 10; i++)
+		sched_runqput(&ps[1], mkg(i), false);
+	sched_g *g = sched_runqsteal(&ps[0], &ps[1], false);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+	/* 5 taken: one returned, four now in ps[0]'s queue; 5 left in ps[1]. */
+	int mine = 0, theirs = 0;
+	while (sched_runqget(&ps[0]))
+		mine++;
+	while (sched_runqget(&ps[1]))
+		theirs++;
+	CU_ASSERT_EQUAL(mine, 4);
+	CU_ASSERT_EQUAL(theirs, 5);
+
+	/* Only runnext is left: it is stolen only when asked for. */
+	sched_runqput(&ps[1], mkg(77), true);
+	CU_ASSERT_PTR_NULL(sched_runqsteal(&ps[0], &ps[1], false));
+	g = sched_runqsteal(&ps[0], &ps[1], true);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+	CU_ASSERT_EQUAL(g->goid, 77);
+}
+
+/* Many thieves against one owner: every G is taken exactly once. */
+#define STEAL_GS 200000
+static sched_p race_ps[4];
+static _Atomic int taken[STEAL_GS + 1];
+static _Atomic bool producer_done;
+
+static void *thief(void *arg)
+{
+	sched_p *mine = arg;
+	for (;;) {
+		sched_g *g = sched_runqsteal(mine, &race_ps[0], true);
+		if (g)
+			atomic_fetch_add(&taken[g->goid], 1);
+		/* drain what we stole into our own queue (we own it) */
+		while ((g = sched_runqget(mine)))
+			atomic_fetch_add(&taken[g->goid], 1);
+		if (atomic_load(&producer_done) && sched_runqempty(&race_ps[0]))
+			return NULL;
+	}
+}
+
+static void test_steal_race(void)
+{
+	setup_world(race_ps, 4);
+	atomic_store(&producer_done, false);
+	pthread_t t[3];
+	for (int i = 0; i < 3; i++)
+		pthread_create(&t[i], NULL, thief, &race_ps[i + 1]);
+	for (int i = 1; i <= STEAL_GS; i++) {
+		sched_runqput(&race_ps[0], mkg(i), (i % 7) == 0);
+		if (i % 3 == 0) { /* the owner takes some too */
+			sched_g *g = sched_runqget(&race_ps[0]);
+			if (g)
+				atomic_fetch_add(&taken[g->goid], 1);
+		}
+	}
+	sched_g *g;
+	while ((g = sched_runqget(&race_ps[0])))
+		atomic_fetch_add(&taken[g->goid], 1);
+	atomic_store(&producer_done, true);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	/* the overflow went to the global queue */
+	pthread_mutex_lock(&sched.lock);
+	for (sched_g *q = sched.runqhead; q; q = q->schedlink)
+		atomic_fetch_add(&taken[q->goid], 1);
+	sched.runqhead = sched.runqtail = NULL;
+	atomic_store(&sched.runqsize, 0);
+	pthread_mutex_unlock(&sched.lock);
+	int bad = 0;
+	for (int i = 1; i <= STEAL_GS; i++)
+		bad += atomic_load(&taken[i]) != 1;
+	CU_ASSERT_EQUAL(bad, 0);
+}
+
+static void test_timers_in_order(void)
+{
+	sched_p ps[1];
+	setup_world(ps, 1);
+	int64_t whens[] = { 50, 10, 40, 20, 30, 10 };
+	int n = (int)(sizeof whens / sizeof whens[0]);
+	for (int i = 0; i < n; i++) {
+		sched_g *g = mkg(i + 1);
+		g->when = whens[i];
+		atomic_store(&g->status, G_WAITING);
+		sched_timer_add(&ps[0], g);
+	}
+	CU_ASSERT_EQUAL(atomic_load(&ps[0].timer0when), 10);
+	CU_ASSERT_EQUAL(sched_next_timer(), 10);
+	/* At time 25 the two 10s and the 20 fire; 30 is next. */
+	CU_ASSERT_EQUAL(sched_check_timers(&ps[0], 25), 30);
+	int fired = 0;
+	sched_g *g;
+	while ((g = sched_runqget(&ps[0]))) {
+		CU_ASSERT_TRUE(g->when <= 25);
+		CU_ASSERT_EQUAL(atomic_load(&g->status), G_RUNNABLE);
+		fired++;
+	}
+	CU_ASSERT_EQUAL(fired, 3);
+	CU_ASSERT_EQUAL(sched_check_timers(&ps[0], 1000), 0);
+	fired = 0;
+	while (sched_runqget(&ps[0]))
+		fired++;
+	CU_ASSERT_EQUAL(fired, 3);
+	CU_ASSERT_EQUAL(atomic_load(&ps[0].timer0when), 0);
+	CU_ASSERT_EQUAL(sched_next_timer(), 0);
+	free(ps[0].timers);
+}
+
+int main(void)
+{
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	CU_pSuite s = CU_add_suite("scheduler", pool_init, pool_free);
+	CU_add_test(s, "run queue: FIFO and runnext", test_runq_fifo_and_runnext);
+	CU_add_test(s, "run queue: overflow to the global queue", test_runq_overflow_to_global);
+	CU_add_test(s, "stealing half", test_steal_half);
+	CU_add_test(s, "stealing races: each G taken once", test_steal_race);
+	CU_add_test(s, "timers fire in order", test_timers_in_order);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,121 @@
+/* test_stack_report.c: runs tests/stackrep/stack_report.py on the fixture in tests/stackrep/ and checks its findings. */
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+/* A fresh folder for one run of the script (mkdtemp's). */
+static char dir[64];
+
+/* The whole of a file, NUL-terminated, or NULL; free it. */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	static char buf[1 << 16];
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return strdup(buf);
+}
+
+/* Run the report on the fixture with a g0 of sysstack bytes; its exit status. */
+static int run_report(int sysstack)
+{
+	char cmd[512];
+	strcpy(dir, "/tmp/stackrep.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(cmd, sizeof cmd,
+		 "python3 tests/stackrep/stack_report.py --root tests/stackrep/fixture --src . --compile "
+		 "--build %s/obj --json %s/report.json --sysstack %d >%s/out.txt 2>&1",
+		 dir, dir, sysstack, dir);
+	int rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* The frame GCC wrote into the fixture's work.su for function name, or -1. */
+static long su_frame(const char *name)
+{
+	char path[128], pat[64];
+	snprintf(path, sizeof path, "%s/obj/work.su", dir);
+	snprintf(pat, sizeof pat, ":%s\t", name);
+	char *su = slurp(path);
+	if (!su)
+		return -1;
+	char *p = strstr(su, pat);
+	long v = p ? strtol(p + strlen(pat), NULL, 10) : -1;
+	free(su);
+	return v;
+}
+
+static void cleanup(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
+/* The deepest chain is fix_entry -> mid -> leaf_big, and the worst case is
+ * the sum of their frames as GCC reported them. */
+static void test_worst_case_and_chain(void)
+{
+	CU_ASSERT_EQUAL_FATAL(run_report(16384), 0);
+	char path[128];
+	snprintf(path, sizeof path, "%s/report.json", dir);
+	char *json = slurp(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+	char *e = strstr(json, "{\"entry\": \"fix_entry\"");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	char *w = strstr(e, "\"worst_case_bytes\": ");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+	long worst = strtol(w + strlen("\"worst_case_bytes\": "), NULL, 10);
+	long sum = su_frame("fix_entry") + su_frame("mid") + su_frame("leaf_big");
+	CU_ASSERT(su_frame("leaf_big") > 2048); /* the 3000-byte array */
+	CU_ASSERT_EQUAL(worst, sum);
+	char *c = strstr(e, "\"chain\": [");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	char *c1 = strstr(c, "{\"function\": \"fix_entry\"");
+	char *c2 = c1 ? strstr(c1, "{\"function\": \"mid\"") : NULL;
+	char *c3 = c2 ? strstr(c2, "{\"function\": \"leaf_big\"") : NULL;
+	CU_ASSERT_PTR_NOT_NULL(c3);
+	CU_ASSERT_PTR_NULL(strstr(c, "leaf_small")); /* not on the deepest chain */
+	free(json);
+	snprintf(path, sizeof path, "%s/out.txt", dir);
+	char *out = slurp(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "verdict: every entry fits"));
+	free(out);
+	cleanup();
+}
+
+/* With a g0 smaller than the worst case plus the reserve, the verdict fails. */
+static void test_verdict_fails(void)
+{
+	CU_ASSERT_EQUAL_FATAL(run_report(6144), 1);
+	char path[128];
+	snprintf(path, sizeof path, "%s/out.txt", dir);
+	char *out = slurp(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "DOES NOT FIT"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "verdict: FAIL: fix_entry"));
+	free(out);
+	cleanup();
+}
+
+int main(void)
+{
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	CU_pSuite s = CU_add_suite("stack_report", NULL, NULL);
+	CU_add_test(s, "worst case and chain of the fixture", test_worst_case_and_chain);
+	CU_add_test(s, "verdict fails over the g0 size", test_verdict_fails);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	int failed = (int)CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
