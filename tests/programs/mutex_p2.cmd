@@ -1,0 +1,1 @@
+run --procs=2 programs/mutex.gasm

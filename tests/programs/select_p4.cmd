@@ -1,0 +1,1 @@
+run --procs=4 programs/select.gasm

@@ -1,0 +1,1 @@
+run --sched=deterministic programs/sieve.gasm 25
