@@ -21,7 +21,10 @@ size, an "ellipse".
 3. For each entry, a depth-first search over the call graph from the first
    function on g0 (sched_systemstack_g0 or sched_mcall_g0), summing frames,
    gives the worst case and its deepest chain.  Indirect calls are resolved
-   by the table INDIRECT below, library calls cost what LIBRARY says,
+   by the table INDIRECT below; a call through a function-pointer parameter
+   (systemstack's fn) reaches the function passed at the call site this
+   path came through, so nested systemstack calls each run their own
+   function.  Library calls cost what LIBRARY says,
    recursion is bounded by RECURSION or reported as unbounded.  Nothing is
    dropped silently: every assumption used is printed.
 4. Verdict: exit 1 when an entry's worst case plus RESERVE (signal handlers
@@ -77,20 +80,26 @@ OFF_G0 = {
 }
 
 # Indirect calls, by the callee expression at the call site.
-#   'ENTRY'          the function the caller handed to systemstack/mcall
+#   'ENTRY'          the entry: the function the outermost systemstack/mcall
+#                    was given (the trampolines on g0 call it)
+#   'PASSED'         a function-pointer parameter: the function the caller
+#                    on this path passed at its call site (see value_of)
 #   [names]          these functions (each one is followed)
 #   {variant: name}  one report per variant (the two stack dumps)
 #   ('args', f, i)   every function passed as argument i to f() in the sources
 #   ('assume', n)    a hook not in the runtime yet: n bytes, printed
 INDIRECT = {
-    # systemstack's nested call, and trace_systemstack's with no hook
-    'fn': 'ENTRY',
+    # systemstack's nested call (already on g0), the tracer's
+    # trace_systemstack with no hook, and the scheduler's hook off an M:
+    # the function their caller passed, which nests (trace stop -> stack
+    # dump -> string -> flush), so it is resolved per call site
+    'fn': 'PASSED',
     # the trampolines on g0
     'c->fn': 'ENTRY',
     'm->mcall_fn': 'ENTRY',
-    # the tracer's systemstack hook: the VM passes systemstack itself
-    # (same signature); tests pass their own
-    'trace.hooks.systemstack': ['systemstack'],
+    # the tracer's systemstack hook: the scheduler's trace_systemstack
+    # (scheduler/proc.c), which calls systemstack; tests pass their own
+    'trace.hooks.systemstack': ['scheduler/proc.c:trace_systemstack'],
     # the tracer's clock hook: sched_nanotime has its signature
     'trace.hooks.nanotime': ['sched_nanotime'],
     # the VM's hooks, through the scheduler: "describe this PC" and "this
@@ -121,10 +130,12 @@ PRINTERS = {'fprintf', 'vfprintf', 'fputs', 'fwrite', 'fputc', 'putc', 'write'}
 DYING_LINES = 3
 
 # Recursion allowed on g0, by function: the most frames it can have at once.
-# systemstack nests when tracer work on g0 asks for g0 again: it then just
-# calls the function (Go does the same).  The deepest nesting is trace stop
-# -> trace stack dump -> trace flush or trace string: three levels.
-RECURSION = {'systemstack': 3, 'trace_systemstack': 3}
+# A cycle is the same function reached again with the same function-pointer
+# arguments.  systemstack nesting is not one: tracer work on g0 that asks
+# for g0 again (trace stop -> stack dump -> string -> flush) passes a
+# different function each time, and the search follows each call site's own
+# (see 'PASSED').  No recursion is allowed on g0 today.
+RECURSION = {}
 
 # Library functions have no .su data.  Bytes of stack each one uses, its
 # callees included, on x86-64 Debian 12 (glibc 2.36, libgc 8.2).  'measured':
@@ -304,6 +315,8 @@ class Sources:
     def __init__(self, root, files):
         self.root = root
         self.text = {}   # normalized relative path -> comment-free text
+        self.defs_cache = {}   # path -> [Def]
+        self.calls_cache = {}  # path -> {line: [(callee, args)]}
         for f in files:
             self.text[norm(f)] = strip_comments(open(os.path.join(root, f)).read())
 
@@ -334,13 +347,160 @@ class Sources:
         return m.group(1).strip('(*) ') if m else None
 
 
-def enclosing(funcs_by_file, path, line):
-    """The defined function of path whose body holds line."""
-    best = None
-    for fn in funcs_by_file.get(norm(path), []):
-        if fn.line <= line and (best is None or fn.line > best.line):
-            best = fn
-    return best
+    def defs(self, path):
+        """The function definitions of path, in order, parsed once."""
+        path = norm(path)
+        if path not in self.defs_cache:
+            self.lines(path)
+            self.defs_cache[path] = parse_defs(self.text.get(path, ''))
+        return self.defs_cache[path]
+
+    def def_at(self, path, line):
+        """The definition whose body holds path:line, or None."""
+        for d in self.defs(path):
+            if d.first <= line <= d.last:
+                return d
+        return None
+
+    def def_of(self, path, name):
+        """The definition of name in path, or None."""
+        for d in self.defs(path):
+            if d.name == name:
+                return d
+        return None
+
+    def calls_at(self, path, line):
+        """[(callee expression, args)] of the calls that start on path:line."""
+        path = norm(path)
+        if path not in self.calls_cache:
+            self.lines(path)
+            text = self.text.get(path, '')
+            index = {}
+            for m in CALL_RE.finditer(text):
+                if m.group(1) in KEYWORDS:
+                    continue
+                ln = text.count('\n', 0, m.start()) + 1
+                index.setdefault(ln, []).append((m.group(1), split_args(text, m.end() - 1)))
+            self.calls_cache[path] = index
+        return self.calls_cache[path].get(line, [])
+
+
+class Def:
+    """A function definition in the sources."""
+
+    def __init__(self, name, first, last, params):
+        self.name = name      # its name
+        self.first = first    # line of its name
+        self.last = last      # line of its closing brace
+        self.params = params  # [(name, is a function pointer)], in order
+
+
+CALL_RE = re.compile(r'(?<![\w>.])((?:[A-Za-z_]\w*(?:\.|->))*[A-Za-z_]\w*)\s*\(')
+KEYWORDS = {'if', 'while', 'for', 'switch', 'return', 'sizeof', '_Alignof', 'defined',
+            '__attribute__', '__typeof__', 'typeof', '_Static_assert', '__asm__', 'asm'}
+
+
+def param_name(text):
+    """The name a parameter declaration declares, and whether it is a
+    function pointer: 'void (*fn)(void *)' -> ('fn', True)."""
+    m = re.search(r'\(\s*\*\s*(?:const\s+)?([A-Za-z_]\w*)\s*\)\s*\(', text)
+    if m:
+        return m.group(1), True
+    names = re.findall(r'[A-Za-z_]\w*', text.split('[')[0])
+    return (names[-1] if names else ''), False
+
+
+def parse_defs(text):
+    """Function definitions of comment-free C text: a '{' at file level
+    whose header ends in a parameter list."""
+    # Blank preprocessor lines (and their continuations): their braces and
+    # parentheses are not code.
+    lines = text.split('\n')
+    cont = False
+    for i, ln in enumerate(lines):
+        if cont or ln.lstrip().startswith('#'):
+            cont = ln.endswith('\\')
+            lines[i] = ''
+    text = '\n'.join(lines)
+    out = []
+    depth, head_start, i, n = 0, 0, 0, len(text)
+    while i < n:
+        c = text[i]
+        if c in '"\'':
+            j = i + 1
+            while j < n and text[j] != c:
+                j += 2 if text[j] == '\\' else 1
+            i = j + 1
+            continue
+        if c == '{':
+            if depth == 0:
+                d = def_header(text, head_start, i)
+                if d:
+                    name, at, params = d
+                    j = close_brace(text, i)
+                    out.append(Def(name, text.count('\n', 0, at) + 1,
+                                   text.count('\n', 0, j) + 1, params))
+            depth += 1
+        elif c == '}':
+            depth -= 1
+            if depth == 0:
+                head_start = i + 1
+        elif c == ';' and depth == 0:
+            head_start = i + 1
+        i += 1
+    return out
+
+
+def def_header(text, start, brace):
+    """(name, offset of name, params) when text[start:brace] ends like a
+    function header 'T name(params)'; None otherwise."""
+    j = brace - 1
+    while j >= start and text[j].isspace():
+        j -= 1
+    if j < start or text[j] != ')':
+        return None
+    depth, k = 0, j
+    while k >= start:
+        if text[k] == ')':
+            depth += 1
+        elif text[k] == '(':
+            depth -= 1
+            if depth == 0:
+                break
+        k -= 1
+    m = re.search(r'([A-Za-z_]\w*)\s*$', text[start:k])
+    if not m or m.group(1) in KEYWORDS:
+        return None
+    params = [param_name(a) for a in split_args(text, k)]
+    if params == [('void', False)]:
+        params = []
+    return m.group(1), start + m.start(1), params
+
+
+def close_brace(text, at):
+    """Offset of the '}' that closes the '{' at text[at]."""
+    depth, i, n = 0, at, len(text)
+    while i < n:
+        c = text[i]
+        if c in '"\'':
+            j = i + 1
+            while j < n and text[j] != c:
+                j += 2 if text[j] == '\\' else 1
+            i = j + 1
+            continue
+        if c == '{':
+            depth += 1
+        elif c == '}':
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return n - 1
+
+
+def base_name(name):
+    """A GCC clone's source name: trace_string.part.0 -> trace_string."""
+    return name.split('.')[0]
 
 
 # ------------------------------------------------------------- the search
@@ -360,7 +520,10 @@ class Report:
         self.args_cache = {}
 
     def lookup(self, name, near_file=''):
-        """The node of function name, preferring near_file's static one."""
+        """The node of function name, preferring near_file's static one.
+        'file:name' names a static function of that file."""
+        if ':' in name:
+            return self.funcs.get(name)
         cands = self.by_name.get(name, [])
         for fn in cands:
             if fn.file == norm(near_file):
@@ -376,7 +539,6 @@ class Report:
         """Entries: functions passed to systemstack/mcall and wrappers."""
         self.entries = []     # (switch, entry Func, site file, site line, op)
         self.indirect = []    # (site file, line, wrapper, arg, resolved-by)
-        self.ctx = {}         # title of a function -> the entries it passes
         wrappers = []
         for path, line, callee, args in self.src.calls(r'\w*systemstack|mcall'):
             if len(args) < 2:
@@ -384,7 +546,7 @@ class Report:
             arg = args[1]
             base = callee.split('.')[-1].split('>')[-1]
             switch = 'mcall' if base == 'mcall' else 'systemstack'
-            encl = enclosing(self.by_file, path, line)
+            encl = self.src.def_at(path, line)
             if not IDENT_RE.match(arg):
                 continue  # a declaration or definition, not a call
             fn = self.lookup(arg, path)
@@ -392,8 +554,6 @@ class Report:
                 wrappers.append((path, line, encl, callee, arg))
                 continue
             self.entries.append((switch, fn, path, line, args[0]))
-            if encl:
-                self.ctx.setdefault(encl.title, set()).add(fn.title)
         for path, line, encl, callee, arg in wrappers:
             wname = encl.name if encl else '?'
             self.indirect.append((path, line, wname, '%s(..., %s, ...)' % (callee, arg),
@@ -420,13 +580,17 @@ class Report:
         self.variant_seen = False
         self.memo = {}
         self.fatal = fatal
-        total, chain = self.dfs(root_title, frozenset([entry_title]), variant, [])
+        self.entry = entry_title
+        total, chain = self.dfs(root_title, (), variant, [])
         return total, chain
 
     def note(self, kind, text):
         self.notes.setdefault(kind, set()).add(text)
 
-    def dfs(self, title, ctx, variant, path):
+    def dfs(self, title, bind, variant, path):
+        """Worst case from title: (bytes, chain).  bind holds what title's
+        function-pointer parameters were passed on this path: a sorted tuple
+        of (parameter, (titles...), (problems...))."""
         fn = self.funcs[title]
         if fn.size is None:  # external: a library or the assembly
             if fn.name in SWITCHES:
@@ -435,13 +599,12 @@ class Report:
             cost, how = LIBRARY.get(fn.name, LIBRARY_DEFAULT)
             self.note('library', '%s: %d bytes, %s' % (fn.name, cost, how))
             return cost, [(fn.name, cost, 'library, ' + how.split(' ')[0])]
-        ctx = frozenset(self.ctx.get(title, ctx))
-        key = (title, ctx, variant)
+        key = (title, bind, variant)
         if key in self.memo:
             return self.memo[key]
         if 'dynamic' in fn.qual and 'bounded' not in fn.qual:
             self.unbounded.append('%s: dynamic frame with no bound' % fn.name)
-        path = path + [title]
+        path = path + [(title, bind)]
         best, best_chain = 0, []
         skip = OFF_G0.get(fn.name, ())
         for dst, sfile, sline, scol in fn.calls:
@@ -451,11 +614,16 @@ class Report:
                 continue
             if not self.fatal and self.dying(fn, dst, sfile, sline):
                 continue
-            for t, extra in self.targets(fn, dst, sfile, sline, scol, ctx, variant):
+            expr = None
+            if dst == '__indirect_call' and sfile:
+                expr = self.src.callee_at(sfile, sline, scol)
+            for t, extra in self.targets(fn, dst, sfile, sline, expr, bind, variant):
+                if t is not None:
+                    tb = self.bind_for(fn, t, sfile, sline, expr, bind)
                 if t is None:
                     total, chain = extra
-                elif t in path:
-                    seg = path[path.index(t):]
+                elif (t, tb) in path:
+                    seg = [s for s, b in path[path.index((t, tb)):]]
                     bound = RECURSION.get(self.funcs[t].name)
                     names = ' -> '.join(self.funcs[s].name for s in seg + [t])
                     if bound is None:
@@ -469,7 +637,7 @@ class Report:
                         chain = [('(recursion %s x%d)' % (self.funcs[t].name, bound - 1),
                                   total, 'bound')]
                 else:
-                    total, chain = self.dfs(t, ctx, variant, path)
+                    total, chain = self.dfs(t, tb, variant, path)
                 if total > best or not best_chain:
                     best, best_chain = total, chain
         where = '%s:%d' % (fn.file, fn.line)
@@ -487,22 +655,30 @@ class Report:
         return any(self.funcs[d].name in FATAL and f == sfile and sline < l <= sline + DYING_LINES
                    for d, f, l, c in fn.calls)
 
-    def targets(self, fn, dst, sfile, sline, scol, ctx, variant):
+    def targets(self, fn, dst, sfile, sline, expr, bind, variant):
         """Resolve one call edge: a list of (title, None) or (None, (bytes, chain))."""
         if dst != '__indirect_call':
             return [(dst, None)]
         site = '%s:%d' % (sfile, sline)
-        expr = self.src.callee_at(sfile, sline, scol) if sfile else None
         how = INDIRECT.get(expr)
         if how is None:
             text = 'indirect call `%s` in %s at %s: not in the table' % (expr, fn.name, site)
             self.unbounded.append(text)
             return [(None, (0, [('(unresolved %s)' % expr, 0, site)]))]
         if how == 'ENTRY':
-            names = sorted(self.funcs[t].name for t in ctx)
-            self.note('indirect', '`%s` in %s (%s): the entry passed in: %s'
-                      % (expr, fn.name, site, ', '.join(names)))
-            return [(t, None) for t in sorted(ctx)]
+            self.note('indirect', '`%s` in %s (%s): the entry: %s'
+                      % (expr, fn.name, site, self.funcs[self.entry].name))
+            return [(self.entry, None)]
+        if how == 'PASSED':
+            ts, problems = self.value_of(fn, sfile, sline, expr, bind)
+            for p in problems:
+                self.unbounded.append('indirect `%s` in %s (%s): %s' % (expr, fn.name, site, p))
+            self.note('indirect', '`%s` in %s (%s): the function passed on this path: %s'
+                      % (expr, fn.name, site,
+                         ', '.join(self.funcs[t].name for t in ts) or 'none'))
+            if not ts:
+                return [(None, (0, [('(unresolved %s)' % expr, 0, site)]))]
+            return [(t, None) for t in ts]
         if isinstance(how, dict):
             self.variant_seen = True
             name = how[variant or sorted(how)[0]]
@@ -528,6 +704,82 @@ class Report:
             out.append((t.title, None))
         self.note('indirect', '`%s` in %s (%s): %s' % (expr, fn.name, site, ', '.join(how)))
         return out
+
+    def value_of(self, fn, sfile, sline, expr, bind, depth=0):
+        """The functions expression expr can be at sfile:sline, inside the
+        body of node fn reached with bind: (sorted titles, problems).
+
+        A function's name is itself.  A parameter of fn is what the caller
+        passed on this path (bind).  A parameter of another function is a
+        body GCC inlined into fn: its value is the argument fn's own call
+        of that function passes, resolved the same way."""
+        site = '%s:%d' % (sfile, sline)
+        d = self.src.def_at(sfile, sline) if sfile else None
+        params = [p for p, ptr in d.params] if d else []
+        if expr not in params:
+            t = self.lookup(expr, sfile) if IDENT_RE.match(expr or '') else None
+            if t is not None and t.size is not None:
+                return [t.title], []
+            return [], ['`%s` at %s is neither a function nor a parameter' % (expr, site)]
+        if d.name == base_name(fn.name):
+            for p, ts, problems in bind:
+                if p == expr:
+                    return list(ts), list(problems)
+            return [], ['parameter `%s` of %s: no call on this path passed it' % (expr, d.name)]
+        # d was inlined into fn: fn's calls of d say what expr is.
+        idx = params.index(expr)
+        fdef = self.src.def_of(fn.file, base_name(fn.name))
+        out, problems, found = set(), [], False
+        if fdef is not None and depth < 4:
+            for line in range(fdef.first, fdef.last + 1):
+                for callee, args in self.src.calls_at(fn.file, line):
+                    if callee == d.name and len(args) > idx:
+                        found = True
+                        ts, ps = self.value_of(fn, fn.file, line, args[idx], bind, depth + 1)
+                        out.update(ts)
+                        problems += ps
+        if not found:
+            # inlined more than one level deep: every function passed as
+            # that argument anywhere in the sources, said so.
+            ts = self.args_of(d.name, idx)
+            self.note('indirect', '`%s` of %s inlined into %s: no call of %s in its body; '
+                      'bounded by every function passed to %s(): %s'
+                      % (expr, d.name, fn.name, d.name, d.name,
+                         ', '.join(self.funcs[t].name for t in ts) or 'none'))
+            out.update(ts)
+            if not ts:
+                problems.append('parameter `%s` of %s, inlined into %s: no call passes a function'
+                                % (expr, d.name, fn.name))
+        return sorted(out), problems
+
+    def bind_for(self, fn, t, sfile, sline, expr, bind):
+        """What the call fn -> t at sfile:sline passes for t's
+        function-pointer parameters, as dfs's bind (expr: the callee
+        expression of an indirect call, else None)."""
+        callee = self.funcs[t]
+        if callee.size is None:
+            return ()
+        tdef = self.src.def_of(callee.file, base_name(callee.name))
+        ptrs = [(i, p) for i, (p, ptr) in enumerate(tdef.params if tdef else []) if ptr]
+        if not ptrs:
+            return ()
+        if not sfile and base_name(callee.name) == base_name(fn.name):
+            return bind  # GCC split fn in two (.part.0): the same call
+        want = expr or base_name(callee.name)
+        args = None
+        for c, a in self.src.calls_at(sfile, sline) if sfile else []:
+            if c == want or (expr is None and c.split('.')[-1].split('>')[-1] == want):
+                args = a
+                break
+        out = []
+        for i, p in ptrs:
+            if args is None or len(args) <= i:
+                why = 'no call of %s found at %s:%d' % (want, sfile, sline)
+                out.append((p, (), (why,)))
+                continue
+            ts, problems = self.value_of(fn, sfile, sline, args[i], bind)
+            out.append((p, tuple(ts), tuple(problems)))
+        return tuple(sorted(out))
 
 
 # ---------------------------------------------------------------- output
