@@ -1256,11 +1256,13 @@ void sched_exit(int status)
 	}
 	fflush(stdout);
 	if (sched.tracing) {
-		trace_pstate *pps[SCHED_MAXPROCS];
+		trace_pstate **pps = calloc((size_t)sched.nprocs, sizeof *pps);
 		int n = 0;
-		for (int i = 0; i < sched.nprocs && n < SCHED_MAXPROCS; i++)
+		for (int i = 0; pps && i < sched.nprocs; i++)
 			pps[n++] = &sched.allp[i].trace;
-		if (trace_stop(pps, n) != 0) {
+		int failed = trace_stop(pps, n) != 0;
+		free(pps);
+		if (failed) {
 			const char *path;
 			int err = trace_error(&path);
 			fprintf(stderr, "greenvm: trace: %s: %s\n", path ? path : "?", strerror(err));
