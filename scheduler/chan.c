@@ -23,7 +23,7 @@ typedef struct waitq {
 
 struct sched_chan {
 	/* guards everything below */
-	pthread_mutex_t lock;
+	sched_lock lock;
 	/* elements in the buffer, and its capacity (0: unbuffered) */
 	uint64_t qcount, dataqsiz;
 	/* the buffer: dataqsiz elements of SCHED_ELEM_SIZE bytes (GC heap) */
@@ -41,7 +41,6 @@ sched_chan *sched_chan_new(int64_t cap)
 	sched_chan *c = gc_alloc(sizeof *c);
 	if (!c)
 		return NULL;
-	pthread_mutex_init(&c->lock, NULL);
 	c->dataqsiz = (uint64_t)cap;
 	if (cap > 0) {
 		c->buf = gc_alloc((size_t)cap * SCHED_ELEM_SIZE);
@@ -181,14 +180,14 @@ int sched_chan_send(sched_chan *c, const void *elem)
 		sched_curg()->selecting = false;
 		return CHAN_BLOCK;
 	}
-	pthread_mutex_lock(&c->lock);
+	sched_lock_acquire(&c->lock);
 	if (c->closed) {
-		pthread_mutex_unlock(&c->lock);
+		sched_lock_release(&c->lock);
 		return CHAN_ERR_CLOSED;
 	}
 	if (!trysend(c, elem, &wake))
 		return block_on(c, &c->sendq, (void *)elem);
-	pthread_mutex_unlock(&c->lock);
+	sched_lock_release(&c->lock);
 	if (wake)
 		sched_ready(wake);
 	return CHAN_OK;
@@ -202,10 +201,10 @@ int sched_chan_recv(sched_chan *c, void *elem, bool *ok)
 		sched_curg()->selecting = false;
 		return CHAN_BLOCK;
 	}
-	pthread_mutex_lock(&c->lock);
+	sched_lock_acquire(&c->lock);
 	if (!tryrecv(c, elem, ok, &wake))
 		return block_on(c, &c->recvq, elem);
-	pthread_mutex_unlock(&c->lock);
+	sched_lock_release(&c->lock);
 	if (wake)
 		sched_ready(wake);
 	return CHAN_OK;
@@ -215,9 +214,9 @@ int sched_chan_close(sched_chan *c)
 {
 	if (!c)
 		return CHAN_ERR_CLOSE_NIL;
-	pthread_mutex_lock(&c->lock);
+	sched_lock_acquire(&c->lock);
 	if (c->closed) {
-		pthread_mutex_unlock(&c->lock);
+		sched_lock_release(&c->lock);
 		return CHAN_ERR_CLOSE_CLOSED;
 	}
 	c->closed = true;
@@ -238,7 +237,7 @@ int sched_chan_close(sched_chan *c)
 		sg->g->schedlink = wake;
 		wake = sg->g;
 	}
-	pthread_mutex_unlock(&c->lock);
+	sched_lock_release(&c->lock);
 	while (wake) {
 		sched_g *next = wake->schedlink;
 		sched_ready(wake);
@@ -259,7 +258,7 @@ static void sellock(sched_scase *cases, const uint8_t *lockorder, int n)
 	for (int i = 0; i < n; i++) {
 		sched_chan *c = cases[lockorder[i]].c;
 		if (c && c != prev)
-			pthread_mutex_lock(&c->lock);
+			sched_lock_acquire(&c->lock);
 		prev = c;
 	}
 }
@@ -270,7 +269,7 @@ static void selunlock(sched_scase *cases, const uint8_t *lockorder, int n)
 	for (int i = 0; i < n; i++) {
 		sched_chan *c = cases[lockorder[i]].c;
 		if (c && c != prev)
-			pthread_mutex_unlock(&c->lock);
+			sched_lock_release(&c->lock);
 		prev = c;
 	}
 }
@@ -366,7 +365,7 @@ static void select_unlock(sched_g *g)
 	for (uint32_t k = 0; k < n; k++) {
 		sched_chan *c = sgs[k].c;
 		if (c && c != prev)
-			pthread_mutex_unlock(&c->lock);
+			sched_lock_release(&c->lock);
 		prev = c;
 	}
 }
@@ -380,7 +379,7 @@ int sched_select_resume(bool *ok)
 	for (uint32_t k = 0; k < n; k++) {
 		sched_chan *c = g->selsudogs[k].c;
 		if (c && c != prev)
-			pthread_mutex_lock(&c->lock);
+			sched_lock_acquire(&c->lock);
 		prev = c;
 	}
 	for (uint32_t k = 0; k < n; k++) {
@@ -394,7 +393,7 @@ int sched_select_resume(bool *ok)
 	for (uint32_t k = 0; k < n; k++) {
 		sched_chan *c = g->selsudogs[k].c;
 		if (c && c != prev)
-			pthread_mutex_unlock(&c->lock);
+			sched_lock_release(&c->lock);
 		prev = c;
 	}
 	g->selecting = false;
@@ -409,7 +408,7 @@ static void block_unlock(void *arg)
 	if (g->selecting)
 		select_unlock(g);
 	else if (g->parklock)
-		pthread_mutex_unlock(g->parklock);
+		sched_lock_release(g->parklock);
 }
 
 void sched_block(int reason, int ev)

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "gc/gc.h"
@@ -57,6 +58,39 @@ const char *sched_waitreason_string(int reason)
 	case WAIT_MUTEX: return "sync.Mutex.Lock";
 	case WAIT_WAITGROUP: return "sync.WaitGroup.Wait";
 	default: return "waiting";
+	}
+}
+
+/* A G's status changes only in its own M's hands (or under the lock that
+ * hands it over); others just look.  A release store is enough, and is a
+ * plain store on x86, where seq_cst would be a locked exchange. */
+static inline void setgstatus(sched_g *g, uint32_t status)
+{
+	atomic_store_explicit(&g->status, status, memory_order_release);
+}
+
+/* The G an M runs: in the M, and in a thread-local copy that
+ * sched_curg() reads without a call (the interpreter asks after every
+ * park).  Only the M's own thread sets it. */
+__thread sched_g *sched_tls_curg;
+
+static inline void setcurg(sched_m *m, sched_g *g)
+{
+	m->curg = g;
+	sched_tls_curg = g;
+}
+
+void sched_lock_slow(sched_lock *l)
+{
+	for (int spins = 0;; spins++) {
+		while (__atomic_load_n(&l->held, __ATOMIC_RELAXED)) {
+			if (spins++ < 100)
+				sched_cpu_relax();
+			else
+				sched_yield();
+		}
+		if (__atomic_exchange_n(&l->held, 1, __ATOMIC_ACQUIRE) == 0)
+			return;
 	}
 }
 
@@ -546,10 +580,13 @@ SYSTEMSTACK __attribute__((noreturn)) static void execute(sched_g *g)
 {
 	sched_assert_on_g0();
 	sched_m *m = sched_mself;
-	m->curg = g;
-	atomic_store(&g->status, G_RUNNING);
-	atomic_fetch_add(&m->p->schedtick, 1);
-	atomic_store(&m->preempt, false);
+	setcurg(m, g);
+	setgstatus(g, G_RUNNING);
+	/* only this P's owner bumps schedtick: no locked add needed */
+	atomic_store_explicit(&m->p->schedtick,
+			      atomic_load_explicit(&m->p->schedtick, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	atomic_store_explicit(&m->preempt, false, memory_order_relaxed);
 	if (sched.tracing) {
 		if (g->sysexit_pending) {
 			g->sysexit_pending = false;
@@ -692,7 +729,7 @@ SYSTEMSTACK __attribute__((noreturn)) static void schedule(void)
 	sched_assert_on_g0();
 	sched_m *m = sched_mself;
 	sched_g *g = NULL;
-	m->curg = NULL;
+	setcurg(m, NULL);
 	if (atomic_load(&sched.exiting))
 		stop_for_exit();
 	sched_p *pp = m->p;
@@ -750,8 +787,8 @@ SYSTEMSTACK static void park_m(void *arg)
 	sched_g *g = sched_mself->curg;
 	if (sched.tracing)
 		trace_block(g, a->ev);
-	atomic_store(&g->status, G_WAITING);
-	sched_mself->curg = NULL;
+	setgstatus(g, G_WAITING);
+	setcurg(sched_mself, NULL);
 	if (a->unlock)
 		a->unlock(a->arg);
 	schedule();
@@ -764,8 +801,8 @@ SYSTEMSTACK static void gosched_m(void *arg)
 	sched_g *g = sched_mself->curg;
 	if (sched.tracing)
 		trace_block(g, (int)(intptr_t)arg);
-	atomic_store(&g->status, G_RUNNABLE);
-	sched_mself->curg = NULL;
+	setgstatus(g, G_RUNNABLE);
+	setcurg(sched_mself, NULL);
 	lock();
 	globrunqput(g);
 	unlock();
@@ -779,8 +816,8 @@ SYSTEMSTACK static void goexit0(void *arg)
 	sched_g *g = sched_mself->curg;
 	if (sched.tracing)
 		trace_go_end(&sched_mself->p->trace);
-	atomic_store(&g->status, G_DEAD);
-	sched_mself->curg = NULL;
+	setgstatus(g, G_DEAD);
+	setcurg(sched_mself, NULL);
 	lock();
 	g->schedlink = sched.gfree;
 	sched.gfree = g;
@@ -796,8 +833,8 @@ SYSTEMSTACK static void sleep_m(void *arg)
 	if (sched.tracing)
 		trace_block(g, TRACE_EV_GO_SLEEP);
 	g->waitreason = WAIT_SLEEP;
-	atomic_store(&g->status, G_WAITING);
-	sched_mself->curg = NULL;
+	setgstatus(g, G_WAITING);
+	setcurg(sched_mself, NULL);
 	sched_timer_add(sched_mself->p, g);
 	schedule();
 }
@@ -838,7 +875,7 @@ void sched_ready(sched_g *g)
 		int n = sched_trace_stack(sched_mself->curg);
 		trace_go_unblock(&sched_mself->p->trace, &g->trace, sched_mself->tracepcs, n);
 	}
-	atomic_store(&g->status, G_RUNNABLE);
+	setgstatus(g, G_RUNNABLE);
 	sched_runqput(sched_mself->p, g, true);
 	wakep();
 }
@@ -878,7 +915,7 @@ void sched_entersyscall(void)
 	sched_p *pp = m->p;
 	if (sched.tracing)
 		trace_go_syscall(&pp->trace, m->tracepcs, sched_trace_stack(m->curg));
-	atomic_store(&m->curg->status, G_SYSCALL);
+	setgstatus(m->curg, G_SYSCALL);
 	m->syscalltick = atomic_fetch_add(&pp->syscalltick, 1) + 1;
 	atomic_fetch_add(&sched.nmsyscall, 1);
 	m->oldp = pp;
@@ -894,8 +931,8 @@ SYSTEMSTACK static void exitsyscall0(void *arg)
 	sched_assert_on_g0();
 	sched_m *m = sched_mself;
 	sched_g *g = m->curg;
-	m->curg = NULL;
-	atomic_store(&g->status, G_RUNNABLE);
+	setcurg(m, NULL);
+	setgstatus(g, G_RUNNABLE);
 	lock();
 	if (atomic_load(&sched.exiting)) {
 		unlock();
@@ -924,7 +961,7 @@ void sched_exitsyscall(void)
 	if (pp && atomic_compare_exchange_strong(&pp->status, &want, P_RUNNING)) {
 		m->p = pp;
 		pp->m = m;
-		atomic_store(&m->curg->status, G_RUNNING);
+		setgstatus(m->curg, G_RUNNING);
 		return;
 	}
 	/* Sysmon took it.  When tracing, wait until it has written GoSysBlock
@@ -943,7 +980,7 @@ void sched_exitsyscall(void)
 		unlock();
 		if (np) {
 			acquirep(np);
-			atomic_store(&g->status, G_RUNNING);
+			setgstatus(g, G_RUNNING);
 			if (sched.tracing) {
 				g->sysexit_pending = false;
 				trace_go_sysexit(&np->trace, &g->trace, g->sysexit_ticks);
@@ -998,13 +1035,13 @@ sched_g *sched_newg(uint64_t startpc)
 	g->goid = atomic_fetch_add(&sched.goidgen, 1) + 1;
 	g->trace.id = (uint64_t)g->goid;
 	g->startpc = startpc;
-	atomic_store(&g->status, G_IDLE);
+	setgstatus(g, G_IDLE);
 	return g;
 }
 
 void sched_start(sched_g *newg)
 {
-	atomic_store(&newg->status, G_RUNNABLE);
+	setgstatus(newg, G_RUNNABLE);
 	sched_m *m = sched_mself;
 	if (!m) { /* the main G, before any M runs */
 		lock();
@@ -1018,11 +1055,6 @@ void sched_start(sched_g *newg)
 	}
 	sched_runqput(m->p, newg, true);
 	wakep();
-}
-
-sched_g *sched_curg(void)
-{
-	return sched_mself ? sched_mself->curg : NULL;
 }
 
 int64_t sched_goid(void)

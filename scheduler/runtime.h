@@ -7,6 +7,16 @@
 #include "scheduler/sched.h"
 #include "scheduler/stack.h"
 
+/* A hint to the CPU that we are spinning (x86 pause, arm64 yield). */
+static inline void sched_cpu_relax(void)
+{
+#if defined(__x86_64__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
+
 /* Most Ps (--procs). */
 #define SCHED_MAXPROCS 1024
 /* sched_exit's status when the loop ended because of a deadlock. */

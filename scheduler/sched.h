@@ -56,6 +56,30 @@ enum sched_waitreason {
 /* Go's spelling of a wait reason: "chan receive", "sleep", ... */
 const char *sched_waitreason_string(int reason);
 
+/* A runtime lock for the short critical sections of channels, mutexes and
+ * wait groups (Go's runtime.mutex): spin with a pause, then give the CPU up
+ * with sched_yield.  Cheaper than a pthread mutex when uncontended (an
+ * inline exchange, no call), and never sleeps for long because nothing is
+ * done while holding it but a few loads and stores. */
+typedef struct sched_lock {
+	/* 0 free, 1 held */
+	_Atomic uint32_t held;
+} sched_lock;
+
+void sched_lock_slow(sched_lock *l);
+
+static inline void sched_lock_acquire(sched_lock *l)
+{
+	if (__builtin_expect(__atomic_exchange_n(&l->held, 1, __ATOMIC_ACQUIRE) == 0, 1))
+		return;
+	sched_lock_slow(l);
+}
+
+static inline void sched_lock_release(sched_lock *l)
+{
+	__atomic_store_n(&l->held, 0, __ATOMIC_RELEASE);
+}
+
 typedef struct sched_g sched_g;
 typedef struct sched_m sched_m;
 typedef struct sched_p sched_p;
@@ -116,7 +140,7 @@ struct sched_g {
 
 	/* the lock sched_block releases once the G is parked (a channel's,
 	 * mutex's or wait group's), or NULL */
-	pthread_mutex_t *parklock;
+	sched_lock *parklock;
 	/* blocked in a select: sched_block releases every case's channel */
 	bool selecting;
 
@@ -192,8 +216,13 @@ sched_g *sched_newg(uint64_t startpc);
 /* Make a G created by sched_newg runnable on the current P: Go's newproc. */
 void sched_start(sched_g *newg);
 
-/* The G this M runs, or NULL when the program is over. */
-sched_g *sched_curg(void);
+/* The G this M runs, or NULL when the program is over (or on a thread
+ * that is not an M). */
+extern __thread sched_g *sched_tls_curg;
+static inline sched_g *sched_curg(void)
+{
+	return sched_tls_curg;
+}
 
 /* First call of mloop: wait for a G to run (returns with sched_curg set,
  * or NULL when the program is over). */

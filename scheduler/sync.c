@@ -10,7 +10,7 @@
 
 struct sched_mutex {
 	/* guards the fields below */
-	pthread_mutex_t lock;
+	sched_lock lock;
 	/* held by some G */
 	bool locked;
 	/* Gs waiting for it, oldest first, linked by g->waitlink */
@@ -18,7 +18,7 @@ struct sched_mutex {
 };
 
 struct sched_waitgroup {
-	pthread_mutex_t lock;
+	sched_lock lock;
 	/* Add's running total; Wait returns when it is zero */
 	int64_t counter;
 	/* Gs in Wait, linked by g->waitlink */
@@ -27,18 +27,15 @@ struct sched_waitgroup {
 
 sched_mutex *sched_mutex_new(void)
 {
-	sched_mutex *mu = gc_alloc(sizeof *mu);
-	if (mu)
-		pthread_mutex_init(&mu->lock, NULL);
-	return mu;
+	return gc_alloc(sizeof(sched_mutex)); /* zeroed: unlocked, no waiters */
 }
 
 int sched_mutex_lock(sched_mutex *mu)
 {
-	pthread_mutex_lock(&mu->lock);
+	sched_lock_acquire(&mu->lock);
 	if (!mu->locked) {
 		mu->locked = true;
-		pthread_mutex_unlock(&mu->lock);
+		sched_lock_release(&mu->lock);
 		return CHAN_OK;
 	}
 	sched_g *g = sched_curg();
@@ -55,9 +52,9 @@ int sched_mutex_lock(sched_mutex *mu)
 
 int sched_mutex_unlock(sched_mutex *mu)
 {
-	pthread_mutex_lock(&mu->lock);
+	sched_lock_acquire(&mu->lock);
 	if (!mu->locked) {
-		pthread_mutex_unlock(&mu->lock);
+		sched_lock_release(&mu->lock);
 		return -1;
 	}
 	sched_g *g = mu->head;
@@ -68,7 +65,7 @@ int sched_mutex_unlock(sched_mutex *mu)
 	} else {
 		mu->locked = false;
 	}
-	pthread_mutex_unlock(&mu->lock);
+	sched_lock_release(&mu->lock);
 	if (g)
 		sched_ready(g);
 	return 0;
@@ -76,24 +73,21 @@ int sched_mutex_unlock(sched_mutex *mu)
 
 sched_waitgroup *sched_waitgroup_new(void)
 {
-	sched_waitgroup *wg = gc_alloc(sizeof *wg);
-	if (wg)
-		pthread_mutex_init(&wg->lock, NULL);
-	return wg;
+	return gc_alloc(sizeof(sched_waitgroup)); /* zeroed: counter 0 */
 }
 
 int sched_waitgroup_add(sched_waitgroup *wg, int64_t delta)
 {
-	pthread_mutex_lock(&wg->lock);
+	sched_lock_acquire(&wg->lock);
 	if (wg->counter + delta < 0) {
-		pthread_mutex_unlock(&wg->lock);
+		sched_lock_release(&wg->lock);
 		return -1;
 	}
 	wg->counter += delta;
 	sched_g *wake = wg->counter == 0 ? wg->waiters : NULL;
 	if (wake)
 		wg->waiters = NULL;
-	pthread_mutex_unlock(&wg->lock);
+	sched_lock_release(&wg->lock);
 	while (wake) {
 		sched_g *next = wake->waitlink;
 		sched_ready(wake);
@@ -104,9 +98,9 @@ int sched_waitgroup_add(sched_waitgroup *wg, int64_t delta)
 
 int sched_waitgroup_wait(sched_waitgroup *wg)
 {
-	pthread_mutex_lock(&wg->lock);
+	sched_lock_acquire(&wg->lock);
 	if (wg->counter == 0) {
-		pthread_mutex_unlock(&wg->lock);
+		sched_lock_release(&wg->lock);
 		return CHAN_OK;
 	}
 	sched_g *g = sched_curg();
