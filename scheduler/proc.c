@@ -1237,8 +1237,15 @@ static void stop_the_world(sched_p *ours)
 			if (pp == ours)
 				continue;
 			uint32_t st = P_SYSCALL;
-			if (atomic_compare_exchange_strong(&pp->status, &st, P_IDLE))
-				continue; /* its M, back from the call, will stop */
+			if (atomic_compare_exchange_strong(&pp->status, &st, P_IDLE)) {
+				/* its M, back from the call, will stop; the trace
+				 * says what Go's stopTheWorld says of such a P */
+				if (sched.tracing) {
+					trace_go_sysblock(&pp->trace);
+					trace_proc_stop(&pp->trace);
+				}
+				continue;
+			}
 			if (st == P_RUNNING) {
 				sched_m *m = __atomic_load_n(&pp->m, __ATOMIC_ACQUIRE);
 				if (m)
@@ -1287,6 +1294,13 @@ void sched_exit(int status)
 		}
 	}
 	fflush(stdout);
+	if (sched.tracing && m->p && m->curg) {
+		/* Like Go's StopTrace: the G that stops the trace yields in it,
+		 * so no goroutine is left running when the trace ends (go tool
+		 * trace's viewer needs each GoStart to end). */
+		int n = sched_trace_stack(m->curg);
+		trace_go_sched(&m->p->trace, &m->curg->trace, m->tracepcs, n);
+	}
 	if (sched.tracing) {
 		trace_pstate **pps = calloc((size_t)sched.nprocs, sizeof *pps);
 		int n = 0;

@@ -117,7 +117,7 @@ struct sched_g {
 	sched_g *schedlink;
 	/* the VM's state for this G (registers and VM stack), opaque here */
 	void *vm;
-	/* the function it started with (for traces and tracebacks), a VM pc */
+	/* the trace PC of the function it started with (chosen by the VM) */
 	uint64_t startpc;
 
 	/* plain channel operations use this sudog; select uses selsudogs */

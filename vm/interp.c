@@ -104,7 +104,7 @@ static int stack_hook(sched_g *g, uint64_t *pcs, int max)
 	uint64_t base = c->base;
 	int n = 0;
 	while (n < max) {
-		pcs[n++] = pc;
+		pcs[n++] = (uint64_t)pc + 1; /* a trace PC: see describe_pc_hook */
 		const vm_value *rec = &c->stack[base + p->funcs[fn].nlocals];
 		if (rec->aux == VM_NO_CALLER)
 			break;
@@ -115,10 +115,12 @@ static int stack_hook(sched_g *g, uint64_t *pcs, int max)
 	return n;
 }
 
-/* The tracer's describe_pc hook: a pc is a code word of the program. */
-static void describe_pc_hook(uint64_t pc, const char **func, const char **file, uint64_t *line)
+/* The tracer's describe_pc hook.  A trace PC is a code word of the program
+ * plus one, so no PC is 0: Go's trace tools take a zero PC for "unset". */
+static void describe_pc_hook(uint64_t tpc, const char **func, const char **file, uint64_t *line)
 {
 	const vm_program *p = rt.prog;
+	uint64_t pc = tpc - 1;
 	const vm_function *f = pc < p->ncode ? vm_func_at(p, (uint32_t)pc) : NULL;
 	*func = f ? f->name : "?";
 	*file = p->file;
@@ -547,6 +549,7 @@ top:
 		const vm_value *rec = &base[fn->nlocals];
 		if (rec->aux == VM_NO_CALLER) {
 			if (g->goid == 1) { /* main returned: the program ends */
+				SAVE(); /* the trace's last event carries our stack */
 				fflush(stdout);
 				sched_exit(VM_EXIT_OK);
 			}
@@ -721,6 +724,7 @@ top:
 	}
 	CASE(EXIT) {
 		WANT(&sp[-1], VK_INT, "exit");
+		SAVE();
 		fflush(stdout);
 		sched_exit((int)(sp[-1].u.i & 0xff));
 	}
@@ -1029,7 +1033,7 @@ static int ctx_start(vm_ctx *ctx, uint32_t f, const vm_value *args, uint32_t nar
 /* A new G that will run f(args): Go's newproc.  On the M stack. */
 static sched_g *vm_newproc(uint32_t f, const vm_value *args, uint32_t nargs)
 {
-	sched_g *g = sched_newg(rt.prog->funcs[f].start);
+	sched_g *g = sched_newg((uint64_t)rt.prog->funcs[f].start + 1); /* a trace PC */
 	if (!g->vm) {
 		g->vm = gc_alloc(sizeof(vm_ctx));
 		if (!g->vm)
