@@ -41,6 +41,7 @@
 sched_state sched = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.exitcond = PTHREAD_COND_INITIALIZER,
+	.stwcond = PTHREAD_COND_INITIALIZER,
 };
 
 __thread sched_m *sched_mself;
@@ -328,6 +329,8 @@ static void pidleput(sched_p *pp)
 
 static sched_p *pidleget(void)
 {
+	if (atomic_load(&sched.stw)) /* the world is stopped: nobody takes a P */
+		return NULL;
 	sched_p *pp = sched.pidle;
 	if (pp) {
 		sched.pidle = pp->link;
@@ -457,13 +460,15 @@ static void startm(sched_p *pp, bool spinning)
 		}
 	}
 	sched_m *m = mget();
+	if (m) { /* under the lock, so a stop-the-world sees the hand-over */
+		m->spinning = spinning;
+		m->nextp = pp;
+	}
 	unlock();
 	if (!m) {
 		newm(pp, spinning);
 		return;
 	}
-	m->spinning = spinning;
-	m->nextp = pp;
 	notewakeup(m);
 }
 
@@ -617,6 +622,26 @@ SYSTEMSTACK __attribute__((noreturn)) static void stop_for_exit(void)
 		notesleep(m, 0);
 }
 
+/* A stop-the-world is in progress: keep our P and wait, on g0, until it is
+ * over.  If tracing started meanwhile, our P's trace begins with ProcStart
+ * (the rest of Go's StartTrace: it was not running when the snapshot was
+ * taken). */
+SYSTEMSTACK static void stw_park(void)
+{
+	sched_assert_on_g0();
+	sched_m *m = sched_mself;
+	bool was_tracing = sched.tracing;
+	lock();
+	m->p->stwparked = true;
+	pthread_cond_broadcast(&sched.stwcond);
+	while (atomic_load(&sched.stw))
+		pthread_cond_wait(&sched.stwcond, &sched.lock);
+	m->p->stwparked = false;
+	unlock();
+	if (!was_tracing && sched.tracing)
+		trace_proc_start(&m->p->trace, (uint64_t)m->id);
+}
+
 static void resetspinning(void)
 {
 	sched_m *m = sched_mself;
@@ -636,6 +661,8 @@ top:;
 	sched_p *pp = m->p;
 	if (atomic_load(&sched.exiting))
 		stop_for_exit();
+	if (atomic_load(&sched.stw) && sched.stwowner != m)
+		stw_park();
 	int64_t now = sched_nanotime();
 
 	/* Timers that are due, on any P: their Gs become ours to run. */
@@ -732,6 +759,8 @@ SYSTEMSTACK __attribute__((noreturn)) static void schedule(void)
 	setcurg(m, NULL);
 	if (atomic_load(&sched.exiting))
 		stop_for_exit();
+	if (atomic_load(&sched.stw) && sched.stwowner != m)
+		stw_park();
 	sched_p *pp = m->p;
 	/* Now and then look at the global queue first, so it is not starved. */
 	if (atomic_load(&pp->schedtick) % 61 == 0 && atomic_load(&sched.runqsize)) {
@@ -1162,8 +1191,9 @@ static void mstart(void *arg)
 	sched_exit(VM_EXIT_STATUS_DEADLOCK);
 }
 
-/* What StartTrace writes first: the goroutines that exist (only main, at
- * the start of the program) and the number of Ps. */
+/* What StartTrace writes first: the goroutines that exist (only main at the
+ * start of the program; all of them when bytecode starts tracing with the
+ * world stopped) and the number of Ps. */
 static void trace_snapshot(void *arg)
 {
 	(void)arg;
@@ -1174,6 +1204,8 @@ static void trace_snapshot(void *arg)
 			trace_snapshot_goroutine(NULL, &g->trace, g->startpc, TRACE_G_RUNNABLE);
 		else if (st == G_WAITING)
 			trace_snapshot_goroutine(NULL, &g->trace, g->startpc, TRACE_G_WAITING);
+		else if (st == G_SYSCALL) /* its P was taken: it exits through GoSysExit */
+			trace_snapshot_goroutine(NULL, &g->trace, g->startpc, TRACE_G_SYSCALL);
 	}
 	trace_gomaxprocs(NULL, (uint64_t)sched.nprocs, NULL, 0);
 }
@@ -1451,4 +1483,137 @@ void sched_stack_report(FILE *out, bool json, uint64_t vm_largest, uint64_t vm_g
 		fprintf(out, "    %-20s %6zu bytes\n", ops[j].op, ops[j].deepest);
 	fprintf(out, "  goroutine VM stacks: largest %llu bytes, %llu growths\n",
 		(unsigned long long)vm_largest, (unsigned long long)vm_growths);
+}
+
+/* ------------------------------------------------------------------ */
+/* Stopping the world for a while: starting and stopping the trace     */
+/* ------------------------------------------------------------------ */
+
+/* Stop every other P (Go's stopTheWorld, in greenvm's small form): running
+ * Gs are asked to yield, and their Ms then wait in schedule() keeping their
+ * P; Ps in a syscall are taken (the G's M, back from C, will find an idle P
+ * or queue its G); idle Ps stay idle, because pidleget gives out none.  Then
+ * no other M writes trace events or touches a G's scheduling state.  On the
+ * M stack of a running G, which keeps its own P. */
+static void stop_the_world_for(void)
+{
+	sched_m *m = sched_mself;
+	lock();
+	atomic_store(&sched.stw, true);
+	sched.stwowner = m;
+	for (;;) {
+		int busy = 0;
+		for (int i = 0; i < sched.nprocs; i++) {
+			sched_p *pp = &sched.allp[i];
+			if (pp == m->p || pp->stwparked || pp->stwtaken)
+				continue;
+			uint32_t st = P_SYSCALL;
+			if (atomic_compare_exchange_strong(&pp->status, &st, P_IDLE)) {
+				/* as sysmon's retake, and Go's stopTheWorld */
+				if (sched.tracing) {
+					trace_go_sysblock(&pp->trace);
+					trace_proc_stop(&pp->trace);
+				}
+				atomic_fetch_add(&pp->syscalltick, 1);
+				pp->stwtaken = true;
+				continue;
+			}
+			if (st == P_IDLE && !pp->m)
+				continue; /* on the idle list, or being handed over */
+			sched_m *pm = __atomic_load_n(&pp->m, __ATOMIC_ACQUIRE);
+			if (pm)
+				atomic_store(&pm->preempt, true);
+			busy++;
+		}
+		/* Ps handed to an M that has not taken them yet */
+		for (sched_m *m2 = sched.allm; m2; m2 = m2->alllink)
+			busy += m2 != m && m2->nextp != NULL;
+		for (sched_m *m2 = sched.newms; m2; m2 = m2->schedlink)
+			busy += m2->nextp != NULL;
+		if (!busy)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&sched.stwcond, &sched.lock, &ts);
+	}
+	unlock();
+}
+
+static void start_the_world(void)
+{
+	bool handed = false;
+	lock();
+	atomic_store(&sched.stw, false);
+	sched.stwowner = NULL;
+	for (int i = 0; i < sched.nprocs; i++) {
+		sched_p *pp = &sched.allp[i];
+		if (pp->stwtaken) {
+			pp->stwtaken = false;
+			pidleput(pp);
+			handed = true;
+		}
+	}
+	pthread_cond_broadcast(&sched.stwcond);
+	unlock();
+	if (handed || atomic_load(&sched.runqsize))
+		wakep();
+}
+
+int sched_trace_start(const char *path)
+{
+	sched_m *m = sched_mself;
+	if (sched.tracing || atomic_load(&sched.exiting) || atomic_load(&sched.stw))
+		return -1;
+	stop_the_world_for();
+	trace_hooks h = {
+		.systemstack = trace_systemstack,
+		.on_system_stack = sched_on_system_stack,
+		.describe_pc = sched.cfg.hooks.describe_pc,
+		.nanotime = sched_nanotime,
+		.clock = sched.cfg.trace_clock,
+		.dump = sched.cfg.trace_dump,
+		.path = path,
+	};
+	int rc = trace_init(&h) == 0 && trace_start(trace_snapshot, NULL) == 0 ? 0 : -1;
+	if (rc == 0) {
+		/* Go's StartTrace ends with ProcStart and GoStart for the caller. */
+		sched.tracing = true;
+		trace_proc_start(&m->p->trace, (uint64_t)m->id);
+		trace_go_start(&m->p->trace, &m->curg->trace);
+	}
+	start_the_world();
+	return rc;
+}
+
+int sched_trace_stop(void)
+{
+	sched_m *m = sched_mself;
+	if (!sched.tracing || atomic_load(&sched.exiting) || atomic_load(&sched.stw))
+		return -1;
+	stop_the_world_for();
+	/* As Go's StopTrace: the caller yields in the trace, then every buffer
+	 * is flushed (no other P is writing) and the stack table dumped. */
+	int n = sched_trace_stack(m->curg);
+	trace_go_sched(&m->p->trace, &m->curg->trace, m->tracepcs, n);
+	sched.tracing = false;
+	trace_pstate **pps = calloc((size_t)sched.nprocs, sizeof *pps);
+	int np = 0;
+	for (int i = 0; pps && i < sched.nprocs; i++)
+		pps[np++] = &sched.allp[i].trace;
+	int rc = trace_stop(pps, np);
+	free(pps);
+	start_the_world();
+	return rc;
+}
+
+const char *sched_trace_failed_why(void)
+{
+	const char *path;
+	int err = trace_error(&path);
+	return err ? strerror(err) : NULL;
 }

@@ -57,6 +57,10 @@ struct sched_p {
 	_Atomic int64_t timer0when;
 	/* its trace buffer */
 	trace_pstate trace;
+	/* its M waits in schedule() for a stop-the-world to end (under lock) */
+	bool stwparked;
+	/* taken from an M in a syscall by a stop-the-world (under lock) */
+	bool stwtaken;
 };
 
 struct sched_m {
@@ -142,6 +146,13 @@ typedef struct sched_state {
 	bool tracing, trace_failed;
 	/* sysmon has seen exiting and stopped */
 	_Atomic bool sysmon_done;
+
+	/* A stop-the-world in progress (tracing started or stopped from
+	 * bytecode): every P but the owner's is idle, taken from a syscall,
+	 * or held by an M that waits in schedule() on stwcond. */
+	_Atomic bool stw;
+	sched_m *stwowner;
+	pthread_cond_t stwcond;
 
 	/* sysmon's thread */
 	pthread_t sysmon;

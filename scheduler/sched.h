@@ -256,6 +256,18 @@ __attribute__((noreturn)) void sched_exit(int status);
  * M that sees sched_curg() == NULL then calls sched_exit, which reports it. */
 bool sched_deadlocked(void);
 
+/* Start or stop tracing while the program runs (Go's trace.Start and
+ * trace.Stop), with the world stopped meanwhile: start writes the snapshot
+ * of existing goroutines (GoCreate, GoWaiting, GoInSyscall) to path; stop
+ * finishes the file.  The dump mode and clock are the configuration's.
+ * The current G's registers must be saved.  0, or -1 (already tracing /
+ * not tracing, or the file could not be written: trace_error says why). */
+int sched_trace_start(const char *path);
+int sched_trace_stop(void);
+/* Why the last trace start or stop failed (strerror of the file's error),
+ * or NULL if it failed only because tracing was on (off) already. */
+const char *sched_trace_failed_why(void);
+
 /* User annotations for the trace (Go's runtime/trace API); the current G's
  * registers must be saved (its stack goes with each event).  Nothing is
  * written when tracing is off. */

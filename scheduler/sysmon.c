@@ -35,6 +35,8 @@ static void sleep_us(int64_t us)
 static bool retake(pwatch *w, int64_t now)
 {
 	bool acted = false;
+	if (atomic_load(&sched.stw)) /* the world is stopped: hands off */
+		return false;
 	for (int i = 0; i < sched.nprocs; i++) {
 		sched_p *pp = &sched.allp[i];
 		uint32_t s = atomic_load(&pp->status);

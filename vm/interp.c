@@ -891,6 +891,26 @@ top:
 	}
 
 
+	/* -------- tracing from bytecode: the world stops meanwhile -------- */
+	CASE(TRACESTART) {
+		WANT(&sp[-1], VK_STRING, "tracestart");
+		SAVE(); /* the snapshot and GoStart carry our stack */
+		int ok = sched_trace_start(sp[-1].u.s->data) == 0;
+		if (!ok && sched_trace_failed_why())
+			fprintf(stderr, "greenvm: tracestart: %s: %s\n", sp[-1].u.s->data,
+				sched_trace_failed_why());
+		sp[-1] = (vm_value){ .kind = VK_INT, .u.i = ok };
+		NEXT(1);
+	}
+	CASE(TRACESTOP) {
+		SAVE();
+		int ok = sched_trace_stop() == 0;
+		if (!ok && sched_trace_failed_why())
+			fprintf(stderr, "greenvm: tracestop: %s\n", sched_trace_failed_why());
+		*sp++ = (vm_value){ .kind = VK_INT, .u.i = ok };
+		NEXT(1);
+	}
+
 	/* -------- trace annotations -------- */
 	CASE(TASKNEW) {
 		WANT(&sp[-2], VK_STRING, "tasknew");

@@ -126,3 +126,5 @@ OP(TASKEND,  0x81, "taskend",  OPND_NONE,  1, 0, 0, "pop task id; the task ends"
 OP(REGION,   0x82, "region",   OPND_NONE,  2, 0, 0, "task, name -> a region of this goroutine begins")
 OP(REGIONEND, 0x83, "regionend", OPND_NONE, 2, 0, 0, "task, name -> the region ends")
 OP(TRACELOG, 0x84, "tracelog", OPND_NONE,  3, 0, 0, "task, category, message -> a log event")
+OP(TRACESTART, 0x85, "tracestart", OPND_NONE, 1, 1, 0, "path -> 1 if tracing to path started (Go's trace.Start), else 0")
+OP(TRACESTOP, 0x86, "tracestop", OPND_NONE, 0, 1, 0, "-> 1 if the trace was stopped and its file finished, else 0")

@@ -111,7 +111,21 @@ if [ "$small" = 4K ]; then # once: the traces are the same in both builds
 	done
 fi
 
-# 6. A trace file that cannot be written: greenvm says so, naming the file
+# 6. Tracing started and stopped from bytecode, mid-run: the snapshot has
+# GoWaiting (a G blocked on a channel, one asleep) and GoInSyscall (one in an
+# FFI call), and Go's parser accepts the whole trace.
+for p in 1 2 4; do
+	"$bin" run --procs=$p programs/trace_startstop.gasm "$tmp/ss.trace" >/dev/null 2>&1
+	if "$go" tool trace -d "$tmp/ss.trace" >"$tmp/ss.txt" 2>"$tmp/err" &&
+		[ "$(grep -c ' GoWaiting ' "$tmp/ss.txt")" -ge 2 ] &&
+		[ "$(grep -c ' GoInSyscall ' "$tmp/ss.txt")" -ge 1 ]; then
+		pass
+	else
+		fail "tracestart/tracestop --procs=$p: $(grep -v Parsing "$tmp/err" | head -2) $(grep -cE 'GoWaiting|GoInSyscall' "$tmp/ss.txt") snapshot events"
+	fi
+done
+
+# 7. A trace file that cannot be written: greenvm says so, naming the file
 # and the error; the program still runs; the exit status is non-zero.
 out=$("$bin" run --trace=/nonexistent/dir/t.trace programs/hello.gasm 2>"$tmp/err")
 rc=$?

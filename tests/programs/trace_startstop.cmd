@@ -1,0 +1,1 @@
+run programs/trace_startstop.gasm build/trace_startstop.trace
