@@ -3,20 +3,28 @@
  * The steps follow Go 1.19's internal/trace (parser.go, order.go), whose
  * rules are the format's definition; the data structures are greenvm's:
  *
- *   - the whole file is in memory; records are decoded into one array of
- *     events in file order, each tagged with its batch (one per P id, all
- *     of a P's buffers together, as Go's parser groups them);
+ *   - the file is mapped; records are decoded into one array of 28-byte
+ *     events in file order (pages of the file already decoded are dropped),
+ *     the events of each batch (one per P id, all of a P's buffers
+ *     together, as Go's parser groups them) chained through their `link`;
  *   - the merge keeps the ready batch heads in a binary heap keyed by
  *     (ticks, batch), and parks a batch whose head is not ready on a wait
  *     list of the goroutine it waits for, so that a goroutine's transition
  *     re-examines only the batches waiting on it (Go scans every batch at
  *     every step; the chosen event is the same);
- *   - goroutine, P, task and string tables are open-addressing hash maps
- *     from 64-bit ids to 32-bit indices.
+ *   - the merge writes each event's rank into its `link`, and the array is
+ *     then permuted in place; the few GoSysExits that move to their real
+ *     time are taken out and merged back, so no second array of events or
+ *     of indices is ever made;
+ *   - goroutine and P ids are interned (events hold 32- and 16-bit
+ *     indices); per-goroutine and per-P state are arrays by index; task,
+ *     string and stack tables are open-addressing hash maps from 64-bit ids
+ *     to 32-bit indices.
  *
  * Errors longjmp back to trace_rd_mem, which frees everything.  Every
  * allocation grows with records read, so memory is a small multiple of the
- * file (an event record of at least 2 bytes becomes one 72-byte event).
+ * file (an event record of at least 2 bytes becomes one 28-byte event; in
+ * real traces a record has about 3 bytes).
  */
 /* The reader runs on an ordinary thread stack (the `greenvm trace` tools and
  * tests), never on g0: the folder's small-frame rule does not apply here.
@@ -124,26 +132,24 @@ typedef struct rd_state {
 	const char *name;      /* file name for messages */
 	const uint8_t *data;   /* the file */
 	size_t len, pos;       /* its length, and the read position */
+	bool drop;             /* data is our private mapping: drop pages read */
 	trace_rd *t;           /* the result being built */
 	uint64_t *args;        /* arguments of the record being read */
 	size_t nargs, cap_args; /* their count and the capacity of args */
-	trace_rd_event *ev;    /* events in file order (ts in ticks) */
+	trace_rd_event *ev;    /* the events: file order (ts in ticks), then time order */
 	size_t nev, cap_ev;    /* their count and capacity */
-	uint32_t *batch;       /* batch index of each event */
-	size_t cap_batch;      /* capacity of batch */
-	uint32_t *heap, *out;  /* the merge's heap of batches and its output */
-	uint32_t *order;       /* merged order: indices into ev */
-	uint32_t *scratch;     /* sorting space, nev entries */
+	uint32_t *heap;        /* the merge's heap of batches */
+	trace_rd_event *moved; /* GoSysExits taken out to move to their real time */
 	struct trace_rd_map *bmap; /* P id -> batch index */
 	struct rd_batch *b;    /* the batches */
 	size_t nb, cap_b;      /* their count and capacity */
 	struct trace_rd_map *timers; /* goroutines named by EvTimerGoroutine */
-	struct trace_rd_map *gmap;   /* goroutine id -> index into gs */
-	struct rd_g *gs;       /* per-goroutine state of the current phase */
-	size_t ng, cap_g;      /* their count and capacity */
-	struct trace_rd_map *pmap, *tasks; /* P id -> ps index; task id -> event */
-	struct rd_p *ps;       /* per-P state of the check */
-	size_t np, cap_p;      /* their count and capacity */
+	struct trace_rd_map *gmap;   /* goroutine id -> index into t->gids and gs */
+	struct rd_g *gs;       /* per-goroutine state of the current phase, by index */
+	size_t cap_g;          /* capacity of gs (t->ngids are in use) */
+	struct trace_rd_map *pmap, *tasks; /* P id -> index into t->pids; task id -> event */
+	struct rd_p *ps;       /* per-P state of the check, by index */
+	size_t cap_p;          /* capacity of ps (t->npids are in use) */
 } rd_state;
 
 static void rd_fail(rd_state *s, size_t off, const char *fmt, ...)
@@ -250,15 +256,90 @@ static uint32_t *map_put(rd_state *s, struct trace_rd_map **mp, uint64_t key,
 	return &m->vals[i];
 }
 
+/* ---- goroutine and P ids to indices ------------------------------------ */
+
+enum { G_DEAD, G_RUNNABLE, G_RUNNING, G_WAITING };
+
+/* Per-goroutine state, by index into t->gids; each phase starts afresh
+ * (rd_g_phase).  The merge uses seq, status, waiters and last_sysblock;
+ * the futile-wakeup pass seq and start; the check (step 5) the rest. */
+typedef struct rd_g {
+	uint64_t seq;      /* merge: the goroutine's sequence number */
+	uint64_t last_sysblock; /* merge: ticks of its last GoSysBlock / GoInSyscall */
+	uint32_t waiters;  /* merge: first batch waiting on it, or NONE */
+	uint32_t ev;       /* check: event that made it runnable or waiting */
+	uint32_t start;    /* check: its current GoStart; futile: last wakeup event */
+	uint32_t create;   /* check: its GoCreate, until it first starts */
+	uint32_t assist;   /* check: open GCMarkAssistStart */
+	uint32_t region;   /* check: innermost open region start, or NONE */
+	uint8_t status;    /* G_DEAD ... G_WAITING */
+	bool seen;         /* check: it was named by an event (Go's map holds it) */
+} rd_g;
+
+/* Per-P state of the check, by index into t->pids. */
+typedef struct rd_p {
+	bool running;   /* between ProcStart and ProcStop */
+	uint32_t g;     /* goroutine running on it (index), 0: none */
+	uint32_t sweep; /* open GCSweepStart, or NONE */
+} rd_p;
+
+static void rd_g_reset(rd_g *g)
+{
+	memset(g, 0, sizeof *g);
+	g->waiters = g->ev = g->start = g->create = g->assist = g->region = TRACE_RD_NONE;
+}
+
+/* Start a phase: every goroutine's state is new. */
+static void rd_g_phase(rd_state *s)
+{
+	for (size_t i = 0; i < s->t->ngids; i++)
+		rd_g_reset(&s->gs[i]);
+}
+
+/* The index of goroutine id, added to t->gids (and gs) when new. */
+static uint32_t rd_gid(rd_state *s, uint64_t id)
+{
+	trace_rd *t = s->t;
+	bool fresh;
+	uint32_t *v = map_put(s, &s->gmap, id, (uint32_t)t->ngids, &fresh);
+	if (fresh) {
+		rd_grow(s, &t->gids, &t->cap_gids, t->ngids + 1, sizeof *t->gids);
+		rd_grow(s, &s->gs, &s->cap_g, t->ngids + 1, sizeof *s->gs);
+		t->gids[t->ngids] = id;
+		rd_g_reset(&s->gs[t->ngids]);
+		t->ngids++;
+	}
+	return *v;
+}
+
+/* The index of P id, added to t->pids (and ps) when new; off names the
+ * record in the error when there would be more than 65536. */
+static uint16_t rd_pid(rd_state *s, int64_t id, size_t off)
+{
+	trace_rd *t = s->t;
+	uint32_t *v = map_get(s->pmap, (uint64_t)id);
+	if (v)
+		return (uint16_t)*v;
+	if (t->npids > UINT16_MAX)
+		rd_fail(s, off, "too many P ids (more than %d)", UINT16_MAX + 1);
+	rd_grow(s, &t->pids, &t->cap_pids, t->npids + 1, sizeof *t->pids);
+	rd_grow(s, &s->ps, &s->cap_p, t->npids + 1, sizeof *s->ps);
+	t->pids[t->npids] = id;
+	s->ps[t->npids] = (rd_p){false, 0, TRACE_RD_NONE};
+	*map_put(s, &s->pmap, (uint64_t)id, 0, NULL) = (uint32_t)t->npids;
+	return (uint16_t)t->npids++;
+}
+
 /* ---- step 1 and 2: records to events ------------------------------------ */
 
-/* One batch: the events of one P id, in file order. */
+/* One batch: the events of one P id, in file order, chained through the
+ * events' `link` until the merge. */
 typedef struct rd_batch {
-	int64_t p;        /* the P id (TRACE_RD_PROFILE_P for CPU samples) */
-	uint64_t last_g;  /* goroutine running on the P at the end of its last batch */
-	uint32_t first;   /* its events are order[first .. first+n) after grouping */
-	uint32_t n;       /* how many */
-	uint32_t head;    /* events already merged */
+	uint16_t p;       /* index of the P id (TRACE_RD_PROFILE_P for CPU samples) */
+	uint32_t last_g;  /* goroutine (index) running on the P at the end of its last batch */
+	uint32_t head;    /* its first event not yet merged, or NONE */
+	uint32_t tail;    /* its last event, or NONE */
+	uint32_t n;       /* events not yet merged */
 	uint32_t wait;    /* next batch on the same goroutine's wait list, or NONE */
 } rd_batch;
 
@@ -296,14 +377,14 @@ static uint32_t rd_pool_add(rd_state *s, size_t off0, uint64_t n)
 	return at;
 }
 
-static rd_batch *rd_batch_for(rd_state *s, int64_t p, uint32_t *index)
+static rd_batch *rd_batch_for(rd_state *s, int64_t p, uint32_t *index, size_t off)
 {
 	bool fresh;
+	uint16_t pi = rd_pid(s, p, off);
 	uint32_t *v = map_put(s, &s->bmap, (uint64_t)p, (uint32_t)s->nb, &fresh);
 	if (fresh) {
 		rd_grow(s, &s->b, &s->cap_b, s->nb + 1, sizeof *s->b);
-		memset(&s->b[s->nb], 0, sizeof *s->b);
-		s->b[s->nb].p = p;
+		s->b[s->nb] = (rd_batch){pi, 0, TRACE_RD_NONE, TRACE_RD_NONE, 0, TRACE_RD_NONE};
 		s->nb++;
 	}
 	*index = *v;
@@ -337,14 +418,21 @@ static int rd_header(rd_state *s)
 static void rd_records(rd_state *s)
 {
 	trace_rd *t = s->t;
-	int64_t last_p = 0;
-	uint64_t last_g = 0, last_ts = 0;
+	uint32_t last_g = 0; /* goroutine 0 is index 0 */
+	uint64_t last_ts = 0;
 	uint32_t bi;
-	rd_batch *cur = rd_batch_for(s, 0, &bi);
+	rd_batch *cur = rd_batch_for(s, 0, &bi, 0);
+	size_t dropped = 0; /* bytes of the file whose pages were dropped */
 	if (s->len > UINT32_MAX)
 		rd_fail(s, 0, "file too large (more than 4 GiB)");
 	while (s->pos < s->len) {
 		size_t off0 = s->pos;
+		if (s->drop && off0 - dropped >= ((size_t)16 << 20)) {
+			/* Done with these pages: give them back (they are the file's). */
+			size_t upto = off0 & ~((size_t)sysconf(_SC_PAGESIZE) - 1);
+			madvise((void *)(uintptr_t)(s->data + dropped), upto - dropped, MADV_DONTNEED);
+			dropped = upto;
+		}
 		uint8_t b = s->data[s->pos++];
 		int type = b & 0x3f;
 		size_t narg = (size_t)(b >> 6) + 1;
@@ -392,8 +480,7 @@ static void rd_records(rd_state *s)
 		switch (type) {
 		case TRACE_EV_BATCH:
 			cur->last_g = last_g;
-			last_p = (int64_t)a[0];
-			cur = rd_batch_for(s, last_p, &bi);
+			cur = rd_batch_for(s, (int64_t)a[0], &bi, off0);
 			last_g = cur->last_g;
 			last_ts = a[1];
 			continue;
@@ -431,30 +518,29 @@ static void rd_records(rd_state *s)
 		}
 		}
 		rd_grow(s, &s->ev, &s->cap_ev, s->nev + 1, sizeof *s->ev);
-		rd_grow(s, &s->batch, &s->cap_batch, s->nev + 1, sizeof *s->batch);
 		trace_rd_event *e = &s->ev[s->nev];
-		memset(e, 0, sizeof *e);
-		e->off = (uint32_t)off0, e->type = (uint8_t)type, e->link = TRACE_RD_NONE;
-		e->p = last_p, e->g = last_g, e->msg = msg;
-		last_ts += a[0];
-		e->ts = (int64_t)last_ts;
+		uint64_t ea[3] = {0, 0, 0}, stk = 0; /* Go's Args and StkID */
 		size_t n = s->nargs;
 		for (size_t i = 1; i < n; i++) {
 			if (i == n - 1 && descs[type].stack)
-				e->stk = a[i];
+				stk = a[i];
 			else
-				e->args[i - 1] = a[i];
+				ea[i - 1] = a[i];
 		}
+		last_ts += a[0];
+		*e = (trace_rd_event){.ts = (int64_t)last_ts, .off = (uint32_t)off0,
+				      .link = TRACE_RD_NONE, .g = last_g, .p = cur->p,
+				      .type = (uint8_t)type};
 		uint32_t into = bi;
 		switch (type) {
 		case TRACE_EV_GO_START:
 		case TRACE_EV_GO_START_LOCAL:
 		case TRACE_EV_GO_START_LABEL:
-			e->g = last_g = e->args[0];
+			e->g = last_g = rd_gid(s, ea[0]);
 			break;
 		case TRACE_EV_GC_STW_START:
-			if (e->args[0] > 1)
-				rd_fail(s, off0, "unknown STW kind %llu", (unsigned long long)e->args[0]);
+			if (ea[0] > 1)
+				rd_fail(s, off0, "unknown STW kind %llu", (unsigned long long)ea[0]);
 			e->g = 0;
 			break;
 		case TRACE_EV_GC_START:
@@ -473,20 +559,39 @@ static void rd_records(rd_state *s)
 		case TRACE_EV_GO_SYSEXIT:
 		case TRACE_EV_GO_WAITING:
 		case TRACE_EV_GO_IN_SYSCALL:
-			e->g = e->args[0];
+			e->g = rd_gid(s, ea[0]);
 			break;
 		case TRACE_EV_CPU_SAMPLE:
-			e->ts = (int64_t)e->args[0];
-			e->p = (int64_t)e->args[1];
-			e->g = e->args[2];
-			e->args[0] = 0;
-			rd_batch_for(s, TRACE_RD_PROFILE_P, &into);
+			e->ts = (int64_t)ea[0];
+			e->p = rd_pid(s, (int64_t)ea[1], off0);
+			e->g = rd_gid(s, ea[2]);
+			ea[0] = 0;
+			rd_batch_for(s, TRACE_RD_PROFILE_P, &into, off0);
 			cur = &s->b[bi]; /* the batch array may have moved */
 			break;
 		}
-		s->batch[s->nev++] = into;
-		s->b[into].n++;
+		/* Keep one value in the event when it can; else a record in t->x. */
+		bool start = type == TRACE_EV_GO_START || type == TRACE_EV_GO_START_LOCAL;
+		if (start && stk == 0 && ea[1] <= UINT32_MAX) {
+			e->a = (uint32_t)ea[1]; /* its g is e->g */
+		} else if (!start && descs[type].nargs == 0 && stk <= UINT32_MAX) {
+			e->a = (uint32_t)stk;
+		} else {
+			rd_grow(s, &t->x, &t->cap_x, t->nx + 1, sizeof *t->x);
+			t->x[t->nx] = (trace_rd_xargs){{ea[0], ea[1], ea[2]}, stk, msg};
+			e->flags = TRACE_RD_X, e->a = (uint32_t)t->nx++;
+		}
+		/* Chain it to its batch. */
+		rd_batch *to = &s->b[into];
+		if (to->tail != TRACE_RD_NONE)
+			s->ev[to->tail].link = (uint32_t)s->nev;
+		else
+			to->head = (uint32_t)s->nev;
+		to->tail = (uint32_t)s->nev++;
+		to->n++;
 	}
+	if (s->drop) /* the rest of the file is not read again either */
+		madvise((void *)(uintptr_t)(s->data + dropped), s->len - dropped, MADV_DONTNEED);
 	if (s->nev == 0)
 		rd_fail(s, s->len, "trace is empty");
 	if (t->freq == 0)
@@ -505,86 +610,38 @@ static void rd_check_ids(rd_state *s)
 	}
 	for (size_t i = 0; i < s->nev; i++) {
 		const trace_rd_event *e = &s->ev[i];
-		if (e->stk && !map_get(t->stacks, e->stk))
+		uint64_t stk = trace_rd_stk(t, e);
+		if (stk && !map_get(t->stacks, stk))
 			rd_fail(s, e->off, "%s has unknown stack id %llu", descs[e->type].name,
-				(unsigned long long)e->stk);
-	}
-}
-
-/* ---- sorting: a stable merge sort of event indices by timestamp ------ */
-
-static void rd_sort(rd_state *s, uint32_t *a, size_t n)
-{
-	uint32_t *tmp = s->scratch;
-	for (size_t w = 1; w < n; w *= 2) {
-		for (size_t lo = 0; lo < n; lo += 2 * w) {
-			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
-			size_t i = lo, j = mid, k = lo;
-			while (i < mid && j < hi)
-				tmp[k++] = s->ev[a[j]].ts < s->ev[a[i]].ts ? a[j++] : a[i++];
-			while (i < mid)
-				tmp[k++] = a[i++];
-			while (j < hi)
-				tmp[k++] = a[j++];
-		}
-		memcpy(a, tmp, n * sizeof *a);
+				(unsigned long long)stk);
 	}
 }
 
 /* ---- step 3: the merge (Go's order1007) -------------------------------- */
 
-enum { G_DEAD, G_RUNNABLE, G_RUNNING, G_WAITING };
-#define UNORDERED UINT64_MAX       /* an event with no ordering rule */
-#define GARBAGE (UINT64_MAX - 1)   /* the pseudo-goroutine of GCStart's seq */
 #define NOSEQ UINT64_MAX           /* any sequence number */
 #define SEQINC (UINT64_MAX - 1)    /* one more than the current one */
-
-/* Per-goroutine state.  The merge uses seq, status and waiters; the check
- * (step 5) uses status and the event indices. */
-typedef struct rd_g {
-	uint64_t seq;      /* merge: the goroutine's sequence number */
-	uint32_t waiters;  /* merge: first batch waiting on it, or NONE */
-	uint8_t status;    /* G_DEAD ... G_WAITING */
-	uint32_t ev;       /* check: event that made it runnable or waiting */
-	uint32_t start;    /* check: its current GoStart */
-	uint32_t create;   /* check: its GoCreate, until it first starts */
-	uint32_t assist;   /* check: open GCMarkAssistStart */
-	uint32_t region;   /* check: innermost open region start, or NONE */
-	uint64_t last_sysblock; /* merge: ticks of its last GoSysBlock / GoInSyscall */
-} rd_g;
-
-static rd_g *rd_g_of(rd_state *s, uint64_t id)
-{
-	bool fresh;
-	uint32_t *v = map_put(s, &s->gmap, id, (uint32_t)s->ng, &fresh);
-	if (fresh) {
-		rd_grow(s, &s->gs, &s->cap_g, s->ng + 1, sizeof *s->gs);
-		rd_g *g = &s->gs[s->ng++];
-		memset(g, 0, sizeof *g);
-		g->waiters = g->start = g->create = g->assist = g->region = TRACE_RD_NONE;
-		g->ev = TRACE_RD_NONE;
-	}
-	return &s->gs[*v];
-}
+#define GARBAGE (UINT64_MAX - 1)   /* the pseudo-goroutine id of GCStart's seq */
 
 /* The goroutine an event orders, the state it needs, the state it leaves
  * (Go's stateTransition). */
 typedef struct rd_trans {
-	uint64_t g;                   /* goroutine, UNORDERED or GARBAGE */
+	uint32_t g;                   /* goroutine index, NONE: no ordering rule */
 	uint64_t init_seq, next_seq;  /* sequence needed and left (NOSEQ, SEQINC) */
 	uint8_t init_st, next_st;     /* status needed and left */
 } rd_trans;
 
-static rd_trans rd_transition(const trace_rd_event *e)
+static rd_trans rd_transition(rd_state *s, const trace_rd_event *e)
 {
-	const uint64_t *a = e->args;
+	const trace_rd *t = s->t;
+	uint64_t a0 = trace_rd_arg(t, e, 0), a1 = trace_rd_arg(t, e, 1);
 	switch (e->type) {
 	case TRACE_EV_GO_CREATE:
-		return (rd_trans){a[0], 0, 1, G_DEAD, G_RUNNABLE};
+		return (rd_trans){rd_gid(s, a0), 0, 1, G_DEAD, G_RUNNABLE};
 	case TRACE_EV_GO_WAITING: case TRACE_EV_GO_IN_SYSCALL:
 		return (rd_trans){e->g, 1, 2, G_RUNNABLE, G_WAITING};
 	case TRACE_EV_GO_START: case TRACE_EV_GO_START_LABEL:
-		return (rd_trans){e->g, a[1], a[1] + 1, G_RUNNABLE, G_RUNNING};
+		return (rd_trans){e->g, a1, a1 + 1, G_RUNNABLE, G_RUNNING};
 	case TRACE_EV_GO_START_LOCAL:
 		return (rd_trans){e->g, NOSEQ, SEQINC, G_RUNNABLE, G_RUNNING};
 	case TRACE_EV_GO_BLOCK: case TRACE_EV_GO_BLOCK_SEND: case TRACE_EV_GO_BLOCK_RECV:
@@ -595,19 +652,19 @@ static rd_trans rd_transition(const trace_rd_event *e)
 	case TRACE_EV_GO_SCHED: case TRACE_EV_GO_PREEMPT:
 		return (rd_trans){e->g, NOSEQ, NOSEQ, G_RUNNING, G_RUNNABLE};
 	case TRACE_EV_GO_UNBLOCK: case TRACE_EV_GO_SYSEXIT:
-		return (rd_trans){a[0], a[1], a[1] + 1, G_WAITING, G_RUNNABLE};
+		return (rd_trans){rd_gid(s, a0), a1, a1 + 1, G_WAITING, G_RUNNABLE};
 	case TRACE_EV_GO_UNBLOCK_LOCAL: case TRACE_EV_GO_SYSEXIT_LOCAL:
-		return (rd_trans){a[0], NOSEQ, SEQINC, G_WAITING, G_RUNNABLE};
+		return (rd_trans){rd_gid(s, a0), NOSEQ, SEQINC, G_WAITING, G_RUNNABLE};
 	case TRACE_EV_GC_START:
-		return (rd_trans){GARBAGE, a[0], a[0] + 1, G_DEAD, G_DEAD};
+		return (rd_trans){rd_gid(s, GARBAGE), a0, a0 + 1, G_DEAD, G_DEAD};
 	default:
-		return (rd_trans){UNORDERED, 0, 0, 0, 0};
+		return (rd_trans){TRACE_RD_NONE, 0, 0, 0, 0};
 	}
 }
 
 static bool rd_ready(const rd_trans *tr, const rd_g *g)
 {
-	return tr->g == UNORDERED ||
+	return tr->g == TRACE_RD_NONE ||
 	       ((tr->init_seq == NOSEQ || tr->init_seq == g->seq) && tr->init_st == g->status);
 }
 
@@ -619,8 +676,7 @@ typedef struct rd_heap {
 
 static bool rd_before(rd_state *s, uint32_t x, uint32_t y)
 {
-	int64_t tx = s->ev[s->order[s->b[x].first + s->b[x].head]].ts;
-	int64_t ty = s->ev[s->order[s->b[y].first + s->b[y].head]].ts;
+	int64_t tx = s->ev[s->b[x].head].ts, ty = s->ev[s->b[y].head].ts;
 	return tx < ty || (tx == ty && x < y);
 }
 
@@ -658,14 +714,14 @@ static uint32_t rd_heap_pop(rd_state *s, rd_heap *h)
 static void rd_offer(rd_state *s, rd_heap *h, uint32_t bi)
 {
 	rd_batch *b = &s->b[bi];
-	if (b->head == b->n)
+	if (b->head == TRACE_RD_NONE)
 		return;
-	rd_trans tr = rd_transition(&s->ev[s->order[b->first + b->head]]);
-	if (tr.g == UNORDERED) {
+	rd_trans tr = rd_transition(s, &s->ev[b->head]);
+	if (tr.g == TRACE_RD_NONE) {
 		rd_heap_push(s, h, bi);
 		return;
 	}
-	rd_g *g = rd_g_of(s, tr.g);
+	rd_g *g = &s->gs[tr.g];
 	if (rd_ready(&tr, g)) {
 		rd_heap_push(s, h, bi);
 	} else {
@@ -674,52 +730,113 @@ static void rd_offer(rd_state *s, rd_heap *h, uint32_t bi)
 	}
 }
 
+/* Events by (ts, link): time, then the rank in `link`. */
+static int rd_cmp_ts(const void *x, const void *y)
+{
+	const trace_rd_event *a = x, *b = y;
+	if (a->ts != b->ts)
+		return a->ts < b->ts ? -1 : 1;
+	return a->link < b->link ? -1 : a->link > b->link;
+}
+
+/* Sort the chain of the CPU samples' batch by time (stably: ranks in file
+ * order) and chain it again. */
+static void rd_sort_samples(rd_state *s, rd_batch *b)
+{
+	uint32_t *ix = malloc((b->n + 1) * sizeof *ix);
+	trace_rd_event *tmp = malloc((b->n + 1) * sizeof *tmp);
+	if (!ix || !tmp) {
+		free(ix), free(tmp);
+		rd_fail(s, 0, "out of memory");
+	}
+	uint32_t k = 0;
+	for (uint32_t i = b->head; i != TRACE_RD_NONE; i = s->ev[i].link)
+		ix[k++] = i;
+	for (uint32_t i = 0; i < k; i++)
+		tmp[i] = s->ev[ix[i]], tmp[i].link = ix[i];
+	qsort(tmp, k, sizeof *tmp, rd_cmp_ts);
+	/* The samples go back into the same slots, in time order. */
+	for (uint32_t i = 0; i < k; i++)
+		s->ev[ix[i]] = tmp[i], s->ev[ix[i]].link = i + 1 < k ? ix[i + 1] : TRACE_RD_NONE;
+	free(ix), free(tmp);
+}
+
+/* Put every event at the index its `link` names (a permutation), in place.
+ * Following the permutation's cycles straight away would jump around the
+ * whole array, one cache miss per event; so first every event goes into
+ * its block of RD_BLOCK events (an American flag sort: one write position
+ * per block, memory is walked in a few hundred streams), and then the
+ * cycles, which now stay inside a block, are followed in cache. */
+enum { RD_BLOCK = 1 << 15 };
+
+static void rd_permute(rd_state *s, trace_rd_event *ev, size_t n)
+{
+	size_t nb = n / RD_BLOCK + 1;
+	uint32_t *fill = malloc(nb * sizeof *fill); /* next free slot of each block */
+	if (!fill)
+		rd_fail(s, 0, "out of memory");
+	for (size_t b = 0; b < nb; b++)
+		fill[b] = (uint32_t)(b * RD_BLOCK);
+	for (size_t b = 0; b < nb; b++) {
+		size_t end = (b + 1) * RD_BLOCK < n ? (b + 1) * RD_BLOCK : n;
+		while (fill[b] < end) {
+			trace_rd_event x = ev[fill[b]];
+			for (size_t d; (d = x.link / RD_BLOCK) != b;) {
+				trace_rd_event y = ev[fill[d]];
+				ev[fill[d]++] = x;
+				x = y;
+			}
+			ev[fill[b]++] = x;
+		}
+	}
+	free(fill);
+	for (size_t i = 0; i < n; i++)
+		while (ev[i].link != i) {
+			trace_rd_event x = ev[ev[i].link];
+			ev[ev[i].link] = ev[i];
+			ev[i] = x;
+		}
+}
+
 static void rd_merge(rd_state *s)
 {
+	trace_rd *t = s->t;
 	size_t n = s->nev;
-	/* Group event indices by batch, file order kept. */
-	uint32_t pos = 0;
-	for (size_t i = 0; i < s->nb; i++)
-		s->b[i].first = pos, pos += s->b[i].n, s->b[i].n = 0;
-	for (size_t i = 0; i < n; i++) {
-		rd_batch *b = &s->b[s->batch[i]];
-		s->order[b->first + b->n++] = (uint32_t)i;
-	}
 	uint32_t *prof = map_get(s->bmap, (uint64_t)(int64_t)TRACE_RD_PROFILE_P);
 	if (prof)
-		rd_sort(s, s->order + s->b[*prof].first, s->b[*prof].n);
+		rd_sort_samples(s, &s->b[*prof]);
 
+	rd_g_phase(s);
 	rd_heap h = {.b = s->heap = malloc((s->nb + 1) * sizeof *h.b), .n = 0};
-	uint32_t *out = s->out = malloc((n + 1) * sizeof *out);
-	if (!h.b || !out)
+	if (!h.b)
 		rd_fail(s, 0, "out of memory");
 	for (uint32_t i = 0; i < s->nb; i++)
 		s->b[i].wait = TRACE_RD_NONE, rd_offer(s, &h, i);
-	size_t done = 0;
+	uint32_t done = 0;
 	while (done < n) {
 		if (h.n == 0) {
 			uint32_t off = 0;
 			for (size_t i = 0; i < s->nb; i++)
-				if (s->b[i].head < s->b[i].n) {
-					off = s->ev[s->order[s->b[i].first + s->b[i].head]].off;
+				if (s->b[i].head != TRACE_RD_NONE) {
+					off = s->ev[s->b[i].head].off;
 					break;
 				}
 			rd_fail(s, off, "no consistent ordering of events possible");
 		}
 		uint32_t bi = rd_heap_pop(s, &h);
 		rd_batch *b = &s->b[bi];
-		uint32_t ei = s->order[b->first + b->head++];
-		trace_rd_event *e = &s->ev[ei];
-		out[done++] = ei;
-		rd_trans tr = rd_transition(e);
+		trace_rd_event *e = &s->ev[b->head];
+		b->head = e->link, b->n--;
+		e->link = done++; /* its rank */
+		rd_trans tr = rd_transition(s, e);
 		if (e->type == TRACE_EV_GO_START_LOCAL)
 			e->type = TRACE_EV_GO_START;
 		else if (e->type == TRACE_EV_GO_UNBLOCK_LOCAL)
 			e->type = TRACE_EV_GO_UNBLOCK;
 		else if (e->type == TRACE_EV_GO_SYSEXIT_LOCAL)
 			e->type = TRACE_EV_GO_SYSEXIT;
-		if (tr.g != UNORDERED) {
-			rd_g *g = rd_g_of(s, tr.g);
+		if (tr.g != TRACE_RD_NONE) {
+			rd_g *g = &s->gs[tr.g];
 			g->seq = tr.next_seq == NOSEQ ? g->seq : tr.next_seq == SEQINC ? g->seq + 1 : tr.next_seq;
 			g->status = tr.next_st;
 			/* Its waiters may be ready now: offer each again. */
@@ -733,39 +850,60 @@ static void rd_merge(rd_state *s)
 		}
 		rd_offer(s, &h, bi);
 	}
-	memcpy(s->order, out, n * sizeof *out);
+	trace_rd_event *ev = s->ev;
+	rd_permute(s, ev, n);
 
 	/* Timestamps must respect the order found. */
 	for (size_t i = 1; i < n; i++)
-		if (s->ev[s->order[i]].ts < s->ev[s->order[i - 1]].ts)
-			rd_fail(s, s->ev[s->order[i]].off, "time stamps out of order");
-	/* GoSysExit moves to when the call really returned. */
+		if (ev[i].ts < ev[i - 1].ts)
+			rd_fail(s, ev[i].off, "time stamps out of order");
+	/* GoSysExit moves to when the call really returned: those that move are
+	 * taken out, the others close ranks (still in time order), and the
+	 * moved ones, sorted, are merged back from the end.  Ties keep the
+	 * merged order (the rank in link), as a stable sort would. */
+	size_t nmoved = 0, kept = 0, cap_moved = 0;
 	for (size_t i = 0; i < n; i++) {
-		trace_rd_event *e = &s->ev[s->order[i]];
+		trace_rd_event *e = &ev[i];
+		uint64_t real = e->type == TRACE_EV_GO_SYSEXIT ? trace_rd_arg(t, e, 2) : 0;
 		if (e->type == TRACE_EV_GO_SYSBLOCK || e->type == TRACE_EV_GO_IN_SYSCALL) {
-			rd_g_of(s, e->g)->last_sysblock = (uint64_t)e->ts;
-		} else if (e->type == TRACE_EV_GO_SYSEXIT && e->args[2] != 0) {
-			int64_t block = (int64_t)rd_g_of(s, e->g)->last_sysblock;
+			s->gs[e->g].last_sysblock = (uint64_t)e->ts;
+		} else if (real != 0) {
+			int64_t block = (int64_t)s->gs[e->g].last_sysblock;
 			if (block == 0)
 				rd_fail(s, e->off, "stray syscall exit");
-			if ((int64_t)e->args[2] < block)
+			if ((int64_t)real < block)
 				rd_fail(s, e->off, "time stamps out of order (syscall exit)");
-			e->ts = (int64_t)e->args[2];
+			rd_grow(s, &s->moved, &cap_moved, nmoved + 1, sizeof *s->moved);
+			s->moved[nmoved] = *e;
+			s->moved[nmoved++].ts = (int64_t)real;
+			continue;
+		}
+		ev[kept++] = *e;
+	}
+	if (nmoved) {
+		qsort(s->moved, nmoved, sizeof *s->moved, rd_cmp_ts);
+		size_t w = n;
+		for (size_t j = nmoved; j > 0;) {
+			if (kept > 0 && rd_cmp_ts(&s->moved[j - 1], &ev[kept - 1]) < 0)
+				ev[--w] = ev[--kept];
+			else
+				ev[--w] = s->moved[--j];
 		}
 	}
-	rd_sort(s, s->order, n);
 
-	/* Ticks to nanoseconds since the first event; fake Ps. */
-	int64_t min = s->ev[s->order[0]].ts;
-	double ns_per_tick = 1e9 / (double)s->t->freq;
+	/* Ticks to nanoseconds since the first event; fake Ps; links cleared. */
+	int64_t min = ev[0].ts;
+	double ns_per_tick = 1e9 / (double)t->freq;
+	uint16_t timer_p = rd_pid(s, TRACE_RD_TIMER_P, 0), sys_p = rd_pid(s, TRACE_RD_SYSCALL_P, 0);
 	for (size_t i = 0; i < n; i++) {
-		trace_rd_event *e = &s->ev[i];
+		trace_rd_event *e = &ev[i];
 		double ns = (double)(int64_t)((uint64_t)e->ts - (uint64_t)min) * ns_per_tick;
 		e->ts = ns >= 9.2e18 ? INT64_MAX : ns <= -9.2e18 ? INT64_MIN : (int64_t)ns;
-		if (e->type == TRACE_EV_GO_UNBLOCK && map_get(s->timers, e->g))
-			e->p = TRACE_RD_TIMER_P;
+		e->link = TRACE_RD_NONE;
+		if (e->type == TRACE_EV_GO_UNBLOCK && map_get(s->timers, t->gids[e->g]))
+			e->p = timer_p;
 		if (e->type == TRACE_EV_GO_SYSEXIT)
-			e->p = TRACE_RD_SYSCALL_P;
+			e->p = sys_p;
 	}
 }
 
@@ -776,59 +914,68 @@ enum { RD_FUTILE = 1 };
 static void rd_futile(rd_state *s)
 {
 	/* Per goroutine: whether a FutileWakeup was seen (seq = 1), and the
-	 * wakeup sequence as a chain through `scratch` (start = last event). */
-	map_free(s->gmap), s->gmap = NULL, s->ng = 0;
-	uint32_t *chain = s->scratch;
+	 * wakeup sequence as a chain through the events' link (start = last
+	 * event); the links are cleared again when the futile ones go. */
+	trace_rd_event *ev = s->ev;
+	rd_g_phase(s);
 	for (size_t i = 0; i < s->nev; i++) {
-		uint32_t ei = s->order[i];
-		trace_rd_event *e = &s->ev[ei];
+		trace_rd_event *e = &ev[i];
 		rd_g *g;
 		switch (e->type) {
 		case TRACE_EV_GO_UNBLOCK:
-			g = rd_g_of(s, e->args[0]);
-			chain[ei] = TRACE_RD_NONE;
-			g->start = ei;
+			g = &s->gs[rd_gid(s, trace_rd_arg(s->t, e, 0))];
+			e->link = TRACE_RD_NONE;
+			g->start = (uint32_t)i;
 			break;
 		case TRACE_EV_GO_START: case TRACE_EV_GO_PREEMPT: case TRACE_EV_FUTILE_WAKEUP:
-			g = rd_g_of(s, e->g);
-			chain[ei] = g->start;
-			g->start = ei;
+			g = &s->gs[e->g];
+			e->link = g->start;
+			g->start = (uint32_t)i;
 			if (e->type == TRACE_EV_FUTILE_WAKEUP)
 				g->seq = 1;
 			break;
 		case TRACE_EV_GO_BLOCK: case TRACE_EV_GO_BLOCK_SEND: case TRACE_EV_GO_BLOCK_RECV:
 		case TRACE_EV_GO_BLOCK_SELECT: case TRACE_EV_GO_BLOCK_SYNC: case TRACE_EV_GO_BLOCK_COND:
-			g = rd_g_of(s, e->g);
+			g = &s->gs[e->g];
 			if (g->seq) {
 				e->flags |= RD_FUTILE;
-				for (uint32_t w = g->start; w != TRACE_RD_NONE; w = chain[w])
-					s->ev[w].flags |= RD_FUTILE;
+				for (uint32_t w = g->start; w != TRACE_RD_NONE; w = ev[w].link)
+					ev[w].flags |= RD_FUTILE;
 			}
 			g->seq = 0, g->start = TRACE_RD_NONE; /* Go deletes the entry */
 			break;
 		}
 	}
+	size_t kept = 0;
+	for (size_t i = 0; i < s->nev; i++)
+		if (!(ev[i].flags & RD_FUTILE)) {
+			ev[kept] = ev[i];
+			ev[kept++].link = TRACE_RD_NONE;
+		}
+	s->nev = kept;
 }
 
 /* ---- step 5: the state machines (Go's postProcessTrace) -------------- */
 
-/* Per-P state of the check. */
-typedef struct rd_p {
-	bool running;   /* between ProcStart and ProcStop */
-	uint64_t g;     /* goroutine running on it, 0: none */
-	uint32_t sweep; /* open GCSweepStart, or NONE */
-} rd_p;
-
-static rd_p *rd_p_of(rd_state *s, int64_t id)
+/* The check's state of goroutine index gi, which an event names. */
+static rd_g *rd_g_at(rd_state *s, uint32_t gi)
 {
-	bool fresh;
-	uint32_t *v = map_put(s, &s->pmap, (uint64_t)id, (uint32_t)s->np, &fresh);
-	if (fresh) {
-		rd_grow(s, &s->ps, &s->cap_p, s->np + 1, sizeof *s->ps);
-		s->ps[s->np] = (rd_p){false, 0, TRACE_RD_NONE};
-		s->np++;
+	s->gs[gi].seen = true;
+	return &s->gs[gi];
+}
+
+/* Give e (a GoStart) the stack id stk: a record in t->x if it has none. */
+static void rd_set_stk(rd_state *s, trace_rd_event *e, uint64_t stk)
+{
+	trace_rd *t = s->t;
+	if (!(e->flags & TRACE_RD_X)) {
+		if (stk == 0)
+			return;
+		rd_grow(s, &t->x, &t->cap_x, t->nx + 1, sizeof *t->x);
+		t->x[t->nx] = (trace_rd_xargs){{trace_rd_arg(t, e, 0), trace_rd_arg(t, e, 1), 0}, 0, 0};
+		e->flags |= TRACE_RD_X, e->a = (uint32_t)t->nx++;
 	}
-	return &s->ps[*v];
+	t->x[e->a].stk = stk;
 }
 
 /* The event must come from a running goroutine that its P runs. */
@@ -836,11 +983,12 @@ static void rd_running(rd_state *s, const rd_p *p, const rd_g *g, const trace_rd
 		       bool allow_g0)
 {
 	const char *name = descs[e->type].name;
+	unsigned long long gid = s->t->gids[e->g];
 	if (g->status != G_RUNNING)
-		rd_fail(s, e->off, "g %llu is not running while %s", (unsigned long long)e->g, name);
+		rd_fail(s, e->off, "g %llu is not running while %s", gid, name);
 	if (p->g != e->g)
-		rd_fail(s, e->off, "p %lld is not running g %llu while %s", (long long)e->p,
-			(unsigned long long)e->g, name);
+		rd_fail(s, e->off, "p %lld is not running g %llu while %s",
+			(long long)s->t->pids[e->p], gid, name);
 	if (!allow_g0 && e->g == 0)
 		rd_fail(s, e->off, "g 0 did %s", name);
 }
@@ -850,31 +998,34 @@ static void rd_check(rd_state *s)
 	trace_rd *t = s->t;
 	trace_rd_event *ev = t->ev;
 	uint32_t gc = TRACE_RD_NONE, stw = TRACE_RD_NONE;
-	map_free(s->gmap), s->gmap = NULL, s->ng = 0;
-	rd_g_of(s, 0)->status = G_RUNNING;
+	uint16_t gc_p = rd_pid(s, TRACE_RD_GC_P, 0), net_p = rd_pid(s, TRACE_RD_NETPOLL_P, 0);
+	rd_g_phase(s);
+	rd_g_at(s, 0)->status = G_RUNNING; /* index 0 is goroutine 0 */
 	for (uint32_t i = 0; i < t->nev; i++) {
 		trace_rd_event *e = &ev[i];
-		rd_g *g = rd_g_of(s, e->g);
-		rd_p *p = rd_p_of(s, e->p);
+		rd_g *g = rd_g_at(s, e->g);
+		rd_p *p = &s->ps[e->p];
+		long long pid = (long long)t->pids[e->p];
+		unsigned long long gid = t->gids[e->g], a0 = trace_rd_arg(t, e, 0);
 		switch (e->type) {
 		case TRACE_EV_PROC_START:
 			if (p->running)
-				rd_fail(s, e->off, "p %lld is running before start", (long long)e->p);
+				rd_fail(s, e->off, "p %lld is running before start", pid);
 			p->running = true;
 			break;
 		case TRACE_EV_PROC_STOP:
 			if (!p->running)
-				rd_fail(s, e->off, "p %lld is not running before stop", (long long)e->p);
+				rd_fail(s, e->off, "p %lld is not running before stop", pid);
 			if (p->g)
 				rd_fail(s, e->off, "p %lld is running goroutine %llu during stop",
-					(long long)e->p, (unsigned long long)p->g);
+					pid, (unsigned long long)t->gids[p->g]);
 			p->running = false;
 			break;
 		case TRACE_EV_GC_START:
 			if (gc != TRACE_RD_NONE)
 				rd_fail(s, e->off, "previous GC is not ended before a new one");
 			gc = i;
-			e->p = TRACE_RD_GC_P;
+			e->p = gc_p;
 			break;
 		case TRACE_EV_GC_DONE:
 			if (gc == TRACE_RD_NONE)
@@ -914,34 +1065,28 @@ static void rd_check(rd_state *s)
 		case TRACE_EV_GO_IN_SYSCALL:
 			if (g->status != G_RUNNABLE)
 				rd_fail(s, e->off, "g %llu is not runnable before %s",
-					(unsigned long long)e->g, descs[e->type].name);
+					gid, descs[e->type].name);
 			g->status = G_WAITING, g->ev = i;
 			break;
 		case TRACE_EV_GO_CREATE: {
 			rd_running(s, p, g, e, true);
-			bool fresh;
-			uint32_t idx = (uint32_t)s->ng;
-			map_put(s, &s->gmap, e->args[0], idx, &fresh);
-			if (!fresh)
-				rd_fail(s, e->off, "g %llu already exists", (unsigned long long)e->args[0]);
-			rd_grow(s, &s->gs, &s->cap_g, s->ng + 1, sizeof *s->gs);
-			g = rd_g_of(s, e->g); /* gs may have moved */
-			rd_g *ng = &s->gs[s->ng++];
-			memset(ng, 0, sizeof *ng);
-			ng->status = G_RUNNABLE, ng->ev = ng->create = i;
-			ng->start = ng->assist = ng->region = ng->waiters = TRACE_RD_NONE;
+			rd_g *ng = &s->gs[rd_gid(s, a0)]; /* gs may have moved: g is stale */
+			if (ng->seen)
+				rd_fail(s, e->off, "g %llu already exists", a0);
+			rd_g_reset(ng);
+			ng->seen = true, ng->status = G_RUNNABLE, ng->ev = ng->create = i;
 			break;
 		}
 		case TRACE_EV_GO_START:
 		case TRACE_EV_GO_START_LABEL:
 			if (g->status != G_RUNNABLE)
-				rd_fail(s, e->off, "g %llu is not runnable before start", (unsigned long long)e->g);
+				rd_fail(s, e->off, "g %llu is not runnable before start", gid);
 			if (p->g)
 				rd_fail(s, e->off, "p %lld is already running g %llu while start g %llu",
-					(long long)e->p, (unsigned long long)p->g, (unsigned long long)e->g);
+					pid, (unsigned long long)t->gids[p->g], gid);
 			g->status = G_RUNNING, g->start = i, p->g = e->g;
 			if (g->create != TRACE_RD_NONE)
-				e->stk = ev[g->create].args[1], g->create = TRACE_RD_NONE;
+				rd_set_stk(s, e, trace_rd_arg(t, &ev[g->create], 1)), g->create = TRACE_RD_NONE;
 			if (g->ev != TRACE_RD_NONE)
 				ev[g->ev].link = i, g->ev = TRACE_RD_NONE;
 			break;
@@ -966,17 +1111,17 @@ static void rd_check(rd_state *s)
 			break;
 		case TRACE_EV_GO_UNBLOCK: {
 			if (g->status != G_RUNNING)
-				rd_fail(s, e->off, "g %llu is not running while unpark", (unsigned long long)e->g);
-			if (e->p != TRACE_RD_TIMER_P && p->g != e->g)
+				rd_fail(s, e->off, "g %llu is not running while unpark", gid);
+			if (pid != TRACE_RD_TIMER_P && p->g != e->g)
 				rd_fail(s, e->off, "p %lld is not running g %llu while unpark",
-					(long long)e->p, (unsigned long long)e->g);
-			rd_g *g1 = rd_g_of(s, e->args[0]);
+					pid, gid);
+			rd_g *g1 = rd_g_at(s, rd_gid(s, a0));
 			if (g1->status != G_WAITING)
 				rd_fail(s, e->off, "g %llu is not waiting before unpark",
-					(unsigned long long)e->args[0]);
+					a0);
 			if (g1->ev != TRACE_RD_NONE && ev[g1->ev].type == TRACE_EV_GO_BLOCK_NET &&
-			    e->p != TRACE_RD_TIMER_P)
-				e->p = TRACE_RD_NETPOLL_P;
+			    pid != TRACE_RD_TIMER_P)
+				e->p = net_p;
 			if (g1->ev != TRACE_RD_NONE)
 				ev[g1->ev].link = i;
 			g1->status = G_RUNNABLE, g1->ev = i;
@@ -994,7 +1139,7 @@ static void rd_check(rd_state *s)
 		case TRACE_EV_GO_SYSEXIT:
 			if (g->status != G_WAITING)
 				rd_fail(s, e->off, "g %llu is not waiting during syscall exit",
-					(unsigned long long)e->g);
+					gid);
 			if (g->ev != TRACE_RD_NONE && ev[g->ev].type == TRACE_EV_GO_SYSCALL)
 				ev[g->ev].link = i;
 			g->status = G_RUNNABLE, g->ev = i;
@@ -1009,40 +1154,42 @@ static void rd_check(rd_state *s)
 			break;
 		case TRACE_EV_USER_TASK_CREATE: {
 			bool fresh;
-			uint32_t *v = map_put(s, &s->tasks, e->args[0], i, &fresh);
+			uint32_t *v = map_put(s, &s->tasks, a0, i, &fresh);
 			if (!fresh && *v != TRACE_RD_NONE)
-				rd_fail(s, e->off, "task id %llu conflicts", (unsigned long long)e->args[0]);
+				rd_fail(s, e->off, "task id %llu conflicts", a0);
 			*v = i;
 			break;
 		}
 		case TRACE_EV_USER_TASK_END: {
-			uint32_t *v = map_get(s->tasks, e->args[0]);
+			uint32_t *v = map_get(s->tasks, a0);
 			if (v && *v != TRACE_RD_NONE)
 				ev[*v].link = i, *v = TRACE_RD_NONE;
 			break;
 		}
-		case TRACE_EV_USER_REGION:
+		case TRACE_EV_USER_REGION: {
 			/* An open region's link holds the next outer one until it ends. */
-			if (e->args[1] == 0) {
+			uint64_t mode = trace_rd_arg(t, e, 1);
+			if (mode == 0) {
 				e->link = g->region, g->region = i;
-			} else if (e->args[1] == 1) {
+			} else if (mode == 1) {
 				uint32_t r = g->region;
 				if (r == TRACE_RD_NONE)
 					break; /* its start was before the trace */
-				if (ev[r].args[0] != e->args[0] ||
-				    strcmp(trace_rd_string(t, ev[r].args[2]), trace_rd_string(t, e->args[2])))
+				const char *open = trace_rd_string(t, trace_rd_arg(t, &ev[r], 2));
+				const char *name = trace_rd_string(t, trace_rd_arg(t, e, 2));
+				if (trace_rd_arg(t, &ev[r], 0) != a0 || strcmp(open, name))
 					rd_fail(s, e->off, "misuse of region in goroutine %llu: end of \"%s\" "
-						"while \"%s\" is the innermost", (unsigned long long)e->g,
-						trace_rd_string(t, e->args[2]), trace_rd_string(t, ev[r].args[2]));
+						"while \"%s\" is the innermost", gid, name, open);
 				g->region = ev[r].link, ev[r].link = i;
 			} else {
-				rd_fail(s, e->off, "invalid user region mode %llu", (unsigned long long)e->args[1]);
+				rd_fail(s, e->off, "invalid user region mode %llu", (unsigned long long)mode);
 			}
 			break;
 		}
+		}
 	}
 	/* Regions still open at the end link to nothing. */
-	for (size_t k = 0; k < s->ng; k++)
+	for (size_t k = 0; k < t->ngids; k++)
 		for (uint32_t r = s->gs[k].region; r != TRACE_RD_NONE;) {
 			uint32_t outer = ev[r].link;
 			ev[r].link = TRACE_RD_NONE, r = outer;
@@ -1053,8 +1200,8 @@ static void rd_check(rd_state *s)
 
 static void rd_state_free(rd_state *s)
 {
-	free(s->args), free(s->ev), free(s->batch), free(s->order), free(s->scratch);
-	free(s->b), free(s->gs), free(s->ps), free(s->heap), free(s->out);
+	free(s->args), free(s->ev), free(s->moved);
+	free(s->b), free(s->gs), free(s->ps), free(s->heap);
 	map_free(s->bmap), map_free(s->timers), map_free(s->gmap);
 	map_free(s->pmap), map_free(s->tasks);
 	free(s);
@@ -1066,30 +1213,22 @@ static void rd_run(rd_state *s)
 	trace_rd *t = s->t;
 	t->version = rd_header(s);
 	rd_grow(s, &s->args, &s->cap_args, 16, sizeof *s->args);
+	rd_pool_add(s, 0, 0); /* pool[0] = "" */
+	rd_gid(s, 0);         /* gids[0] = goroutine 0 */
 	rd_records(s);
 	rd_check_ids(s);
-	size_t n = s->nev;
-	s->order = malloc(n * sizeof *s->order);
-	s->scratch = malloc(n * sizeof *s->scratch);
-	if (!s->order || !s->scratch)
-		rd_fail(s, 0, "out of memory");
 	rd_merge(s);
 	rd_futile(s);
-	size_t kept = 0;
-	for (size_t i = 0; i < n; i++)
-		kept += !(s->ev[s->order[i]].flags & RD_FUTILE);
-	t->ev = malloc((kept + 1) * sizeof *t->ev);
-	if (!t->ev)
-		rd_fail(s, 0, "out of memory");
-	for (size_t i = 0; i < n; i++)
-		if (!(s->ev[s->order[i]].flags & RD_FUTILE))
-			t->ev[t->nev++] = s->ev[s->order[i]];
-	free(s->ev), s->ev = NULL;
+	/* The events are t's now; the spare capacity goes back. */
+	trace_rd_event *ev = realloc(s->ev, (s->nev + 1) * sizeof *ev);
+	t->ev = ev ? ev : s->ev, t->nev = s->nev;
+	s->ev = NULL;
 	rd_check(s);
 }
 
-int trace_rd_mem(trace_rd *t, const uint8_t *data, size_t len, const char *name,
-		 char *err, size_t errlen)
+/* trace_rd_mem; drop: data is a private mapping whose pages may be dropped. */
+static int rd_parse(trace_rd *t, const uint8_t *data, size_t len, bool drop, const char *name,
+		    char *err, size_t errlen)
 {
 	memset(t, 0, sizeof *t);
 	rd_state *s = calloc(1, sizeof *s);
@@ -1099,6 +1238,7 @@ int trace_rd_mem(trace_rd *t, const uint8_t *data, size_t len, const char *name,
 	}
 	s->err = err, s->errlen = errlen, s->name = name;
 	s->data = data, s->len = len, s->t = t;
+	s->drop = drop;
 	if (setjmp(s->fail)) {
 		rd_state_free(s);
 		trace_rd_free(t);
@@ -1107,6 +1247,12 @@ int trace_rd_mem(trace_rd *t, const uint8_t *data, size_t len, const char *name,
 	rd_run(s);
 	rd_state_free(s);
 	return 0;
+}
+
+int trace_rd_mem(trace_rd *t, const uint8_t *data, size_t len, const char *name,
+		 char *err, size_t errlen)
+{
+	return rd_parse(t, data, len, false, name, err, errlen);
 }
 
 int trace_rd_file(trace_rd *t, const char *path, char *err, size_t errlen)
@@ -1133,7 +1279,7 @@ int trace_rd_file(trace_rd *t, const char *path, char *err, size_t errlen)
 		data = map;
 	}
 	close(fd);
-	int r = trace_rd_mem(t, data, len, path, err, errlen);
+	int r = rd_parse(t, data, len, map != NULL, path, err, errlen);
 	if (map)
 		munmap(map, len);
 	return r;
@@ -1141,7 +1287,8 @@ int trace_rd_file(trace_rd *t, const char *path, char *err, size_t errlen)
 
 void trace_rd_free(trace_rd *t)
 {
-	free(t->ev), free(t->pool), free(t->frames), free(t->stackv);
+	free(t->ev), free(t->x), free(t->gids), free(t->pids);
+	free(t->pool), free(t->frames), free(t->stackv);
 	map_free(t->strings), map_free(t->stacks);
 	memset(t, 0, sizeof *t);
 }
@@ -1162,24 +1309,24 @@ const trace_rd_frame *trace_rd_stack(const trace_rd *t, uint64_t id, int *n)
 void trace_rd_print(const trace_rd *t, const trace_rd_event *e, FILE *out)
 {
 	const rd_desc *d = &descs[e->type];
-	fprintf(out, "%lld %s p=%lld g=%llu off=%u", (long long)e->ts, d->name, (long long)e->p,
-		(unsigned long long)e->g, e->off);
+	fprintf(out, "%lld %s p=%lld g=%llu off=%u", (long long)e->ts, d->name,
+		(long long)trace_rd_p(t, e), (unsigned long long)trace_rd_g(t, e), e->off);
 	for (int i = 0; i < d->nargs; i++)
-		fprintf(out, " %s=%llu", d->args[i], (unsigned long long)e->args[i]);
+		fprintf(out, " %s=%llu", d->args[i], (unsigned long long)trace_rd_arg(t, e, i));
 	switch (e->type) {
 	case TRACE_EV_GO_START_LABEL:
-		fprintf(out, " label=%s", trace_rd_string(t, e->args[2]));
+		fprintf(out, " label=%s", trace_rd_string(t, trace_rd_arg(t, e, 2)));
 		break;
 	case TRACE_EV_GC_STW_START:
-		fprintf(out, " kind=%s", e->args[0] ? "sweep termination" : "mark termination");
+		fprintf(out, " kind=%s", trace_rd_arg(t, e, 0) ? "sweep termination" : "mark termination");
 		break;
 	case TRACE_EV_USER_TASK_CREATE:
 	case TRACE_EV_USER_REGION:
-		fprintf(out, " name=%s", trace_rd_string(t, e->args[2]));
+		fprintf(out, " name=%s", trace_rd_string(t, trace_rd_arg(t, e, 2)));
 		break;
 	case TRACE_EV_USER_LOG:
-		fprintf(out, " category=%s message=%s", trace_rd_string(t, e->args[1]),
-			t->pool + e->msg);
+		fprintf(out, " category=%s message=%s", trace_rd_string(t, trace_rd_arg(t, e, 1)),
+			trace_rd_msg(t, e));
 		break;
 	}
 	fputc('\n', out);

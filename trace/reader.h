@@ -15,7 +15,9 @@
  *      (Go's postProcessTrace).
  *
  * Errors name the byte offset of the bad record.  Memory is bounded by a
- * small multiple of the input: every table entry comes from bytes of it.
+ * small multiple of the input: every table entry comes from bytes of it,
+ * an event takes 28 bytes, events are ordered in place, and the pages of
+ * a file already read are dropped (about 10x a large file at the peak).
  * The reader runs on an ordinary thread stack, never on g0.
  */
 #ifndef GREENVM_TRACE_READER_H
@@ -39,19 +41,34 @@ enum {
 
 #define TRACE_RD_NONE UINT32_MAX /* "no event" in a link */
 
-/* One event, after the merge (Go's internal/trace Event). */
-typedef struct trace_rd_event {
-	int64_t ts;       /* nanoseconds since the first event */
-	int64_t p;        /* P it happened on, or a TRACE_RD_*_P */
-	uint64_t g;       /* goroutine it happened on (0: none) */
+/* One event, after the merge (Go's internal/trace Event), in 28 bytes: a
+ * large trace has about one event per 3 bytes of file, so this size is
+ * what bounds the reader's memory.  The goroutine and P are indices into
+ * the trace's tables of ids; the arguments, stack and message are read
+ * with trace_rd_arg, trace_rd_stk and trace_rd_msg, because most events
+ * keep at most one 32-bit value (`a`) and only the others (flag
+ * TRACE_RD_X) have a record in t->x.  Packed: ts is only 4-byte aligned,
+ * so never take its address. */
+typedef struct __attribute__((packed, aligned(4))) trace_rd_event {
+	int64_t ts;    /* nanoseconds since the first event */
+	uint32_t off;  /* byte offset of the record in the file */
+	uint32_t link; /* index of the linked event (see Go's Event.Link) or NONE */
+	uint32_t g;    /* goroutine it happened on: index into t->gids */
+	uint32_t a;    /* TRACE_RD_X: index into t->x; else GoStart's seq, or the
+			* stack id of an event without arguments (0: none) */
+	uint16_t p;    /* P it happened on: index into t->pids */
+	uint8_t type;  /* enum trace_event; Local forms are turned into plain ones */
+	uint8_t flags; /* TRACE_RD_X; the other bits are the reader's scratch */
+} trace_rd_event;
+
+enum { TRACE_RD_X = 0x80 }; /* the event's arguments are in t->x[a] */
+
+/* The arguments of an event that has more than `a` can hold. */
+typedef struct trace_rd_xargs {
 	uint64_t args[3]; /* Go's Args: the event's arguments after ts, stack excluded */
 	uint64_t stk;     /* stack id (0: none); a GoStart gets its creation stack */
-	uint32_t off;     /* byte offset of the record in the file */
-	uint32_t link;    /* index of the linked event (see Go's Event.Link) or NONE */
 	uint32_t msg;     /* UserLog: offset of its message in the string pool */
-	uint8_t type;     /* enum trace_event; Local forms are turned into plain ones */
-	uint8_t flags;    /* reader's scratch bits */
-} trace_rd_event;
+} trace_rd_xargs;
 
 /* One frame of a stack (strings are ids into the string table). */
 typedef struct trace_rd_frame {
@@ -69,6 +86,12 @@ typedef struct trace_rd {
 	uint64_t freq;           /* ticks per second (EvFrequency), > 0 */
 	trace_rd_event *ev;      /* the events in time order, futile wakeups removed */
 	size_t nev;              /* how many */
+	trace_rd_xargs *x;       /* arguments of the events flagged TRACE_RD_X */
+	size_t nx, cap_x;        /* used and allocated records of x */
+	uint64_t *gids;          /* goroutine ids, each once; gids[0] = 0 */
+	size_t ngids, cap_gids;  /* used and allocated entries of gids */
+	int64_t *pids;           /* P ids (real and fake), each once; at most 65536 */
+	size_t npids, cap_pids;  /* used and allocated entries of pids */
 	char *pool;              /* string bytes, each NUL-terminated; pool[0] = "" */
 	size_t npool, cap_pool;  /* used and allocated bytes of pool */
 	trace_rd_frame *frames;  /* every stack's frames, one after another */
@@ -78,6 +101,42 @@ typedef struct trace_rd {
 	struct { uint32_t first, n; } *stackv; /* a stack: its frames[first..first+n) */
 	size_t nstackv, cap_stackv;   /* used and allocated stacks */
 } trace_rd;
+
+/* The goroutine id of e. */
+static inline uint64_t trace_rd_g(const trace_rd *t, const trace_rd_event *e)
+{
+	return t->gids[e->g];
+}
+
+/* The P id of e (a real P, or a TRACE_RD_*_P). */
+static inline int64_t trace_rd_p(const trace_rd *t, const trace_rd_event *e)
+{
+	return t->pids[e->p];
+}
+
+/* Argument i (0..2) of e, as Go's Event.Args[i]; 0 past the type's own. */
+static inline uint64_t trace_rd_arg(const trace_rd *t, const trace_rd_event *e, int i)
+{
+	if (e->flags & TRACE_RD_X)
+		return t->x[e->a].args[i];
+	if (e->type != TRACE_EV_GO_START && e->type != TRACE_EV_GO_START_LOCAL)
+		return 0;
+	return i == 0 ? t->gids[e->g] : i == 1 ? e->a : 0; /* GoStart: g, seq */
+}
+
+/* The stack id of e (0: none). */
+static inline uint64_t trace_rd_stk(const trace_rd *t, const trace_rd_event *e)
+{
+	if (e->flags & TRACE_RD_X)
+		return t->x[e->a].stk;
+	return e->type == TRACE_EV_GO_START || e->type == TRACE_EV_GO_START_LOCAL ? 0 : e->a;
+}
+
+/* A UserLog's message ("" for other events). */
+static inline const char *trace_rd_msg(const trace_rd *t, const trace_rd_event *e)
+{
+	return t->pool + (e->flags & TRACE_RD_X ? t->x[e->a].msg : 0);
+}
 
 /* Parse the trace file `path` into *t.  Returns 0, or -1 with a message
  * "PATH: offset 0x...: reason" in err (t is then empty). */

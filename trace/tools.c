@@ -34,14 +34,6 @@ static trace_tool_g *find_g(const trace_tool_stats *st, uint64_t id)
 	return bsearch(&key, st->g, st->ng, sizeof *st->g, cmp_g);
 }
 
-static trace_tool_p *find_p(trace_tool_stats *st, int64_t id)
-{
-	for (size_t i = 0; i < st->np; i++)
-		if (st->p[i].id == id)
-			return &st->p[i];
-	return NULL;
-}
-
 /* A real P, not one of Go's fake ones. */
 static bool real_p(int64_t p)
 {
@@ -82,11 +74,40 @@ static void g_stop(trace_tool_g *g, int64_t ts)
 	g->last_start = 0;
 }
 
-static void p_stop(trace_tool_stats *st, int64_t p, int64_t ts)
+static void p_stop(trace_tool_p *p, int64_t ts)
 {
-	trace_tool_p *pp = find_p(st, p);
-	if (pp && pp->since >= 0)
-		pp->busy += ts - pp->since, pp->since = -1;
+	if (p && p->since >= 0)
+		p->busy += ts - p->since, p->since = -1;
+}
+
+/* The analysis' tables by the reader's indices, so that no event needs a
+ * search: goroutine index -> its trace_tool_g, P index -> its
+ * trace_tool_p (NULL: none), and the goroutines created and not ended
+ * (the ones a GC overlaps), each knowing its place in that list. */
+typedef struct tool_index {
+	trace_tool_g **g;  /* by goroutine index (t->gids) */
+	trace_tool_p **p;  /* by P index (t->pids) */
+	uint32_t *live;    /* positions in st->g of the live goroutines */
+	uint32_t *at;      /* by position in st->g: its place in live, or NONE */
+	size_t nlive;      /* how many are live */
+} tool_index;
+
+static void live_add(tool_index *ix, size_t k)
+{
+	ix->at[k] = (uint32_t)ix->nlive;
+	ix->live[ix->nlive++] = (uint32_t)k;
+}
+
+static void live_remove(tool_index *ix, size_t k)
+{
+	uint32_t i = ix->at[k], last = ix->live[--ix->nlive];
+	ix->live[i] = last, ix->at[last] = i;
+	ix->at[k] = TRACE_RD_NONE;
+}
+
+static void tool_index_free(tool_index *ix)
+{
+	free(ix->g), free(ix->p), free(ix->live), free(ix->at);
 }
 
 int trace_tool_analyse(const trace_rd *t, trace_tool_stats *st)
@@ -97,9 +118,14 @@ int trace_tool_analyse(const trace_rd *t, trace_tool_stats *st)
 		ng += t->ev[i].type == TRACE_EV_GO_CREATE;
 		np += t->ev[i].type == TRACE_EV_PROC_START;
 	}
+	tool_index ix = {
+		.g = calloc(t->ngids + 1, sizeof *ix.g), .p = calloc(t->npids + 1, sizeof *ix.p),
+		.live = malloc((ng + 1) * sizeof *ix.live), .at = malloc((ng + 1) * sizeof *ix.at),
+	};
 	st->g = calloc(ng + 1, sizeof *st->g);
 	st->p = calloc(np + 1, sizeof *st->p);
-	if (!st->g || !st->p) {
+	if (!st->g || !st->p || !ix.g || !ix.p || !ix.live || !ix.at) {
+		tool_index_free(&ix);
 		trace_tool_stats_free(st);
 		return -1;
 	}
@@ -107,29 +133,39 @@ int trace_tool_analyse(const trace_rd *t, trace_tool_stats *st)
 		const trace_rd_event *e = &t->ev[i];
 		if (e->type == TRACE_EV_GO_CREATE) {
 			trace_tool_g *g = &st->g[st->ng++];
-			g->id = e->args[0], g->create = e->ts, g->since_sched = e->ts, g->name = "";
-		} else if (e->type == TRACE_EV_PROC_START && real_p(e->p) && !find_p(st, e->p)) {
-			st->p[st->np++] = (trace_tool_p){e->p, 0, -1};
+			g->id = trace_rd_arg(t, e, 0), g->create = e->ts, g->since_sched = e->ts;
+			g->name = "";
+		} else if (e->type == TRACE_EV_PROC_START && real_p(trace_rd_p(t, e)) && !ix.p[e->p]) {
+			st->p[st->np] = (trace_tool_p){trace_rd_p(t, e), 0, -1};
+			ix.p[e->p] = &st->p[st->np++];
 		}
 	}
 	qsort(st->g, st->ng, sizeof *st->g, cmp_g);
+	for (size_t k = 0; k < t->ngids; k++)
+		ix.g[k] = find_g(st, t->gids[k]);
+	for (size_t k = 0; k < st->ng; k++)
+		ix.at[k] = TRACE_RD_NONE;
 	int64_t last = 0, gc_start = 0;
 	for (size_t i = 0; i < t->nev; i++) {
 		const trace_rd_event *e = &t->ev[i];
-		trace_tool_g *g = find_g(st, e->g);
+		trace_tool_g *g = ix.g[e->g];
+		trace_tool_p *p = ix.p[e->p];
 		if (g && !g->created)
 			g = NULL; /* not yet created: Go's table does not hold it */
 		last = e->ts;
 		switch (e->type) {
-		case TRACE_EV_GO_CREATE:
-			find_g(st, e->args[0])->created = 1;
+		case TRACE_EV_GO_CREATE: {
+			trace_tool_g *c = find_g(st, trace_rd_arg(t, e, 0));
+			c->created = 1;
+			live_add(&ix, (size_t)(c - st->g));
 			break;
+		}
 		case TRACE_EV_GO_START:
 		case TRACE_EV_GO_START_LABEL: {
 			if (!g)
 				break;
 			int n;
-			const trace_rd_frame *f = trace_rd_stack(t, e->stk, &n);
+			const trace_rd_frame *f = trace_rd_stack(t, trace_rd_stk(t, e), &n);
 			if (g->pc == 0 && f)
 				g->pc = f[0].pc, g->name = trace_rd_string(t, f[0].fn);
 			g->last_start = e->ts;
@@ -137,23 +173,25 @@ int trace_tool_analyse(const trace_rd *t, trace_tool_stats *st)
 				g->start = e->ts;
 			if (g->since_sched)
 				g->sched += e->ts - g->since_sched, g->since_sched = 0;
-			trace_tool_p *p = find_p(st, e->p);
 			if (p)
 				p->since = e->ts;
 			break;
 		}
 		case TRACE_EV_GO_END:
 		case TRACE_EV_GO_STOP:
-			p_stop(st, e->p, e->ts);
+			p_stop(p, e->ts);
 			if (g) {
 				g->end = e->ts;
 				g_finalize(g, e->ts, gc_start);
+				size_t k = (size_t)(g - st->g);
+				if (g->end != 0 && ix.at[k] != TRACE_RD_NONE)
+					live_remove(&ix, k); /* (end = 0 still counts as live) */
 			}
 			break;
 		case TRACE_EV_GO_BLOCK_SEND: case TRACE_EV_GO_BLOCK_RECV:
 		case TRACE_EV_GO_BLOCK_SELECT: case TRACE_EV_GO_BLOCK_SYNC:
 		case TRACE_EV_GO_BLOCK_COND:
-			p_stop(st, e->p, e->ts);
+			p_stop(p, e->ts);
 			if (g) {
 				g_stop(g, e->ts);
 				g->since_sync = e->ts;
@@ -162,14 +200,14 @@ int trace_tool_analyse(const trace_rd *t, trace_tool_stats *st)
 			break;
 		case TRACE_EV_GO_SCHED:
 		case TRACE_EV_GO_PREEMPT:
-			p_stop(st, e->p, e->ts);
+			p_stop(p, e->ts);
 			if (g)
 				g_stop(g, e->ts), g->since_sched = e->ts;
 			break;
 		case TRACE_EV_GO_SLEEP:
 		case TRACE_EV_GO_BLOCK:
 		case TRACE_EV_GO_BLOCK_GC:
-			p_stop(st, e->p, e->ts);
+			p_stop(p, e->ts);
 			if (g) {
 				g_stop(g, e->ts);
 				if (e->type == TRACE_EV_GO_SLEEP)
@@ -177,12 +215,12 @@ int trace_tool_analyse(const trace_rd *t, trace_tool_stats *st)
 			}
 			break;
 		case TRACE_EV_GO_BLOCK_NET:
-			p_stop(st, e->p, e->ts);
+			p_stop(p, e->ts);
 			if (g)
 				g_stop(g, e->ts), g->since_net = e->ts;
 			break;
 		case TRACE_EV_GO_UNBLOCK: {
-			trace_tool_g *w = find_g(st, e->args[0]);
+			trace_tool_g *w = find_g(st, trace_rd_arg(t, e, 0));
 			if (!w || !w->created)
 				break;
 			if (w->since_net)
@@ -198,7 +236,7 @@ int trace_tool_analyse(const trace_rd *t, trace_tool_stats *st)
 			break;
 		}
 		case TRACE_EV_GO_SYSBLOCK:
-			p_stop(st, e->p, e->ts);
+			p_stop(p, e->ts);
 			if (g)
 				g_stop(g, e->ts), g->since_syscall = e->ts;
 			break;
@@ -221,15 +259,14 @@ int trace_tool_analyse(const trace_rd *t, trace_tool_stats *st)
 			gc_start = e->ts;
 			break;
 		case TRACE_EV_GC_DONE:
-			for (size_t k = 0; k < st->ng; k++) {
-				trace_tool_g *x = &st->g[k];
-				if (x->created && x->end == 0)
-					x->gc += e->ts - (gc_start < x->create ? x->create : gc_start);
+			for (size_t k = 0; k < ix.nlive; k++) {
+				trace_tool_g *x = &st->g[ix.live[k]];
+				x->gc += e->ts - (gc_start < x->create ? x->create : gc_start);
 			}
 			gc_start = 0;
 			break;
 		case TRACE_EV_PROC_STOP:
-			p_stop(st, e->p, e->ts);
+			p_stop(p, e->ts);
 			break;
 		}
 	}
@@ -238,8 +275,9 @@ int trace_tool_analyse(const trace_rd *t, trace_tool_stats *st)
 	for (size_t k = 0; k < st->ng; k++)
 		g_finalize(&st->g[k], last, gc_start);
 	for (size_t k = 0; k < st->np; k++)
-		p_stop(st, st->p[k].id, last);
+		p_stop(&st->p[k], last);
 	st->duration = last;
+	tool_index_free(&ix);
 	return 0;
 }
 
@@ -295,7 +333,7 @@ static void tool_dump(const trace_rd *t, bool stacks, FILE *out)
 		if (!stacks)
 			continue;
 		int n;
-		const trace_rd_frame *f = trace_rd_stack(t, e->stk, &n);
+		const trace_rd_frame *f = trace_rd_stack(t, trace_rd_stk(t, e), &n);
 		for (int k = 0; k < n; k++)
 			fprintf(out, "    %s %s:%llu\n", trace_rd_string(t, f[k].fn),
 				trace_rd_string(t, f[k].file), (unsigned long long)f[k].line);
@@ -434,7 +472,7 @@ static bool ends_slice(int type)
 static const char *g_func(const trace_rd *t, const trace_rd_event *start)
 {
 	int n;
-	const trace_rd_frame *f = trace_rd_stack(t, start->stk, &n);
+	const trace_rd_frame *f = trace_rd_stack(t, trace_rd_stk(t, start), &n);
 	return f ? trace_rd_string(t, f[0].fn) : "";
 }
 
@@ -448,7 +486,7 @@ static void tool_json(const trace_rd *t, FILE *out)
 	int64_t named[64];
 	size_t nnamed = 0;
 	for (size_t i = 0; i < t->nev; i++) {
-		int64_t p = t->ev[i].p;
+		int64_t p = trace_rd_p(t, &t->ev[i]);
 		if (t->ev[i].type == TRACE_EV_CPU_SAMPLE)
 			continue;
 		bool seen = false;
@@ -471,12 +509,12 @@ static void tool_json(const trace_rd *t, FILE *out)
 			if (e->link == TRACE_RD_NONE || !ends_slice(t->ev[e->link].type))
 				break;
 			const trace_rd_event *end = &t->ev[e->link];
-			fprintf(out, ",\n{\"name\":\"G%llu ", (unsigned long long)e->g);
+			fprintf(out, ",\n{\"name\":\"G%llu ", (unsigned long long)trace_rd_g(t, e));
 			put_json_str(out, g_func(t, e));
 			fprintf(out, "\",\"cat\":\"goroutine\",\"ph\":\"X\",\"pid\":1,\"tid\":%lld,"
 				"\"ts\":%.3f,\"dur\":%.3f,\"args\":{\"g\":%llu,\"end\":\"%s\"}}",
-				(long long)e->p, ts, (double)(end->ts - e->ts) / 1e3,
-				(unsigned long long)e->g, trace_rd_name(end->type));
+				(long long)trace_rd_p(t, e), ts, (double)(end->ts - e->ts) / 1e3,
+				(unsigned long long)trace_rd_g(t, e), trace_rd_name(end->type));
 			break;
 		}
 		case TRACE_EV_GO_UNBLOCK:
@@ -484,10 +522,10 @@ static void tool_json(const trace_rd *t, FILE *out)
 				break;
 			/* A flow arrow from the unblock to the start it causes. */
 			fprintf(out, ",\n{\"name\":\"unblock\",\"cat\":\"flow\",\"ph\":\"s\",\"id\":%zu,"
-				"\"pid\":1,\"tid\":%lld,\"ts\":%.3f}", i, (long long)e->p, ts);
+				"\"pid\":1,\"tid\":%lld,\"ts\":%.3f}", i, (long long)trace_rd_p(t, e), ts);
 			fprintf(out, ",\n{\"name\":\"unblock\",\"cat\":\"flow\",\"ph\":\"f\",\"bp\":\"e\","
 				"\"id\":%zu,\"pid\":1,\"tid\":%lld,\"ts\":%.3f}", i,
-				(long long)t->ev[e->link].p, (double)t->ev[e->link].ts / 1e3);
+				(long long)trace_rd_p(t, &t->ev[e->link]), (double)t->ev[e->link].ts / 1e3);
 			break;
 		case TRACE_EV_GC_START:
 			if (e->link != TRACE_RD_NONE)
@@ -499,7 +537,7 @@ static void tool_json(const trace_rd *t, FILE *out)
 			if (e->link != TRACE_RD_NONE)
 				fprintf(out, ",\n{\"name\":\"STW (%s)\",\"cat\":\"gc\",\"ph\":\"X\",\"pid\":1,"
 					"\"tid\":%lld,\"ts\":%.3f,\"dur\":%.3f}",
-					e->args[0] ? "sweep termination" : "mark termination", (long long)e->p,
+					trace_rd_arg(t, e, 0) ? "sweep termination" : "mark termination", (long long)trace_rd_p(t, e),
 					ts, (double)(t->ev[e->link].ts - e->ts) / 1e3);
 			break;
 		case TRACE_EV_HEAP_ALLOC:
@@ -507,7 +545,7 @@ static void tool_json(const trace_rd *t, FILE *out)
 			fprintf(out, ",\n{\"name\":\"Heap\",\"ph\":\"C\",\"pid\":1,\"ts\":%.3f,"
 				"\"args\":{\"%s\":%llu}}", ts,
 				e->type == TRACE_EV_HEAP_ALLOC ? "Allocated" : "NextGC",
-				(unsigned long long)e->args[0]);
+				(unsigned long long)trace_rd_arg(t, e, 0));
 			break;
 		}
 	}
@@ -604,11 +642,11 @@ static void html_data(const trace_rd *t, const trace_tool_stats *st, FILE *out)
 	bool first = true;
 	for (size_t i = 0; i < t->nev; i++) {
 		const trace_rd_event *e = &t->ev[i];
-		if ((e->type != TRACE_EV_GO_START && e->type != TRACE_EV_GO_START_LABEL) || !real_p(e->p))
+		if ((e->type != TRACE_EV_GO_START && e->type != TRACE_EV_GO_START_LABEL) || !real_p(trace_rd_p(t, e)))
 			continue;
 		bool ended = e->link != TRACE_RD_NONE && ends_slice(t->ev[e->link].type);
-		fprintf(out, "%s[%lld,%llu,%lld,%lld,\"%s\"]", first ? "" : ",", (long long)e->p,
-			(unsigned long long)e->g, (long long)e->ts,
+		fprintf(out, "%s[%lld,%llu,%lld,%lld,\"%s\"]", first ? "" : ",", (long long)trace_rd_p(t, e),
+			(unsigned long long)trace_rd_g(t, e), (long long)e->ts,
 			(long long)(ended ? t->ev[e->link].ts : st->duration),
 			ended ? trace_rd_name(t->ev[e->link].type) : "");
 		first = false;
@@ -626,11 +664,11 @@ static void html_data(const trace_rd *t, const trace_tool_stats *st, FILE *out)
 	for (size_t i = 0; open && since && i < t->nev; i++) {
 		const trace_rd_event *e = &t->ev[i];
 		int state = -2; /* -2: no transition, -1: the goroutine ends */
-		uint64_t g = e->g;
+		uint64_t g = trace_rd_g(t, e);
 		switch (e->type) {
-		case TRACE_EV_GO_CREATE: state = 1, g = e->args[0]; break;
+		case TRACE_EV_GO_CREATE: state = 1, g = trace_rd_arg(t, e, 0); break;
 		case TRACE_EV_GO_START: case TRACE_EV_GO_START_LABEL: state = 0; break;
-		case TRACE_EV_GO_UNBLOCK: state = 1, g = e->args[0]; break;
+		case TRACE_EV_GO_UNBLOCK: state = 1, g = trace_rd_arg(t, e, 0); break;
 		case TRACE_EV_GO_SYSEXIT: state = 1; break;
 		case TRACE_EV_GO_WAITING: state = 2; break;
 		case TRACE_EV_GO_IN_SYSCALL: state = 3; break;
