@@ -1,5 +1,7 @@
 /* cli.c: the greenvm command: run, asm, disasm, verify. */
 #include <errno.h>
+#include <sys/personality.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,6 +100,24 @@ static vm_program *load_or_report(const char *path)
 	return p;
 }
 
+/* Deterministic mode promises the same run, and the same trace bytes, every
+ * time.  The conservative collector decides what is garbage by looking at
+ * addresses, and address-space randomisation gives every run other ones (so
+ * other collections, other heap sizes in the trace).  So, like setarch -R,
+ * a deterministic run turns randomisation off and starts itself again. */
+static void no_aslr(char **argv)
+{
+	int pers = personality(0xffffffff);
+	if (pers == -1 || (pers & ADDR_NO_RANDOMIZE))
+		return;
+	if (personality((unsigned long)pers | ADDR_NO_RANDOMIZE) == -1)
+		return;
+	execv("/proc/self/exe", argv);
+	/* could not: run anyway, only the GC's figures may differ */
+}
+
+static char **full_argv; /* main's argv, for no_aslr's exec */
+
 static int cmd_run(int argc, char **argv)
 {
 	vm_run_options o = { .max_stack = 64ull << 20 };
@@ -118,8 +138,10 @@ static int cmd_run(int argc, char **argv)
 				return fail("--sysstack: bad size '%s' (4K to 1M)", v);
 			o.sysstack = n;
 		} else if ((v = option_value(a, "--sched"))) {
-			if (strcmp(v, "deterministic") == 0)
+			if (strcmp(v, "deterministic") == 0) {
 				o.deterministic = 1;
+				no_aslr(full_argv);
+			}
 			else if (strcmp(v, "normal") != 0)
 				return fail("--sched: unknown mode '%s' (normal or deterministic)", v);
 		} else if ((v = option_value(a, "--schedtrace"))) {
@@ -233,6 +255,7 @@ static int cmd_verify(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	full_argv = argv;
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return VM_EXIT_BADPROG;
