@@ -241,18 +241,27 @@ static int oom(gbc_reader *r)
 	return 0;
 }
 
+/* A count read at offset at: before anything is allocated for it, check
+ * that count records of at least min bytes fit in what is left of the
+ * section, so a lying count cannot make the decoder allocate more than the
+ * file holds. */
+static int count_fits(gbc_reader *r, uint64_t at, uint32_t n, uint32_t min, const char *what)
+{
+	if (n <= left(r) / min)
+		return 1;
+	vm_diag_offset(r->d, r->file, at, "%s count %u cannot fit in the %llu bytes left in the %ss section",
+		       what, n, (unsigned long long)left(r), what);
+	return 0;
+}
+
 static int decode_consts(gbc_reader *r, vm_program *p)
 {
 	uint64_t at = r->pos;
 	uint32_t n;
 	if (!rd32(r, &n, "the constant count"))
 		return 0;
-	if (n > left(r) / GBC_MIN_CONST) {
-		vm_diag_offset(r->d, r->file, at,
-			       "constant count %u cannot fit in the %llu bytes left in the constants section",
-			       n, (unsigned long long)left(r));
+	if (!count_fits(r, at, n, GBC_MIN_CONST, "constant"))
 		return 0;
-	}
 	if (n && !(p->consts = calloc(n, sizeof *p->consts)))
 		return oom(r);
 	p->nconsts = n; /* unfilled entries are nil, which vm_program_free skips */
@@ -362,12 +371,8 @@ static int decode_funcs(gbc_reader *r, vm_program *p)
 		return 0;
 	if (!rd32(r, &p->main_fn, "main's index"))
 		return 0;
-	if (n > left(r) / GBC_MIN_FUNC) {
-		vm_diag_offset(r->d, r->file, at,
-			       "function count %u cannot fit in the %llu bytes left in the functions section",
-			       n, (unsigned long long)left(r));
+	if (!count_fits(r, at, n, GBC_MIN_FUNC, "function"))
 		return 0;
-	}
 	if (p->main_fn >= n) {
 		vm_diag_offset(r->d, r->file, at + 4, "main's index %u is out of range (%u functions)",
 			       p->main_fn, n);
@@ -512,12 +517,8 @@ static int decode_externs(gbc_reader *r, vm_program *p)
 	uint32_t n;
 	if (!rd32(r, &n, "the extern count"))
 		return 0;
-	if (n > left(r) / GBC_MIN_EXTERN) {
-		vm_diag_offset(r->d, r->file, at,
-			       "extern count %u cannot fit in the %llu bytes left in the externs section",
-			       n, (unsigned long long)left(r));
+	if (!count_fits(r, at, n, GBC_MIN_EXTERN, "extern"))
 		return 0;
-	}
 	uint64_t *name_at = malloc((n ? n : 1) * sizeof *name_at); /* for messages */
 	if (!name_at || (n && !(p->externs = calloc(n, sizeof *p->externs)))) {
 		free(name_at);
