@@ -28,8 +28,11 @@ debug = sys.argv[2] == "1"
 assert s["ms"], "no Ms"
 for m in s["ms"]:
     assert m["g0_bytes"] == 16384, m
-    assert 0 < m["g0_high_water"] <= m["g0_bytes"], m
-    assert 0 < m["mstack_deepest"] <= m["mstack_bytes"], m
+    # an M started late in a short run may never have used its stacks
+    assert 0 <= m["g0_high_water"] <= m["g0_bytes"], m
+    assert 0 <= m["mstack_deepest"] <= m["mstack_bytes"], m
+assert any(m["g0_high_water"] > 0 for m in s["ms"]), s["ms"]
+assert any(m["mstack_deepest"] > 0 for m in s["ms"]), s["ms"]
 ops = s["operations"]
 for op in ("schedule", "park", "trace stop", "trace stack dump"):
     assert op in ops, "operation %r missing from %s" % (op, sorted(ops))
