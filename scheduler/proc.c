@@ -484,6 +484,22 @@ static void wakep(void)
 	startm(NULL, true);
 }
 
+bool sched_retake(sched_p *pp)
+{
+	uint32_t want = P_SYSCALL;
+	if (!atomic_compare_exchange_strong(&pp->status, &want, P_IDLE))
+		return false;
+	/* The P is ours now: say so in its trace (what Go's retake and
+	 * stopTheWorld write), then bump syscalltick, which tells the M in
+	 * the syscall that the events are written (it waits for that). */
+	if (sched.tracing) {
+		trace_go_sysblock(&pp->trace);
+		trace_proc_stop(&pp->trace);
+	}
+	atomic_fetch_add(&pp->syscalltick, 1);
+	return true;
+}
+
 /* Hand off pp, whose M is leaving it (syscall, or sysmon took it). */
 void sched_handoffp(sched_p *pp)
 {
@@ -1268,17 +1284,9 @@ static void stop_the_world(sched_p *ours)
 			sched_p *pp = &sched.allp[i];
 			if (pp == ours)
 				continue;
-			uint32_t st = P_SYSCALL;
-			if (atomic_compare_exchange_strong(&pp->status, &st, P_IDLE)) {
-				/* its M, back from the call, will stop; the trace
-				 * says what Go's stopTheWorld says of such a P */
-				if (sched.tracing) {
-					trace_go_sysblock(&pp->trace);
-					trace_proc_stop(&pp->trace);
-				}
-				continue;
-			}
-			if (st == P_RUNNING) {
+			if (sched_retake(pp))
+				continue; /* its M, back from the call, will stop */
+			if (atomic_load(&pp->status) == P_RUNNING) {
 				sched_m *m = __atomic_load_n(&pp->m, __ATOMIC_ACQUIRE);
 				if (m)
 					atomic_store(&m->preempt, true);
@@ -1507,18 +1515,11 @@ static void stop_the_world_for(void)
 			sched_p *pp = &sched.allp[i];
 			if (pp == m->p || pp->stwparked || pp->stwtaken)
 				continue;
-			uint32_t st = P_SYSCALL;
-			if (atomic_compare_exchange_strong(&pp->status, &st, P_IDLE)) {
-				/* as sysmon's retake, and Go's stopTheWorld */
-				if (sched.tracing) {
-					trace_go_sysblock(&pp->trace);
-					trace_proc_stop(&pp->trace);
-				}
-				atomic_fetch_add(&pp->syscalltick, 1);
+			if (sched_retake(pp)) {
 				pp->stwtaken = true;
 				continue;
 			}
-			if (st == P_IDLE && !pp->m)
+			if (atomic_load(&pp->status) == P_IDLE && !pp->m)
 				continue; /* on the idle list, or being handed over */
 			sched_m *pm = __atomic_load_n(&pp->m, __ATOMIC_ACQUIRE);
 			if (pm)

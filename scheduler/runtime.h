@@ -17,8 +17,6 @@ static inline void sched_cpu_relax(void)
 #endif
 }
 
-/* Most Ps (--procs). */
-#define SCHED_MAXPROCS 1024
 /* sched_exit's status when the loop ended because of a deadlock. */
 #define VM_EXIT_STATUS_DEADLOCK (-1)
 
@@ -176,6 +174,10 @@ sched_g *sched_runqsteal(sched_p *pp, sched_p *p2, bool stealnext);
 sched_g *sched_globrunqget(sched_p *pp, int64_t max);
 bool sched_runqempty(sched_p *pp);
 void sched_handoffp(sched_p *pp);
+/* Take pp from the M in a syscall that holds it (CAS P_SYSCALL -> P_IDLE,
+ * trace events, syscalltick): true if taken.  The caller then hands it off
+ * or keeps it stopped.  Go's retake, for sysmon and the stops of the world. */
+bool sched_retake(sched_p *pp);
 uint64_t sched_fastrand(void);
 
 /* time.c */

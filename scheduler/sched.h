@@ -205,7 +205,7 @@ typedef struct sched_config {
 int sched_init(const sched_config *cfg);
 
 /* Run until the program ends: start M0, which runs hooks.mloop; the first
- * G (created with sched_newg and made runnable with sched_ready) is main.
+ * G (created with sched_newg and made runnable with sched_start) is main.
  * Returns the exit status given to sched_exit. */
 int sched_main(void);
 

@@ -67,15 +67,7 @@ static bool retake(pwatch *w, int64_t now)
 				continue;
 			if (now - w[i].syscallwhen < SYSMON_SYSCALL_NS)
 				continue;
-			uint32_t want = P_SYSCALL;
-			if (atomic_compare_exchange_strong(&pp->status, &want, P_IDLE)) {
-				/* The P is ours now: say so in its trace, then tell the M
-				 * in the syscall we are done (it waits for this). */
-				if (sched.tracing) {
-					trace_go_sysblock(&pp->trace);
-					trace_proc_stop(&pp->trace);
-				}
-				atomic_fetch_add(&pp->syscalltick, 1);
+			if (sched_retake(pp)) {
 				w[i].syscalltick++;
 				sched_handoffp(pp);
 				acted = true;

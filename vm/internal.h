@@ -27,8 +27,6 @@ typedef struct vm_ctx {
 	 * base, sp: slot indexes of the frame base and the first free slot */
 	uint32_t pc, fn;
 	uint64_t base, sp;
-	/* times the stack grew, and the largest it has been, in slots */
-	uint64_t growths, max_slots;
 } vm_ctx;
 
 /* The frame record of a frame whose caller is not bytecode (a goroutine's

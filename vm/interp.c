@@ -198,9 +198,6 @@ static int stack_grow(vm_ctx *c, uint64_t need, uint64_t limit_bytes)
 		;
 	c->stack = s;
 	c->nslots = n;
-	if (n > c->max_slots)
-		c->max_slots = n;
-	c->growths++;
 	return 0;
 }
 
