@@ -59,12 +59,8 @@ static int64_t monotonic_ns(void)
 
 uint64_t trace_cputicks(void)
 {
-#if defined(__x86_64__)
-	return __builtin_ia32_rdtsc();
-#elif defined(__aarch64__)
-	uint64_t t;
-	__asm__ volatile("mrs %0, cntvct_el0" : "=r"(t));
-	return t;
+#if defined(__x86_64__) || defined(__aarch64__)
+	return trace_cycles();
 #else
 	return (uint64_t)monotonic_ns();
 #endif
@@ -75,27 +71,9 @@ int64_t trace_nanotime(void)
 	return trace.hooks.nanotime ? trace.hooks.nanotime() : monotonic_ns();
 }
 
-/* The current tick: the CPU's cycle counter divided by 64, as Go 1.19 on
- * amd64 (cputicks() / traceTickDiv: cheaper than reading the clock, which
- * matters at one read per event, and coarse enough to keep deltas short;
- * trace_stop works out the frequency), or the virtual counter. */
 uint64_t trace_ticks(void)
 {
-	if (trace.hooks.clock == TRACE_CLOCK_VIRTUAL)
-		return atomic_fetch_add(&trace.vclock, 1) + 1;
-	return trace_cputicks() / TRACE_TICK_DIV;
-}
-
-/* The tick for the next event of buf.  Equal ticks are bumped by one, as
- * Go does; greenvm also bumps a tick that went backwards, so that a delta
- * can never wrap around. */
-uint64_t trace_next_ticks(trace_buf *buf)
-{
-	uint64_t t = trace_ticks();
-	if (t <= buf->last_ticks)
-		t = buf->last_ticks + 1;
-	buf->last_ticks = t;
-	return t;
+	return trace_ticks_inline();
 }
 
 /* ---- the system stack ----------------------------------------------- */

@@ -2,37 +2,14 @@
  *
  * Lookups take no lock: a bucket's head is published with a release store
  * after the record is complete, records are never changed afterwards, and
- * readers load the head with acquire.  Inserts are serialized by stack_lock
+ * readers load the head with acquire (trace_stack_find, inline in
+ * trace_impl.h, as every event with a stack looks up).  Inserts are serialized by stack_lock
  * and run on the system stack.  Records live in an mmap'd arena until the
  * dump at trace_stop has written them.
  */
 #include <string.h>
 
 #include "trace/trace_impl.h"
-
-/* The id of pcs[0..n) if it is in the table, else 0.  No lock needed. */
-/* Hash a stack a word at a time (a multiply and a shift per PC): this runs
- * for every event that carries a stack, where a byte-wise hash cost more
- * than writing the event. */
-static uint64_t hash_pcs(const uint64_t *pcs, uint32_t n)
-{
-	uint64_t h = 0x2545f4914f6cdd1dull ^ n;
-	for (uint32_t i = 0; i < n; i++) {
-		h = (h ^ pcs[i]) * 0x9e3779b97f4a7c15ull;
-		h ^= h >> 29;
-	}
-	return h;
-}
-
-static uint32_t find(const uint64_t *pcs, uint32_t n, uint64_t h)
-{
-	trace_stack *s = atomic_load_explicit(&trace.stack_tab[h % TRACE_STACK_TAB],
-					      memory_order_acquire);
-	for (; s; s = s->link)
-		if (s->hash == h && s->n == n && memcmp(s->pcs, pcs, n * sizeof *pcs) == 0)
-			return s->id;
-	return 0;
-}
 
 struct put_args {
 	const uint64_t *pcs; /* the stack */
@@ -46,7 +23,7 @@ TRACE_SYSTEMSTACK static void put_on_g0(void *arg)
 	trace_assert_on_g0();
 	struct put_args *a = arg;
 	pthread_mutex_lock(&trace.stack_lock);
-	a->id = find(a->pcs, a->n, a->hash); /* double check under the lock */
+	a->id = trace_stack_find(a->pcs, a->n, a->hash); /* double check under the lock */
 	if (a->id == 0) {
 		trace_stack *s = trace_arena_alloc(&trace.stack_mem,
 						   sizeof *s + a->n * sizeof *a->pcs);
@@ -61,17 +38,17 @@ TRACE_SYSTEMSTACK static void put_on_g0(void *arg)
 	pthread_mutex_unlock(&trace.stack_lock);
 }
 
-uint32_t trace_stack_put(const uint64_t *pcs, int npcs)
+/* The slow path of trace_stack_id: insert pcs[0..n), hashed h, on g0. */
+uint32_t trace_stack_insert(const uint64_t *pcs, uint32_t n, uint64_t h)
 {
-	if (npcs <= 0)
-		return 0;
-	struct put_args a = {pcs, npcs > TRACE_STACK_MAX ? TRACE_STACK_MAX : (uint32_t)npcs, 0, 0};
-	a.hash = hash_pcs(pcs, a.n);
-	uint32_t id = find(pcs, a.n, a.hash);
-	if (id)
-		return id;
+	struct put_args a = {pcs, n, h, 0};
 	trace_systemstack("trace stack insert", put_on_g0, &a);
 	return a.id;
+}
+
+uint32_t trace_stack_put(const uint64_t *pcs, int npcs)
+{
+	return trace_stack_id(pcs, npcs);
 }
 
 /* Forget every stack (trace_stop, after the dump). */

@@ -85,8 +85,10 @@ static bool on(void)
 
 /* Write event ev with args[0..nargs) (at most 3) and, when has_stack, the
  * stack id stk; make sure `extra` more bytes fit after it in the same
- * buffer (Go's traceEventLocked).  The buffer is acquired. */
-static void event_locked(trace_buf **bufp, int32_t pid, uint8_t ev, const uint64_t *args,
+ * buffer (Go's traceEventLocked).  The buffer is acquired.  TRACE_HOT, as
+ * event() is: each event's writer is compiled with its own constant nargs
+ * and has_stack, so no loops or tests are left of them. */
+TRACE_HOT void event_locked(trace_buf **bufp, int32_t pid, uint8_t ev, const uint64_t *args,
 			 int nargs, bool has_stack, uint32_t stk, size_t extra)
 {
 	/* type, length, ts, up to 3 args, stack id */
@@ -112,12 +114,12 @@ static void event_locked(trace_buf **bufp, int32_t pid, uint8_t ev, const uint64
 }
 
 /* Write one event: intern its stack, acquire a buffer, write, release. */
-static void event(trace_pstate *pp, uint8_t ev, const uint64_t *args, int nargs,
+TRACE_HOT void event(trace_pstate *pp, uint8_t ev, const uint64_t *args, int nargs,
 		  bool has_stack, const uint64_t *pcs, int npcs)
 {
 	if (!on())
 		return;
-	uint32_t stk = has_stack ? trace_stack_put(pcs, npcs) : 0;
+	uint32_t stk = has_stack ? trace_stack_id(pcs, npcs) : 0;
 	int32_t pid;
 	trace_buf **bufp = acquire(pp, &pid);
 	event_locked(bufp, pid, ev, args, nargs, has_stack, stk, 0);
@@ -153,7 +155,7 @@ void trace_go_create(trace_pstate *pp, trace_gstate *newg, uint64_t start_pc,
 	newg->lastp = pp;
 	/* The new goroutine's stack is the one frame of its function, as in
 	 * Go (without Go's +PCQuantum: bytecode PCs are exact). */
-	uint64_t start_stk = trace_stack_put(&start_pc, 1);
+	uint64_t start_stk = trace_stack_id(&start_pc, 1);
 	event(pp, TRACE_EV_GO_CREATE, ARGS(newg->id, start_stk), true, pcs, npcs);
 }
 
@@ -321,7 +323,7 @@ static void named_event(trace_pstate *pp, uint8_t ev, uint64_t a0, uint64_t a1,
 {
 	if (!on())
 		return;
-	uint32_t stk = trace_stack_put(pcs, npcs);
+	uint32_t stk = trace_stack_id(pcs, npcs);
 	int32_t pid;
 	trace_buf **bufp = acquire(pp, &pid);
 	uint64_t id = trace_string(bufp, pid, name, strlen(name));
@@ -350,7 +352,7 @@ void trace_user_log(trace_pstate *pp, uint64_t task, const char *category,
 {
 	if (!on())
 		return;
-	uint32_t stk = trace_stack_put(pcs, npcs);
+	uint32_t stk = trace_stack_id(pcs, npcs);
 	size_t len = strlen(message);
 	const size_t cap = sizeof ((trace_buf *)0)->arr - 128; /* room for batch + event */
 	if (len > cap)

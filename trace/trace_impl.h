@@ -28,6 +28,16 @@
 #endif
 void trace_assert_on_g0_at(const char *func);
 
+/* Marks the event writer's hot helpers: inlined into each event function
+ * in release builds, so each is compiled with its own constant arguments.
+ * Debug builds (-O0 with ASan) keep them as calls: inlined there, the
+ * sanitizer's slots would grow frames past the folder's 256-byte limit. */
+#ifdef GREENVM_DEBUG
+#define TRACE_HOT static
+#else
+#define TRACE_HOT static inline __attribute__((always_inline))
+#endif
+
 enum {
 	TRACE_TICK_DIV = 64,      /* real clock: cycle counter / 64 (Go's traceTickDiv on amd64) */
 	TRACE_ARG_SHIFT = 6,      /* the first byte is type | k << 6 (Go's traceArgCountShift) */
@@ -120,8 +130,8 @@ struct trace_state {
 extern struct trace_state trace;
 
 /* buf.c: clock, buffers, output. */
+/* The current tick (trace_ticks_inline, out of line). */
 uint64_t trace_ticks(void);
-uint64_t trace_next_ticks(trace_buf *buf);
 /* hooks.nanotime, or CLOCK_MONOTONIC. */
 int64_t trace_nanotime(void);
 void trace_systemstack(const char *what, void (*fn)(void *), void *arg);
@@ -130,6 +140,45 @@ void trace_queue_and_write(trace_buf *buf);
 void trace_write_bytes(const void *p, size_t n);
 void trace_free_buffers(void);
 void trace_set_error(int err);
+
+/* The CPU's cycle counter, inline (trace_cputicks is the same, out of
+ * line, and falls back to the monotonic clock elsewhere). */
+static inline uint64_t trace_cycles(void)
+{
+#if defined(__x86_64__)
+	return __builtin_ia32_rdtsc();
+#elif defined(__aarch64__)
+	uint64_t t;
+	__asm__ volatile("mrs %0, cntvct_el0" : "=r"(t));
+	return t;
+#else
+	return (uint64_t)trace_cputicks();
+#endif
+}
+
+/* The current tick: the CPU's cycle counter divided by 64, as Go 1.19 on
+ * amd64 (cputicks() / traceTickDiv: cheaper than reading the clock, which
+ * matters at one read per event, and coarse enough to keep deltas short;
+ * trace_stop works out the frequency), or the virtual counter.  Inline:
+ * every event reads it. */
+static inline uint64_t trace_ticks_inline(void)
+{
+	if (__builtin_expect(trace.hooks.clock == TRACE_CLOCK_VIRTUAL, 0))
+		return atomic_fetch_add(&trace.vclock, 1) + 1;
+	return trace_cycles() / TRACE_TICK_DIV;
+}
+
+/* The tick for the next event of buf.  Equal ticks are bumped by one, as
+ * Go does; greenvm also bumps a tick that went backwards, so that a delta
+ * can never wrap around. */
+static inline uint64_t trace_next_ticks(trace_buf *buf)
+{
+	uint64_t t = trace_ticks_inline();
+	if (t <= buf->last_ticks)
+		t = buf->last_ticks + 1;
+	buf->last_ticks = t;
+	return t;
+}
 
 static inline size_t trace_buf_room(const trace_buf *b)
 {
@@ -143,7 +192,10 @@ static inline void trace_buf_byte(trace_buf *b, uint8_t v)
 
 static inline void trace_buf_varint(trace_buf *b, uint64_t v)
 {
-	b->pos += (size_t)trace_varint_put(&b->arr[b->pos], v);
+	if (v < 0x80) /* most deltas, ids and stack ids: one byte */
+		b->arr[b->pos++] = (uint8_t)v;
+	else
+		b->pos += (size_t)trace_varint_put(&b->arr[b->pos], v);
 }
 
 /* Reserve `width` bytes for a varint filled in later; returns their offset. */
@@ -172,6 +224,52 @@ void trace_frame_for_pc(trace_buf **bufp, int32_t pid, uint64_t pc, trace_frame 
 
 /* stack.c */
 void trace_stacks_reset(void);
+uint32_t trace_stack_insert(const uint64_t *pcs, uint32_t n, uint64_t h);
+
+/* The stack table's lookup, inline: it runs for every event that carries
+ * a stack, where a call, a byte-wise hash and memcmp cost more than
+ * writing the event.  A stack is hashed a word at a time (a multiply and
+ * a shift per PC). */
+static inline uint64_t trace_stack_hash(const uint64_t *pcs, uint32_t n)
+{
+	uint64_t h = 0x2545f4914f6cdd1dull ^ n;
+	for (uint32_t i = 0; i < n; i++) {
+		h = (h ^ pcs[i]) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+/* The id of pcs[0..n), hashed h, if it is in the table, else 0.  No lock:
+ * records are complete before their bucket head is published (release),
+ * and never change afterwards. */
+static inline uint32_t trace_stack_find(const uint64_t *pcs, uint32_t n, uint64_t h)
+{
+	const trace_stack *s = atomic_load_explicit(&trace.stack_tab[h % TRACE_STACK_TAB],
+						    memory_order_acquire);
+	for (; s; s = s->link) {
+		if (s->hash != h || s->n != n)
+			continue;
+		uint32_t i = 0;
+		while (i < n && s->pcs[i] == pcs[i])
+			i++;
+		if (i == n)
+			return s->id;
+	}
+	return 0;
+}
+
+/* The id of pcs[0..npcs) (cut to TRACE_STACK_MAX), inserted if new; 0 for
+ * an empty stack (Go's traceStackTable.put). */
+static inline uint32_t trace_stack_id(const uint64_t *pcs, int npcs)
+{
+	if (npcs <= 0)
+		return 0;
+	uint32_t n = npcs > TRACE_STACK_MAX ? TRACE_STACK_MAX : (uint32_t)npcs;
+	uint64_t h = trace_stack_hash(pcs, n);
+	uint32_t id = trace_stack_find(pcs, n, h);
+	return id ? id : trace_stack_insert(pcs, n, h);
+}
 
 /* dump.c: write the stack table into batches of P 0, then queue and write
  * them; runs on the system stack at trace_stop.  Each record is written by
