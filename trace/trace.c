@@ -83,12 +83,12 @@ static bool on(void)
 	return trace_enabled() || trace.starting;
 }
 
-/* Write event ev with args[0..nargs) (at most 3) and, when has_stack, the
- * stack id stk; make sure `extra` more bytes fit after it in the same
+/* Write event ev, read at tick `now`, with args[0..nargs) (at most 3) and,
+ * when has_stack, the stack id stk; make sure `extra` more bytes fit after it in the same
  * buffer (Go's traceEventLocked).  The buffer is acquired.  TRACE_HOT, as
  * event() is: each event's writer is compiled with its own constant nargs
  * and has_stack, so no loops or tests are left of them. */
-TRACE_HOT void event_locked(trace_buf **bufp, int32_t pid, uint8_t ev, const uint64_t *args,
+TRACE_HOT void event_locked(trace_buf **bufp, int32_t pid, uint64_t now, uint8_t ev, const uint64_t *args,
 			 int nargs, bool has_stack, uint32_t stk, size_t extra)
 {
 	/* type, length, ts, up to 3 args, stack id */
@@ -98,7 +98,7 @@ TRACE_HOT void event_locked(trace_buf **bufp, int32_t pid, uint8_t ev, const uin
 		buf = *bufp = trace_flush(buf, pid);
 
 	uint64_t last = buf->last_ticks;
-	uint64_t delta = trace_next_ticks(buf) - last;
+	uint64_t delta = trace_next_ticks(buf, now) - last;
 	int k = nargs + has_stack;
 	if (k > 3)
 		k = 3;
@@ -113,16 +113,20 @@ TRACE_HOT void event_locked(trace_buf **bufp, int32_t pid, uint8_t ev, const uin
 		trace_buf_fill_len(buf, len_at, 1); /* < 128: 1 + 5 varints of 10 */
 }
 
-/* Write one event: intern its stack, acquire a buffer, write, release. */
+/* Write one event: read the clock, intern its stack, acquire a buffer,
+ * write, release.  The clock is read first: the cycle counter takes a
+ * while to answer (about 30 cycles), and the stack lookup runs meanwhile
+ * instead of waiting for it. */
 TRACE_HOT void event(trace_pstate *pp, uint8_t ev, const uint64_t *args, int nargs,
 		  bool has_stack, const uint64_t *pcs, int npcs)
 {
 	if (!on())
 		return;
+	uint64_t now = trace_ticks_inline();
 	uint32_t stk = has_stack ? trace_stack_id(pcs, npcs) : 0;
 	int32_t pid;
 	trace_buf **bufp = acquire(pp, &pid);
-	event_locked(bufp, pid, ev, args, nargs, has_stack, stk, 0);
+	event_locked(bufp, pid, now, ev, args, nargs, has_stack, stk, 0);
 	release(pp);
 }
 
@@ -323,11 +327,12 @@ static void named_event(trace_pstate *pp, uint8_t ev, uint64_t a0, uint64_t a1,
 {
 	if (!on())
 		return;
+	uint64_t now = trace_ticks_inline();
 	uint32_t stk = trace_stack_id(pcs, npcs);
 	int32_t pid;
 	trace_buf **bufp = acquire(pp, &pid);
 	uint64_t id = trace_string(bufp, pid, name, strlen(name));
-	event_locked(bufp, pid, ev, ARGS(a0, a1, id), true, stk, 0);
+	event_locked(bufp, pid, now, ev, ARGS(a0, a1, id), true, stk, 0);
 	release(pp);
 }
 
@@ -352,6 +357,7 @@ void trace_user_log(trace_pstate *pp, uint64_t task, const char *category,
 {
 	if (!on())
 		return;
+	uint64_t now = trace_ticks_inline();
 	uint32_t stk = trace_stack_id(pcs, npcs);
 	size_t len = strlen(message);
 	const size_t cap = sizeof ((trace_buf *)0)->arr - 128; /* room for batch + event */
@@ -360,7 +366,7 @@ void trace_user_log(trace_pstate *pp, uint64_t task, const char *category,
 	int32_t pid;
 	trace_buf **bufp = acquire(pp, &pid);
 	uint64_t key = trace_string(bufp, pid, category, strlen(category));
-	event_locked(bufp, pid, TRACE_EV_USER_LOG, ARGS(task, key), true, stk,
+	event_locked(bufp, pid, now, TRACE_EV_USER_LOG, ARGS(task, key), true, stk,
 		     TRACE_VARINT_MAX + len);
 	trace_buf *buf = *bufp;
 	trace_buf_varint(buf, len);

@@ -168,16 +168,17 @@ static inline uint64_t trace_ticks_inline(void)
 	return trace_cycles() / TRACE_TICK_DIV;
 }
 
-/* The tick for the next event of buf.  Equal ticks are bumped by one, as
- * Go does; greenvm also bumps a tick that went backwards, so that a delta
- * can never wrap around. */
-static inline uint64_t trace_next_ticks(trace_buf *buf)
+/* The tick of the next event of buf, from a reading `now` of
+ * trace_ticks_inline.  Equal ticks are bumped by one, as Go does; greenvm
+ * also bumps a tick that went backwards (a reading taken before a flush
+ * stamped the new batch, or before another thread's event in the global
+ * buffer), so that a delta can never wrap around. */
+static inline uint64_t trace_next_ticks(trace_buf *buf, uint64_t now)
 {
-	uint64_t t = trace_ticks_inline();
-	if (t <= buf->last_ticks)
-		t = buf->last_ticks + 1;
-	buf->last_ticks = t;
-	return t;
+	if (now <= buf->last_ticks)
+		now = buf->last_ticks + 1;
+	buf->last_ticks = now;
+	return now;
 }
 
 static inline size_t trace_buf_room(const trace_buf *b)
