@@ -381,11 +381,20 @@ static sched_p *releasep(void)
 	return pp;
 }
 
-int sched_trace_stack(sched_g *g)
+/* The tracer's stack hook: the VM frames of the G that embeds tg.  The
+ * tracer calls it in the middle of writing an event, after reading the
+ * clock, as Go's traceEventLocked calls gcallers. */
+static int sched_trace_stack(trace_gstate *tg, uint64_t *pcs, int max)
 {
-	if (!g || !sched.cfg.hooks.stack)
-		return 0;
-	return sched.cfg.hooks.stack(g, sched_mself->tracepcs, TRACE_STACK_MAX);
+	sched_g *g = (sched_g *)((char *)tg - offsetof(sched_g, trace));
+	return sched.cfg.hooks.stack(g, pcs, max);
+}
+
+/* The tracing state of g, NULL for no G: the goroutine whose stack an
+ * event carries. */
+static trace_gstate *tracegs(sched_g *g)
+{
+	return g ? &g->trace : NULL;
 }
 
 /* The trace state of the current M's P, or NULL (the global buffer). */
@@ -811,17 +820,16 @@ typedef struct park_args {
 static void trace_block(sched_g *g, int ev)
 {
 	trace_pstate *pp = &sched_mself->p->trace;
-	int n = sched_trace_stack(g);
-	const uint64_t *pcs = sched_mself->tracepcs;
+	trace_gstate *tg = &g->trace;
 	switch (ev) {
-	case TRACE_EV_GO_BLOCK_SEND: trace_go_block_send(pp, pcs, n); break;
-	case TRACE_EV_GO_BLOCK_RECV: trace_go_block_recv(pp, pcs, n); break;
-	case TRACE_EV_GO_BLOCK_SELECT: trace_go_block_select(pp, pcs, n); break;
-	case TRACE_EV_GO_BLOCK_SYNC: trace_go_block_sync(pp, pcs, n); break;
-	case TRACE_EV_GO_SLEEP: trace_go_sleep(pp, pcs, n); break;
-	case TRACE_EV_GO_SCHED: trace_go_sched(pp, &g->trace, pcs, n); break;
-	case TRACE_EV_GO_PREEMPT: trace_go_preempt(pp, &g->trace, pcs, n); break;
-	default: trace_go_block(pp, pcs, n); break;
+	case TRACE_EV_GO_BLOCK_SEND: trace_go_block_send(pp, tg); break;
+	case TRACE_EV_GO_BLOCK_RECV: trace_go_block_recv(pp, tg); break;
+	case TRACE_EV_GO_BLOCK_SELECT: trace_go_block_select(pp, tg); break;
+	case TRACE_EV_GO_BLOCK_SYNC: trace_go_block_sync(pp, tg); break;
+	case TRACE_EV_GO_SLEEP: trace_go_sleep(pp, tg); break;
+	case TRACE_EV_GO_SCHED: trace_go_sched(pp, tg); break;
+	case TRACE_EV_GO_PREEMPT: trace_go_preempt(pp, tg); break;
+	default: trace_go_block(pp, tg); break;
 	}
 }
 
@@ -917,8 +925,7 @@ void sched_ready(sched_g *g)
 	g->waitreason = WAIT_NONE;
 	if (sched.tracing) {
 		/* the waker's stack, if a G is waking it (not a timer) */
-		int n = sched_trace_stack(sched_mself->curg);
-		trace_go_unblock(&sched_mself->p->trace, &g->trace, sched_mself->tracepcs, n);
+		trace_go_unblock(&sched_mself->p->trace, &g->trace, tracegs(sched_mself->curg));
 	}
 	setgstatus(g, G_RUNNABLE);
 	sched_runqput(sched_mself->p, g, true);
@@ -959,7 +966,7 @@ void sched_entersyscall(void)
 	sched_m *m = sched_mself;
 	sched_p *pp = m->p;
 	if (sched.tracing)
-		trace_go_syscall(&pp->trace, m->tracepcs, sched_trace_stack(m->curg));
+		trace_go_syscall(&pp->trace, &m->curg->trace);
 	setgstatus(m->curg, G_SYSCALL);
 	m->syscalltick = atomic_fetch_add(&pp->syscalltick, 1) + 1;
 	atomic_fetch_add(&sched.nmsyscall, 1);
@@ -1095,8 +1102,7 @@ void sched_start(sched_g *newg)
 		return;
 	}
 	if (sched.tracing) {
-		int n = sched_trace_stack(m->curg);
-		trace_go_create(&m->p->trace, &newg->trace, newg->startpc, m->tracepcs, n);
+		trace_go_create(&m->p->trace, &newg->trace, newg->startpc, tracegs(m->curg));
 	}
 	sched_runqput(m->p, newg, true);
 	wakep();
@@ -1156,6 +1162,23 @@ static void trace_systemstack(const char *what, void (*fn)(void *), void *arg)
 		fn(arg);
 }
 
+/* What the tracer is given: the scheduler's switch and clock, the VM's
+ * PC names and stacks, and where to write. */
+static trace_hooks tracer_hooks(const char *path)
+{
+	trace_hooks h = {
+		.systemstack = trace_systemstack,
+		.on_system_stack = sched_on_system_stack,
+		.describe_pc = sched.cfg.hooks.describe_pc,
+		.stack = sched.cfg.hooks.stack ? sched_trace_stack : NULL,
+		.nanotime = sched_nanotime,
+		.clock = sched.cfg.trace_clock,
+		.dump = sched.cfg.trace_dump,
+		.path = path,
+	};
+	return h;
+}
+
 int sched_init(const sched_config *cfg)
 {
 	sched.cfg = *cfg;
@@ -1178,15 +1201,7 @@ int sched_init(const sched_config *cfg)
 		pidleput(pp);
 	}
 	if (cfg->trace_path && *cfg->trace_path) {
-		trace_hooks h = {
-			.systemstack = trace_systemstack,
-			.on_system_stack = sched_on_system_stack,
-			.describe_pc = cfg->hooks.describe_pc,
-			.nanotime = sched_nanotime,
-			.clock = cfg->trace_clock,
-			.dump = cfg->trace_dump,
-			.path = cfg->trace_path,
-		};
+		trace_hooks h = tracer_hooks(cfg->trace_path);
 		if (trace_init(&h) != 0)
 			return -1;
 	}
@@ -1223,7 +1238,7 @@ static void trace_snapshot(void *arg)
 		else if (st == G_SYSCALL) /* its P was taken: it exits through GoSysExit */
 			trace_snapshot_goroutine(NULL, &g->trace, g->startpc, TRACE_G_SYSCALL);
 	}
-	trace_gomaxprocs(NULL, (uint64_t)sched.nprocs, NULL, 0);
+	trace_gomaxprocs(NULL, (uint64_t)sched.nprocs, NULL);
 }
 
 /* Start the trace asked for by the configuration.  Runs on M0 before it
@@ -1338,8 +1353,7 @@ void sched_exit(int status)
 		/* Like Go's StopTrace: the G that stops the trace yields in it,
 		 * so no goroutine is left running when the trace ends (go tool
 		 * trace's viewer needs each GoStart to end). */
-		int n = sched_trace_stack(m->curg);
-		trace_go_sched(&m->p->trace, &m->curg->trace, m->tracepcs, n);
+		trace_go_sched(&m->p->trace, &m->curg->trace);
 	}
 	if (sched.tracing) {
 		trace_pstate **pps = calloc((size_t)sched.nprocs, sizeof *pps);
@@ -1374,7 +1388,7 @@ void sched_trace_gc(int ev, uint64_t arg)
 	case TRACE_EV_GC_START:
 		/* No stack, unlike Go's: a collection starts inside whatever
 		 * instruction allocated, where the G's registers are not saved. */
-		trace_gc_start(pp, NULL, 0);
+		trace_gc_start(pp, NULL);
 		break;
 	case TRACE_EV_GC_DONE: trace_gc_done(pp); break;
 	case TRACE_EV_GC_STW_START: trace_gc_stw_start(pp, 0); break;
@@ -1389,8 +1403,7 @@ void sched_trace_task_create(uint64_t task, uint64_t parent, const char *name)
 	if (!sched.tracing)
 		return;
 	sched_m *m = sched_mself;
-	int n = sched_trace_stack(m->curg);
-	trace_user_task_create(&m->p->trace, task, parent, name, m->tracepcs, n);
+	trace_user_task_create(&m->p->trace, task, parent, name, tracegs(m->curg));
 }
 
 void sched_trace_task_end(uint64_t task)
@@ -1398,8 +1411,7 @@ void sched_trace_task_end(uint64_t task)
 	if (!sched.tracing)
 		return;
 	sched_m *m = sched_mself;
-	int n = sched_trace_stack(m->curg);
-	trace_user_task_end(&m->p->trace, task, m->tracepcs, n);
+	trace_user_task_end(&m->p->trace, task, tracegs(m->curg));
 }
 
 void sched_trace_region(uint64_t task, int end, const char *name)
@@ -1407,8 +1419,7 @@ void sched_trace_region(uint64_t task, int end, const char *name)
 	if (!sched.tracing)
 		return;
 	sched_m *m = sched_mself;
-	int n = sched_trace_stack(m->curg);
-	trace_user_region(&m->p->trace, task, end, name, m->tracepcs, n);
+	trace_user_region(&m->p->trace, task, end, name, tracegs(m->curg));
 }
 
 void sched_trace_log(uint64_t task, const char *category, const char *message)
@@ -1416,8 +1427,7 @@ void sched_trace_log(uint64_t task, const char *category, const char *message)
 	if (!sched.tracing)
 		return;
 	sched_m *m = sched_mself;
-	int n = sched_trace_stack(m->curg);
-	trace_user_log(&m->p->trace, task, category, message, m->tracepcs, n);
+	trace_user_log(&m->p->trace, task, category, message, tracegs(m->curg));
 }
 
 /* Print a JSON string (op names are plain ASCII, but be safe). */
@@ -1571,15 +1581,7 @@ int sched_trace_start(const char *path)
 	if (sched.tracing || atomic_load(&sched.exiting) || atomic_load(&sched.stw))
 		return -1;
 	stop_the_world_for();
-	trace_hooks h = {
-		.systemstack = trace_systemstack,
-		.on_system_stack = sched_on_system_stack,
-		.describe_pc = sched.cfg.hooks.describe_pc,
-		.nanotime = sched_nanotime,
-		.clock = sched.cfg.trace_clock,
-		.dump = sched.cfg.trace_dump,
-		.path = path,
-	};
+	trace_hooks h = tracer_hooks(path);
 	int rc = trace_init(&h) == 0 && trace_start(trace_snapshot, NULL) == 0 ? 0 : -1;
 	if (rc == 0) {
 		/* Go's StartTrace ends with ProcStart and GoStart for the caller. */
@@ -1599,8 +1601,7 @@ int sched_trace_stop(void)
 	stop_the_world_for();
 	/* As Go's StopTrace: the caller yields in the trace, then every buffer
 	 * is flushed (no other P is writing) and the stack table dumped. */
-	int n = sched_trace_stack(m->curg);
-	trace_go_sched(&m->p->trace, &m->curg->trace, m->tracepcs, n);
+	trace_go_sched(&m->p->trace, &m->curg->trace);
 	sched.tracing = false;
 	trace_pstate **pps = calloc((size_t)sched.nprocs, sizeof *pps);
 	int np = 0;

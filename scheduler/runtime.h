@@ -90,8 +90,6 @@ struct sched_m {
 	uint64_t syscalltick;
 	/* next M in sched.allm (never removed: Ms live as long as the program) */
 	sched_m *alllink;
-	/* room to capture a stack for a trace event, so no big frame on g0 */
-	uint64_t tracepcs[TRACE_STACK_MAX];
 };
 
 /* The global scheduler state (Go's schedt), under lock unless atomic. */
@@ -162,8 +160,6 @@ extern sched_state sched;
 extern __thread sched_m *sched_mself;
 
 /* proc.c */
-/* Capture the current G's stack (or g's) into the M's tracepcs. */
-int sched_trace_stack(sched_g *g);
 void sched_runqput(sched_p *pp, sched_g *g, bool next);
 /* Take from pp's local queue (runnext first); only pp's owner calls it. */
 sched_g *sched_runqget(sched_p *pp);

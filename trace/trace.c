@@ -83,19 +83,34 @@ static bool on(void)
 	return trace_enabled() || trace.starting;
 }
 
-/* Write event ev, read at tick `now`, with args[0..nargs) (at most 3) and,
- * when has_stack, the stack id stk; make sure `extra` more bytes fit after it in the same
- * buffer (Go's traceEventLocked).  The buffer is acquired.  TRACE_HOT, as
- * event() is: each event's writer is compiled with its own constant nargs
- * and has_stack, so no loops or tests are left of them. */
-TRACE_HOT void event_locked(trace_buf **bufp, int32_t pid, uint64_t now, uint8_t ev, const uint64_t *args,
-			 int nargs, bool has_stack, uint32_t stk, size_t extra)
+/* The id of sg's stack, walked into buf's scratch; 0 without sg. */
+TRACE_HOT uint32_t stack_id(trace_buf *buf, trace_gstate *sg)
+{
+	if (!sg || !trace.hooks.stack)
+		return 0;
+	int n = trace.hooks.stack(sg, buf->stk, TRACE_STACK_MAX);
+	return trace_stack_id(buf->stk, n);
+}
+
+/* Write event ev with args[0..nargs) (at most 3) and, when has_stack, the
+ * id of sg's stack; make sure `extra` more bytes fit after it in the same
+ * buffer.  The buffer is acquired.  As Go's traceEventLocked: room first
+ * (a flush starts a new batch), then the clock, then the stack.  The
+ * order pays: the cycle counter takes about 30 cycles to answer, and the
+ * stack walk and lookup run meanwhile instead of waiting for it.
+ *
+ * TRACE_HOT, as event() is: each event's writer is compiled with its own
+ * constant nargs and has_stack, so no loops or tests are left of them. */
+TRACE_HOT void event_locked(trace_buf **bufp, int32_t pid, uint8_t ev, const uint64_t *args,
+			    int nargs, bool has_stack, trace_gstate *sg, size_t extra)
 {
 	/* type, length, ts, up to 3 args, stack id */
 	size_t max = 2 + TRACE_VARINT_MAX * 5 + extra;
 	trace_buf *buf = *bufp;
 	if (!buf || trace_buf_room(buf) < max)
 		buf = *bufp = trace_flush(buf, pid);
+	uint64_t now = trace_ticks_inline();
+	uint32_t stk = has_stack ? stack_id(buf, sg) : 0;
 
 	uint64_t last = buf->last_ticks;
 	uint64_t delta = trace_next_ticks(buf, now) - last;
@@ -113,20 +128,15 @@ TRACE_HOT void event_locked(trace_buf **bufp, int32_t pid, uint64_t now, uint8_t
 		trace_buf_fill_len(buf, len_at, 1); /* < 128: 1 + 5 varints of 10 */
 }
 
-/* Write one event: read the clock, intern its stack, acquire a buffer,
- * write, release.  The clock is read first: the cycle counter takes a
- * while to answer (about 30 cycles), and the stack lookup runs meanwhile
- * instead of waiting for it. */
+/* Write one event: acquire a buffer, write, release. */
 TRACE_HOT void event(trace_pstate *pp, uint8_t ev, const uint64_t *args, int nargs,
-		  bool has_stack, const uint64_t *pcs, int npcs)
+		     bool has_stack, trace_gstate *sg)
 {
 	if (!on())
 		return;
-	uint64_t now = trace_ticks_inline();
-	uint32_t stk = has_stack ? trace_stack_id(pcs, npcs) : 0;
 	int32_t pid;
 	trace_buf **bufp = acquire(pp, &pid);
-	event_locked(bufp, pid, now, ev, args, nargs, has_stack, stk, 0);
+	event_locked(bufp, pid, ev, args, nargs, has_stack, sg, 0);
 	release(pp);
 }
 
@@ -137,21 +147,21 @@ TRACE_HOT void event(trace_pstate *pp, uint8_t ev, const uint64_t *args, int nar
 
 void trace_proc_start(trace_pstate *pp, uint64_t thread_id)
 {
-	event(pp, TRACE_EV_PROC_START, ARGS(thread_id), false, NULL, 0);
+	event(pp, TRACE_EV_PROC_START, ARGS(thread_id), false, NULL);
 }
 
 void trace_proc_stop(trace_pstate *pp)
 {
-	event(pp, TRACE_EV_PROC_STOP, NOARGS, false, NULL, 0);
+	event(pp, TRACE_EV_PROC_STOP, NOARGS, false, NULL);
 }
 
-void trace_gomaxprocs(trace_pstate *pp, uint64_t procs, const uint64_t *pcs, int npcs)
+void trace_gomaxprocs(trace_pstate *pp, uint64_t procs, trace_gstate *sg)
 {
-	event(pp, TRACE_EV_GOMAXPROCS, ARGS(procs), true, pcs, npcs);
+	event(pp, TRACE_EV_GOMAXPROCS, ARGS(procs), true, sg);
 }
 
 void trace_go_create(trace_pstate *pp, trace_gstate *newg, uint64_t start_pc,
-		     const uint64_t *pcs, int npcs)
+		     trace_gstate *sg)
 {
 	if (!on())
 		return;
@@ -160,13 +170,13 @@ void trace_go_create(trace_pstate *pp, trace_gstate *newg, uint64_t start_pc,
 	/* The new goroutine's stack is the one frame of its function, as in
 	 * Go (without Go's +PCQuantum: bytecode PCs are exact). */
 	uint64_t start_stk = trace_stack_id(&start_pc, 1);
-	event(pp, TRACE_EV_GO_CREATE, ARGS(newg->id, start_stk), true, pcs, npcs);
+	event(pp, TRACE_EV_GO_CREATE, ARGS(newg->id, start_stk), true, sg);
 }
 
 void trace_snapshot_goroutine(trace_pstate *pp, trace_gstate *g, uint64_t start_pc,
 			      enum trace_gstatus status)
 {
-	trace_go_create(pp, g, start_pc, NULL, 0);
+	trace_go_create(pp, g, start_pc, NULL);
 	if (status == TRACE_G_WAITING)
 		trace_go_waiting(pp, g);
 	else if (status == TRACE_G_SYSCALL)
@@ -179,83 +189,83 @@ void trace_go_start(trace_pstate *pp, trace_gstate *g)
 		return;
 	g->seq++;
 	if (g->lastp == pp) {
-		event(pp, TRACE_EV_GO_START_LOCAL, ARGS(g->id), false, NULL, 0);
+		event(pp, TRACE_EV_GO_START_LOCAL, ARGS(g->id), false, NULL);
 	} else {
 		g->lastp = pp;
-		event(pp, TRACE_EV_GO_START, ARGS(g->id, g->seq), false, NULL, 0);
+		event(pp, TRACE_EV_GO_START, ARGS(g->id, g->seq), false, NULL);
 	}
 }
 
 void trace_go_end(trace_pstate *pp)
 {
-	event(pp, TRACE_EV_GO_END, NOARGS, false, NULL, 0);
+	event(pp, TRACE_EV_GO_END, NOARGS, false, NULL);
 }
 
-void trace_go_sched(trace_pstate *pp, trace_gstate *g, const uint64_t *pcs, int npcs)
+void trace_go_sched(trace_pstate *pp, trace_gstate *g)
 {
 	if (on())
 		g->lastp = pp;
-	event(pp, TRACE_EV_GO_SCHED, NOARGS, true, pcs, npcs);
+	event(pp, TRACE_EV_GO_SCHED, NOARGS, true, g);
 }
 
-void trace_go_preempt(trace_pstate *pp, trace_gstate *g, const uint64_t *pcs, int npcs)
+void trace_go_preempt(trace_pstate *pp, trace_gstate *g)
 {
 	if (on())
 		g->lastp = pp;
-	event(pp, TRACE_EV_GO_PREEMPT, NOARGS, true, pcs, npcs);
+	event(pp, TRACE_EV_GO_PREEMPT, NOARGS, true, g);
 }
 
-void trace_go_sleep(trace_pstate *pp, const uint64_t *pcs, int npcs)
+void trace_go_sleep(trace_pstate *pp, trace_gstate *g)
 {
-	event(pp, TRACE_EV_GO_SLEEP, NOARGS, true, pcs, npcs);
+	event(pp, TRACE_EV_GO_SLEEP, NOARGS, true, g);
 }
 
-void trace_go_block(trace_pstate *pp, const uint64_t *pcs, int npcs)
+void trace_go_block(trace_pstate *pp, trace_gstate *g)
 {
-	event(pp, TRACE_EV_GO_BLOCK, NOARGS, true, pcs, npcs);
+	event(pp, TRACE_EV_GO_BLOCK, NOARGS, true, g);
 }
 
-void trace_go_block_send(trace_pstate *pp, const uint64_t *pcs, int npcs)
+void trace_go_block_send(trace_pstate *pp, trace_gstate *g)
 {
-	event(pp, TRACE_EV_GO_BLOCK_SEND, NOARGS, true, pcs, npcs);
+	event(pp, TRACE_EV_GO_BLOCK_SEND, NOARGS, true, g);
 }
 
-void trace_go_block_recv(trace_pstate *pp, const uint64_t *pcs, int npcs)
+void trace_go_block_recv(trace_pstate *pp, trace_gstate *g)
 {
-	event(pp, TRACE_EV_GO_BLOCK_RECV, NOARGS, true, pcs, npcs);
+	event(pp, TRACE_EV_GO_BLOCK_RECV, NOARGS, true, g);
 }
 
-void trace_go_block_select(trace_pstate *pp, const uint64_t *pcs, int npcs)
+void trace_go_block_select(trace_pstate *pp, trace_gstate *g)
 {
-	event(pp, TRACE_EV_GO_BLOCK_SELECT, NOARGS, true, pcs, npcs);
+	event(pp, TRACE_EV_GO_BLOCK_SELECT, NOARGS, true, g);
 }
 
-void trace_go_block_sync(trace_pstate *pp, const uint64_t *pcs, int npcs)
+void trace_go_block_sync(trace_pstate *pp, trace_gstate *g)
 {
-	event(pp, TRACE_EV_GO_BLOCK_SYNC, NOARGS, true, pcs, npcs);
+	event(pp, TRACE_EV_GO_BLOCK_SYNC, NOARGS, true, g);
 }
 
-void trace_go_unblock(trace_pstate *pp, trace_gstate *g, const uint64_t *pcs, int npcs)
+void trace_go_unblock(trace_pstate *pp, trace_gstate *g, trace_gstate *sg)
 {
 	if (!on())
 		return;
 	g->seq++;
 	if (g->lastp == pp) {
-		event(pp, TRACE_EV_GO_UNBLOCK_LOCAL, ARGS(g->id), true, pcs, npcs);
+		event(pp, TRACE_EV_GO_UNBLOCK_LOCAL, ARGS(g->id), true, sg);
 	} else {
 		g->lastp = pp;
-		event(pp, TRACE_EV_GO_UNBLOCK, ARGS(g->id, g->seq), true, pcs, npcs);
+		event(pp, TRACE_EV_GO_UNBLOCK, ARGS(g->id, g->seq), true, sg);
 	}
 }
 
-void trace_go_syscall(trace_pstate *pp, const uint64_t *pcs, int npcs)
+void trace_go_syscall(trace_pstate *pp, trace_gstate *g)
 {
-	event(pp, TRACE_EV_GO_SYSCALL, NOARGS, true, pcs, npcs);
+	event(pp, TRACE_EV_GO_SYSCALL, NOARGS, true, g);
 }
 
 void trace_go_sysblock(trace_pstate *pp)
 {
-	event(pp, TRACE_EV_GO_SYSBLOCK, NOARGS, false, NULL, 0);
+	event(pp, TRACE_EV_GO_SYSBLOCK, NOARGS, false, NULL);
 }
 
 /* Always GoSysExit, never GoSysExitLocal, as Go 1.19's writer: its parser
@@ -268,7 +278,7 @@ void trace_go_sysexit(trace_pstate *pp, trace_gstate *g, uint64_t ticks)
 	g->lastp = pp;
 	/* The real time is in ticks of the real clock; a virtual trace has none. */
 	uint64_t ts = trace.hooks.clock == TRACE_CLOCK_REAL ? ticks / TRACE_TICK_DIV : 0;
-	event(pp, TRACE_EV_GO_SYSEXIT, ARGS(g->id, g->seq, ts), false, NULL, 0);
+	event(pp, TRACE_EV_GO_SYSEXIT, ARGS(g->id, g->seq, ts), false, NULL);
 }
 
 void trace_go_waiting(trace_pstate *pp, trace_gstate *g)
@@ -276,7 +286,7 @@ void trace_go_waiting(trace_pstate *pp, trace_gstate *g)
 	if (!on())
 		return;
 	g->seq++; /* GoWaiting implies seq 1 */
-	event(pp, TRACE_EV_GO_WAITING, ARGS(g->id), false, NULL, 0);
+	event(pp, TRACE_EV_GO_WAITING, ARGS(g->id), false, NULL);
 }
 
 void trace_go_in_syscall(trace_pstate *pp, trace_gstate *g)
@@ -284,68 +294,66 @@ void trace_go_in_syscall(trace_pstate *pp, trace_gstate *g)
 	if (!on())
 		return;
 	g->seq++;
-	event(pp, TRACE_EV_GO_IN_SYSCALL, ARGS(g->id), false, NULL, 0);
+	event(pp, TRACE_EV_GO_IN_SYSCALL, ARGS(g->id), false, NULL);
 }
 
-void trace_gc_start(trace_pstate *pp, const uint64_t *pcs, int npcs)
+void trace_gc_start(trace_pstate *pp, trace_gstate *sg)
 {
 	if (!on())
 		return;
-	event(pp, TRACE_EV_GC_START, ARGS(trace.seq_gc), true, pcs, npcs);
+	event(pp, TRACE_EV_GC_START, ARGS(trace.seq_gc), true, sg);
 	trace.seq_gc++; /* collections do not overlap: no lock */
 }
 
 void trace_gc_done(trace_pstate *pp)
 {
-	event(pp, TRACE_EV_GC_DONE, NOARGS, false, NULL, 0);
+	event(pp, TRACE_EV_GC_DONE, NOARGS, false, NULL);
 }
 
 void trace_gc_stw_start(trace_pstate *pp, int kind)
 {
-	event(pp, TRACE_EV_GC_STW_START, ARGS((uint64_t)kind), false, NULL, 0);
+	event(pp, TRACE_EV_GC_STW_START, ARGS((uint64_t)kind), false, NULL);
 }
 
 void trace_gc_stw_done(trace_pstate *pp)
 {
-	event(pp, TRACE_EV_GC_STW_DONE, NOARGS, false, NULL, 0);
+	event(pp, TRACE_EV_GC_STW_DONE, NOARGS, false, NULL);
 }
 
 void trace_heap_alloc(trace_pstate *pp, uint64_t bytes)
 {
-	event(pp, TRACE_EV_HEAP_ALLOC, ARGS(bytes), false, NULL, 0);
+	event(pp, TRACE_EV_HEAP_ALLOC, ARGS(bytes), false, NULL);
 }
 
-void trace_user_task_end(trace_pstate *pp, uint64_t task, const uint64_t *pcs, int npcs)
+void trace_user_task_end(trace_pstate *pp, uint64_t task, trace_gstate *sg)
 {
-	event(pp, TRACE_EV_USER_TASK_END, ARGS(task), true, pcs, npcs);
+	event(pp, TRACE_EV_USER_TASK_END, ARGS(task), true, sg);
 }
 
 /* A user event naming a string: the string's EvString goes first, then the
  * event (Go's trace_userTaskCreate and trace_userRegion). */
 static void named_event(trace_pstate *pp, uint8_t ev, uint64_t a0, uint64_t a1,
-			const char *name, const uint64_t *pcs, int npcs)
+			const char *name, trace_gstate *sg)
 {
 	if (!on())
 		return;
-	uint64_t now = trace_ticks_inline();
-	uint32_t stk = trace_stack_id(pcs, npcs);
 	int32_t pid;
 	trace_buf **bufp = acquire(pp, &pid);
 	uint64_t id = trace_string(bufp, pid, name, strlen(name));
-	event_locked(bufp, pid, now, ev, ARGS(a0, a1, id), true, stk, 0);
+	event_locked(bufp, pid, ev, ARGS(a0, a1, id), true, sg, 0);
 	release(pp);
 }
 
 void trace_user_task_create(trace_pstate *pp, uint64_t task, uint64_t parent,
-			    const char *name, const uint64_t *pcs, int npcs)
+			    const char *name, trace_gstate *sg)
 {
-	named_event(pp, TRACE_EV_USER_TASK_CREATE, task, parent, name, pcs, npcs);
+	named_event(pp, TRACE_EV_USER_TASK_CREATE, task, parent, name, sg);
 }
 
 void trace_user_region(trace_pstate *pp, uint64_t task, int mode, const char *name,
-		       const uint64_t *pcs, int npcs)
+		       trace_gstate *sg)
 {
-	named_event(pp, TRACE_EV_USER_REGION, task, (uint64_t)mode, name, pcs, npcs);
+	named_event(pp, TRACE_EV_USER_REGION, task, (uint64_t)mode, name, sg);
 }
 
 /* UserLog [ts, task, key id, stack] is followed by its message, a varint
@@ -353,12 +361,10 @@ void trace_user_region(trace_pstate *pp, uint64_t task, int mode, const char *na
  * reads it as an inline string).  The message is cut to what one buffer
  * holds. */
 void trace_user_log(trace_pstate *pp, uint64_t task, const char *category,
-		    const char *message, const uint64_t *pcs, int npcs)
+		    const char *message, trace_gstate *sg)
 {
 	if (!on())
 		return;
-	uint64_t now = trace_ticks_inline();
-	uint32_t stk = trace_stack_id(pcs, npcs);
 	size_t len = strlen(message);
 	const size_t cap = sizeof ((trace_buf *)0)->arr - 128; /* room for batch + event */
 	if (len > cap)
@@ -366,7 +372,7 @@ void trace_user_log(trace_pstate *pp, uint64_t task, const char *category,
 	int32_t pid;
 	trace_buf **bufp = acquire(pp, &pid);
 	uint64_t key = trace_string(bufp, pid, category, strlen(category));
-	event_locked(bufp, pid, now, TRACE_EV_USER_LOG, ARGS(task, key), true, stk,
+	event_locked(bufp, pid, TRACE_EV_USER_LOG, ARGS(task, key), true, sg,
 		     TRACE_VARINT_MAX + len);
 	trace_buf *buf = *bufp;
 	trace_buf_varint(buf, len);

@@ -98,6 +98,8 @@ enum trace_clock {
 	TRACE_CLOCK_VIRTUAL, /* a counter bumped by each reading: same events, same bytes */
 };
 
+struct trace_gstate;
+
 /* What the tracer needs from the layers above it, given once to trace_init. */
 typedef struct trace_hooks {
 	/* Run fn(arg) on the system stack (g0) and return; `what` names the
@@ -111,6 +113,12 @@ typedef struct trace_hooks {
 	/* True when the caller runs on the system stack; debug builds check
 	 * with it that system-stack functions run there.  NULL: no check. */
 	bool (*on_system_stack)(void);
+	/* Write the bytecode stack of goroutine g into pcs[0..max), innermost
+	 * first, and return how many PCs it wrote (Go's gcallers).  Called
+	 * while an event is written, after its clock reading, as Go's
+	 * traceEventLocked reads cputicks and then walks the stack.  NULL:
+	 * events carry no stacks. */
+	int (*stack)(struct trace_gstate *g, uint64_t *pcs, int max);
 	/* Nanoseconds from a monotonic clock; NULL: clock_gettime(MONOTONIC). */
 	int64_t (*nanotime)(void);
 	enum trace_clock clock;    /* real or virtual timestamps */
@@ -170,30 +178,34 @@ int trace_error(const char **path);
 
 /* ---- events --------------------------------------------------------
  * pp is the writer's P, or NULL when it runs without one (global buffer).
- * pcs/npcs is the calling goroutine's stack, innermost first (npcs 0 = no
- * stack, more than TRACE_STACK_MAX are cut).  The functions do nothing
- * when tracing is off. */
+ * An event that carries a stack carries the stack of a goroutine it is
+ * given (g, or sg: "stack of"), read through hooks.stack; NULL gives the
+ * event no stack (stack id 0).  The functions do nothing when tracing is
+ * off. */
 
 void trace_snapshot_goroutine(trace_pstate *pp, trace_gstate *g, uint64_t start_pc,
 			      enum trace_gstatus status);
 void trace_proc_start(trace_pstate *pp, uint64_t thread_id);
 void trace_proc_stop(trace_pstate *pp);
-void trace_gomaxprocs(trace_pstate *pp, uint64_t procs, const uint64_t *pcs, int npcs);
+void trace_gomaxprocs(trace_pstate *pp, uint64_t procs, trace_gstate *sg);
+/* newg was created by sg (NULL: by the runtime). */
 void trace_go_create(trace_pstate *pp, trace_gstate *newg, uint64_t start_pc,
-		     const uint64_t *pcs, int npcs);
+		     trace_gstate *sg);
 void trace_go_start(trace_pstate *pp, trace_gstate *g); /* GoStart or GoStartLocal */
 void trace_go_end(trace_pstate *pp);
-void trace_go_sched(trace_pstate *pp, trace_gstate *g, const uint64_t *pcs, int npcs);
-void trace_go_preempt(trace_pstate *pp, trace_gstate *g, const uint64_t *pcs, int npcs);
-void trace_go_sleep(trace_pstate *pp, const uint64_t *pcs, int npcs);
-void trace_go_block(trace_pstate *pp, const uint64_t *pcs, int npcs);
-void trace_go_block_send(trace_pstate *pp, const uint64_t *pcs, int npcs);
-void trace_go_block_recv(trace_pstate *pp, const uint64_t *pcs, int npcs);
-void trace_go_block_select(trace_pstate *pp, const uint64_t *pcs, int npcs);
-void trace_go_block_sync(trace_pstate *pp, const uint64_t *pcs, int npcs);
-/* GoUnblock, or GoUnblockLocal when g's last event was on pp. */
-void trace_go_unblock(trace_pstate *pp, trace_gstate *g, const uint64_t *pcs, int npcs);
-void trace_go_syscall(trace_pstate *pp, const uint64_t *pcs, int npcs);
+/* g, the running goroutine, stops running; the event carries g's stack. */
+void trace_go_sched(trace_pstate *pp, trace_gstate *g);
+void trace_go_preempt(trace_pstate *pp, trace_gstate *g);
+void trace_go_sleep(trace_pstate *pp, trace_gstate *g);
+void trace_go_block(trace_pstate *pp, trace_gstate *g);
+void trace_go_block_send(trace_pstate *pp, trace_gstate *g);
+void trace_go_block_recv(trace_pstate *pp, trace_gstate *g);
+void trace_go_block_select(trace_pstate *pp, trace_gstate *g);
+void trace_go_block_sync(trace_pstate *pp, trace_gstate *g);
+/* GoUnblock, or GoUnblockLocal when g's last event was on pp; the stack is
+ * the waker's, sg (NULL: a timer or the runtime woke g). */
+void trace_go_unblock(trace_pstate *pp, trace_gstate *g, trace_gstate *sg);
+void trace_go_syscall(trace_pstate *pp, trace_gstate *g);
 void trace_go_sysblock(trace_pstate *pp);
 /* GoSysExit; ticks (trace_cputicks) is when the call returned (0 = unknown). */
 void trace_go_sysexit(trace_pstate *pp, trace_gstate *g, uint64_t ticks);
@@ -201,19 +213,20 @@ void trace_go_sysexit(trace_pstate *pp, trace_gstate *g, uint64_t ticks);
 uint64_t trace_cputicks(void);
 void trace_go_waiting(trace_pstate *pp, trace_gstate *g);
 void trace_go_in_syscall(trace_pstate *pp, trace_gstate *g);
-void trace_gc_start(trace_pstate *pp, const uint64_t *pcs, int npcs);
+void trace_gc_start(trace_pstate *pp, trace_gstate *sg);
 void trace_gc_done(trace_pstate *pp);
 void trace_gc_stw_start(trace_pstate *pp, int kind); /* 0 mark, 1 sweep termination */
 void trace_gc_stw_done(trace_pstate *pp);
 void trace_heap_alloc(trace_pstate *pp, uint64_t bytes);
+/* User annotations, by goroutine sg (Go's runtime/trace API). */
 void trace_user_task_create(trace_pstate *pp, uint64_t task, uint64_t parent,
-			    const char *name, const uint64_t *pcs, int npcs);
-void trace_user_task_end(trace_pstate *pp, uint64_t task, const uint64_t *pcs, int npcs);
+			    const char *name, trace_gstate *sg);
+void trace_user_task_end(trace_pstate *pp, uint64_t task, trace_gstate *sg);
 /* mode 0 starts the region, 1 ends it. */
 void trace_user_region(trace_pstate *pp, uint64_t task, int mode, const char *name,
-		       const uint64_t *pcs, int npcs);
+		       trace_gstate *sg);
 void trace_user_log(trace_pstate *pp, uint64_t task, const char *category,
-		    const char *message, const uint64_t *pcs, int npcs);
+		    const char *message, trace_gstate *sg);
 
 /* ---- the pieces, exposed for tests and the stack report ----------- */
 

@@ -49,13 +49,18 @@ enum {
 	TRACE_STACK_REC_MAX = 1 + TRACE_VARINT_MAX * (1 + 2 + 4 * TRACE_STACK_MAX),
 };
 
-/* One trace buffer: a batch of events of one P (Go's traceBuf). */
+/* One trace buffer: a batch of events of one P (Go's traceBuf), its
+ * header included in its TRACE_BUF_SIZE bytes.  The stack scratch lives
+ * here, as Go's traceBuf.stk does: whoever writes into the buffer owns it,
+ * and 1 KiB would not fit the tracer's 256-byte frames. */
 typedef struct trace_buf {
 	struct trace_buf *link; /* next in the full queue or the free list; NULL when in use */
 	uint64_t last_ticks;    /* timestamp of the last event written here */
 	size_t pos;             /* next free byte of arr; arr[0..pos) is the batch */
-	uint8_t arr[TRACE_BUF_SIZE - 3 * sizeof(uint64_t)]; /* Batch event, then events */
+	uint64_t stk[TRACE_STACK_MAX]; /* the stack of the event being written */
+	uint8_t arr[TRACE_BUF_SIZE - (3 + TRACE_STACK_MAX) * sizeof(uint64_t)]; /* Batch event, then events */
 } trace_buf;
+_Static_assert(sizeof(trace_buf) == TRACE_BUF_SIZE, "a trace buffer is TRACE_BUF_SIZE bytes");
 
 /* A region allocator over mmap'd blocks (Go's traceAlloc); not thread-safe:
  * each arena is used under its table's lock. */

@@ -103,8 +103,10 @@ INDIRECT = {
     # the tracer's clock hook: sched_nanotime has its signature
     'trace.hooks.nanotime': ['sched_nanotime'],
     # the VM's hooks, through the scheduler: "describe this PC" and "this
-    # G's stack as PCs" (vm/interp.c)
+    # G's stack as PCs" (vm/interp.c; the tracer asks the scheduler's
+    # sched_trace_stack, which asks the VM)
     'trace.hooks.describe_pc': ['describe_pc_hook'],
+    'trace.hooks.stack': ['sched_trace_stack'],
     'sched.cfg.hooks.stack': ['stack_hook'],
     # debug builds' check that a function runs on g0
     'trace.hooks.on_system_stack': ['sched_on_system_stack'],

@@ -1,10 +1,12 @@
 /* fakevm.h: what the trace tests stand in for the VM and the scheduler:
- * a describe_pc with long, varied names, and a systemstack that calls
- * directly and counts each operation.  Static functions, included by tests. */
+ * a describe_pc with long, varied names, goroutines whose stacks a test
+ * sets, and a systemstack that calls directly and counts each operation.
+ * Static functions, included by tests. */
 #ifndef GREENVM_TESTS_TRACE_FAKEVM_H
 #define GREENVM_TESTS_TRACE_FAKEVM_H
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,11 +62,37 @@ static void fake_describe_pc(uint64_t pc, const char **func, const char **file, 
 	*line = pc % 1000 + 1;
 }
 
+/* A goroutine of a test: its tracing state and the stack the tracer's
+ * stack hook reports for it, which the test sets before each event. */
+typedef struct fake_g {
+	trace_gstate g;
+	int n;                         /* PCs in pcs */
+	uint64_t pcs[TRACE_STACK_MAX + 16]; /* room for a stack longer than the tracer keeps */
+} fake_g;
+
+/* Set f's stack to pcs[0..n); returns f's tracing state, for an event. */
+static inline trace_gstate *fake_at(fake_g *f, const uint64_t *pcs, int n)
+{
+	f->n = n;
+	memcpy(f->pcs, pcs, (size_t)n * sizeof *pcs);
+	return &f->g;
+}
+
+/* The stack hook: the stack its test set (fake_at), cut to max. */
+static int fake_stack(trace_gstate *tg, uint64_t *pcs, int max)
+{
+	const fake_g *f = (const fake_g *)((const char *)tg - offsetof(fake_g, g));
+	int n = f->n < max ? f->n : max;
+	memcpy(pcs, f->pcs, (size_t)n * sizeof *pcs);
+	return n;
+}
+
 static trace_hooks fake_hooks(const char *path, enum trace_dump_mode dump)
 {
 	trace_hooks h = {
 		.systemstack = fake_systemstack,
 		.describe_pc = fake_describe_pc,
+		.stack = fake_stack,
 		.clock = TRACE_CLOCK_VIRTUAL,
 		.dump = dump,
 		.path = path,

@@ -193,8 +193,9 @@ static void test_long_strings(void)
 	trace_pstate pp = {.id = 3};
 	trace_proc_start(&pp, 1);
 	uint64_t pcs[] = {FAKE_PC_1K, FAKE_PC_3K, 0x40};
+	static fake_g g = {.g.id = 1};
 	trace_go_sysblock(&pp);
-	trace_go_syscall(&pp, pcs, 3);
+	trace_go_syscall(&pp, fake_at(&g, pcs, 3));
 	trace_pstate *pps[] = {&pp};
 	CU_ASSERT_EQUAL_FATAL(trace_stop(pps, 1), 0);
 
@@ -286,6 +287,7 @@ static void test_stack_table_concurrent(void)
 static void workload(trace_pstate *p0, trace_pstate *p1)
 {
 	uint64_t pcs[TRACE_STACK_MAX];
+	static fake_g g = {.g.id = 1};
 	trace_proc_start(p0, 1);
 	trace_proc_start(p1, 2);
 	for (int s = 0; s < 400; s++) {
@@ -293,9 +295,9 @@ static void workload(trace_pstate *p0, trace_pstate *p1)
 		for (int i = 0; i < n; i++)
 			pcs[i] = 16 * (uint64_t)(s * 3 + i * 5) + 16;
 		trace_pstate *pp = s % 3 == 0 ? p0 : s % 3 == 1 ? p1 : NULL;
-		trace_go_sleep(pp, pcs, n);
+		trace_go_sleep(pp, fake_at(&g, pcs, n));
 		if (s % 50 == 0)
-			trace_user_log(pp, 1, "cat", "a log message", pcs, n);
+			trace_user_log(pp, 1, "cat", "a log message", &g.g);
 	}
 }
 

@@ -25,56 +25,62 @@ static int deep(int s, uint64_t *pcs)
 }
 
 static trace_pstate p0 = {.id = 0}, p1 = {.id = 1};
-static trace_gstate g1 = {.id = 1}, g2 = {.id = 2}, g3 = {.id = 3};
+static fake_g g1 = {.g.id = 1}, g2 = {.g.id = 2}, g3 = {.g.id = 3};
+
+/* g's tracing state, its stack now the deep stack numbered s. */
+static trace_gstate *at(fake_g *g, int s)
+{
+	g->n = deep(s, g->pcs);
+	return &g->g;
+}
 
 /* Go's StartTrace, with the world stopped: g1 runs on P 0. */
 static void snapshot(void *arg)
 {
 	(void)arg;
-	trace_snapshot_goroutine(&p0, &g1, 0x10, TRACE_G_RUNNABLE);
+	trace_snapshot_goroutine(&p0, &g1.g, 0x10, TRACE_G_RUNNABLE);
 	trace_proc_start(&p0, 1);
-	trace_go_start(&p0, &g1);
+	trace_go_start(&p0, &g1.g);
 }
 
 /* A valid little program: g1 makes g2 and g3; g2 waits on a channel that
  * a P-less timer fills; g3 calls into C; a GC; user annotations. */
 static void program(void)
 {
-	uint64_t pcs[TRACE_STACK_MAX];
-	trace_gomaxprocs(&p0, 2, pcs, deep(1, pcs));
-	trace_user_task_create(&p0, 1, 0, "main task", pcs, deep(2, pcs));
-	trace_user_region(&p0, 1, 0, "setup", pcs, deep(3, pcs));
-	trace_go_create(&p0, &g2, 0x20, pcs, deep(4, pcs));
-	trace_go_create(&p0, &g3, 0x30, pcs, deep(5, pcs));
-	trace_user_log(&p0, 1, "phase", "created the workers", pcs, deep(6, pcs));
-	trace_user_region(&p0, 1, 1, "setup", pcs, deep(7, pcs));
+	trace_gomaxprocs(&p0, 2, at(&g1, 1));
+	trace_user_task_create(&p0, 1, 0, "main task", at(&g1, 2));
+	trace_user_region(&p0, 1, 0, "setup", at(&g1, 3));
+	trace_go_create(&p0, &g2.g, 0x20, at(&g1, 4));
+	trace_go_create(&p0, &g3.g, 0x30, at(&g1, 5));
+	trace_user_log(&p0, 1, "phase", "created the workers", at(&g1, 6));
+	trace_user_region(&p0, 1, 1, "setup", at(&g1, 7));
 
 	trace_proc_start(&p1, 2);
-	trace_go_start(&p1, &g2);                /* GoStart: g2 was made on P 0 */
-	trace_go_block_recv(&p1, pcs, deep(8, pcs));
+	trace_go_start(&p1, &g2.g);              /* GoStart: g2 was made on P 0 */
+	trace_go_block_recv(&p1, at(&g2, 8));
 
-	trace_go_sched(&p0, &g1, pcs, deep(9, pcs));
-	trace_go_start(&p0, &g3);                /* GoStartLocal */
-	trace_go_syscall(&p0, pcs, deep(10, pcs));
+	trace_go_sched(&p0, at(&g1, 9));
+	trace_go_start(&p0, &g3.g);              /* GoStartLocal */
+	trace_go_syscall(&p0, at(&g3, 10));
 	trace_go_sysblock(&p0);
 
-	trace_go_unblock(NULL, &g2, pcs, deep(11, pcs)); /* a timer, no P */
-	trace_go_start(&p1, &g2);
+	trace_go_unblock(NULL, &g2.g, at(&g1, 11)); /* no P: the global buffer */
+	trace_go_start(&p1, &g2.g);
 	for (int s = 12; s < 200; s++)           /* many distinct deep stacks */
-		trace_go_sched(&p1, &g2, pcs, deep(s, pcs)), trace_go_start(&p1, &g2);
+		trace_go_sched(&p1, at(&g2, s)), trace_go_start(&p1, &g2.g);
 	trace_go_end(&p1);
 
-	trace_go_start(&p0, &g1);                /* GoStartLocal */
-	trace_gc_start(&p0, pcs, deep(200, pcs));
+	trace_go_start(&p0, &g1.g);              /* GoStartLocal */
+	trace_gc_start(&p0, at(&g1, 200));
 	trace_gc_stw_start(&p0, 1);
 	trace_gc_stw_done(&p0);
 	trace_heap_alloc(&p0, 1 << 20);
 	trace_gc_done(&p0);
-	trace_go_block(&p0, pcs, deep(201, pcs));
+	trace_go_block(&p0, at(&g1, 201));
 
-	trace_go_sysexit(&p1, &g3, 0);
-	trace_go_start(&p1, &g3);
-	trace_user_task_end(&p1, 1, pcs, deep(202, pcs));
+	trace_go_sysexit(&p1, &g3.g, 0);
+	trace_go_start(&p1, &g3.g);
+	trace_user_task_end(&p1, 1, at(&g3, 202));
 	trace_go_end(&p1);
 	trace_proc_stop(&p1);
 	trace_proc_stop(&p0);
