@@ -12,10 +12,10 @@
 #include "trace/trace_impl.h"
 
 struct put_args {
-	const uint64_t *pcs; /* the stack */
-	uint32_t n;          /* its length, 1..TRACE_STACK_MAX */
-	uint64_t hash;       /* its hash */
-	uint32_t id;         /* out: its id */
+	const uint64_t *pcs;    /* the stack */
+	uint32_t n;             /* its length, 1..TRACE_STACK_MAX */
+	uint64_t hash;          /* its hash */
+	const trace_stack *rec; /* out: its record */
 };
 
 TRACE_SYSTEMSTACK static void put_on_g0(void *arg)
@@ -23,32 +23,35 @@ TRACE_SYSTEMSTACK static void put_on_g0(void *arg)
 	trace_assert_on_g0();
 	struct put_args *a = arg;
 	pthread_mutex_lock(&trace.stack_lock);
-	a->id = trace_stack_find(a->pcs, a->n, a->hash); /* double check under the lock */
-	if (a->id == 0) {
+	a->rec = trace_stack_find(a->pcs, a->n, a->hash); /* double check under the lock */
+	if (!a->rec) {
 		trace_stack *s = trace_arena_alloc(&trace.stack_mem,
 						   sizeof *s + a->n * sizeof *a->pcs);
 		size_t b = a->hash % TRACE_STACK_TAB;
 		s->hash = a->hash;
-		s->id = a->id = ++trace.stack_seq;
+		s->id = ++trace.stack_seq;
 		s->n = a->n;
 		memcpy(s->pcs, a->pcs, a->n * sizeof *a->pcs);
 		s->link = atomic_load_explicit(&trace.stack_tab[b], memory_order_relaxed);
 		atomic_store_explicit(&trace.stack_tab[b], s, memory_order_release);
+		a->rec = s;
 	}
 	pthread_mutex_unlock(&trace.stack_lock);
 }
 
-/* The slow path of trace_stack_id: insert pcs[0..n), hashed h, on g0. */
-uint32_t trace_stack_insert(const uint64_t *pcs, uint32_t n, uint64_t h)
+/* The slow path of trace_stack_rec: insert pcs[0..n), hashed h, on g0. */
+const trace_stack *trace_stack_insert(const uint64_t *pcs, uint32_t n, uint64_t h)
 {
-	struct put_args a = {pcs, n, h, 0};
+	struct put_args a = {pcs, n, h, NULL};
 	trace_systemstack("trace stack insert", put_on_g0, &a);
-	return a.id;
+	return a.rec;
 }
 
 uint32_t trace_stack_put(const uint64_t *pcs, int npcs)
 {
-	return trace_stack_id(pcs, npcs);
+	if (npcs <= 0)
+		return 0;
+	return trace_stack_rec(pcs, npcs > TRACE_STACK_MAX ? TRACE_STACK_MAX : (uint32_t)npcs)->id;
 }
 
 /* Forget every stack (trace_stop, after the dump). */

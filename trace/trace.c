@@ -89,7 +89,7 @@ TRACE_HOT uint32_t stack_id(trace_buf *buf, trace_gstate *sg)
 	if (!sg || !trace.hooks.stack)
 		return 0;
 	int n = trace.hooks.stack(sg, buf->stk, TRACE_STACK_MAX);
-	return trace_stack_id(buf->stk, n);
+	return trace_buf_stack_id(buf, (uint32_t)n);
 }
 
 /* Write event ev with args[0..nargs) (at most 3) and, when has_stack, the
@@ -97,7 +97,8 @@ TRACE_HOT uint32_t stack_id(trace_buf *buf, trace_gstate *sg)
  * buffer.  The buffer is acquired.  As Go's traceEventLocked: room first
  * (a flush starts a new batch), then the clock, then the stack.  The
  * order pays: the cycle counter takes about 30 cycles to answer, and the
- * stack walk and lookup run meanwhile instead of waiting for it.
+ * stack walk and lookup run meanwhile instead of waiting for it.  The
+ * bytes go straight into the buffer through a cursor, p.
  *
  * TRACE_HOT, as event() is: each event's writer is compiled with its own
  * constant nargs and has_stack, so no loops or tests are left of them. */
@@ -111,29 +112,32 @@ TRACE_HOT void event_locked(trace_buf **bufp, int32_t pid, uint8_t ev, const uin
 		buf = *bufp = trace_flush(buf, pid);
 	uint64_t now = trace_ticks_inline();
 	uint32_t stk = has_stack ? stack_id(buf, sg) : 0;
-
 	uint64_t last = buf->last_ticks;
 	uint64_t delta = trace_next_ticks(buf, now) - last;
+
 	int k = nargs + has_stack;
 	if (k > 3)
 		k = 3;
-	trace_buf_byte(buf, (uint8_t)(ev | k << TRACE_ARG_SHIFT));
-	size_t len_at = k == 3 ? trace_buf_reserve(buf, 1) : 0;
-	trace_buf_varint(buf, delta);
-	for (int i = 0; i < nargs; i++)
-		trace_buf_varint(buf, args[i]);
-	if (has_stack)
-		trace_buf_varint(buf, stk);
+	uint8_t *p = &buf->arr[buf->pos];
+	*p++ = (uint8_t)(ev | k << TRACE_ARG_SHIFT);
+	uint8_t *len_at = p;
 	if (k == 3)
-		trace_buf_fill_len(buf, len_at, 1); /* < 128: 1 + 5 varints of 10 */
+		p++; /* the length: < 128 (5 varints of 10), so one byte */
+	p = trace_put_varint(p, delta);
+	for (int i = 0; i < nargs; i++)
+		p = trace_put_varint(p, args[i]);
+	if (has_stack)
+		p = trace_put_varint(p, stk);
+	if (k == 3)
+		*len_at = (uint8_t)(p - len_at - 1);
+	buf->pos = (size_t)(p - buf->arr);
 }
 
-/* Write one event: acquire a buffer, write, release. */
+/* Write one event: acquire a buffer, write, release.  Every event
+ * function checks on() first (once: the flag is an atomic load). */
 TRACE_HOT void event(trace_pstate *pp, uint8_t ev, const uint64_t *args, int nargs,
 		     bool has_stack, trace_gstate *sg)
 {
-	if (!on())
-		return;
 	int32_t pid;
 	trace_buf **bufp = acquire(pp, &pid);
 	event_locked(bufp, pid, ev, args, nargs, has_stack, sg, 0);
@@ -147,16 +151,22 @@ TRACE_HOT void event(trace_pstate *pp, uint8_t ev, const uint64_t *args, int nar
 
 void trace_proc_start(trace_pstate *pp, uint64_t thread_id)
 {
+	if (!on())
+		return;
 	event(pp, TRACE_EV_PROC_START, ARGS(thread_id), false, NULL);
 }
 
 void trace_proc_stop(trace_pstate *pp)
 {
+	if (!on())
+		return;
 	event(pp, TRACE_EV_PROC_STOP, NOARGS, false, NULL);
 }
 
 void trace_gomaxprocs(trace_pstate *pp, uint64_t procs, trace_gstate *sg)
 {
+	if (!on())
+		return;
 	event(pp, TRACE_EV_GOMAXPROCS, ARGS(procs), true, sg);
 }
 
@@ -169,7 +179,7 @@ void trace_go_create(trace_pstate *pp, trace_gstate *newg, uint64_t start_pc,
 	newg->lastp = pp;
 	/* The new goroutine's stack is the one frame of its function, as in
 	 * Go (without Go's +PCQuantum: bytecode PCs are exact). */
-	uint64_t start_stk = trace_stack_id(&start_pc, 1);
+	uint64_t start_stk = trace_stack_rec(&start_pc, 1)->id;
 	event(pp, TRACE_EV_GO_CREATE, ARGS(newg->id, start_stk), true, sg);
 }
 
@@ -198,50 +208,66 @@ void trace_go_start(trace_pstate *pp, trace_gstate *g)
 
 void trace_go_end(trace_pstate *pp)
 {
+	if (!on())
+		return;
 	event(pp, TRACE_EV_GO_END, NOARGS, false, NULL);
 }
 
 void trace_go_sched(trace_pstate *pp, trace_gstate *g)
 {
-	if (on())
-		g->lastp = pp;
+	if (!on())
+		return;
+	g->lastp = pp;
 	event(pp, TRACE_EV_GO_SCHED, NOARGS, true, g);
 }
 
 void trace_go_preempt(trace_pstate *pp, trace_gstate *g)
 {
-	if (on())
-		g->lastp = pp;
+	if (!on())
+		return;
+	g->lastp = pp;
 	event(pp, TRACE_EV_GO_PREEMPT, NOARGS, true, g);
 }
 
 void trace_go_sleep(trace_pstate *pp, trace_gstate *g)
 {
+	if (!on())
+		return;
 	event(pp, TRACE_EV_GO_SLEEP, NOARGS, true, g);
 }
 
 void trace_go_block(trace_pstate *pp, trace_gstate *g)
 {
+	if (!on())
+		return;
 	event(pp, TRACE_EV_GO_BLOCK, NOARGS, true, g);
 }
 
 void trace_go_block_send(trace_pstate *pp, trace_gstate *g)
 {
+	if (!on())
+		return;
 	event(pp, TRACE_EV_GO_BLOCK_SEND, NOARGS, true, g);
 }
 
 void trace_go_block_recv(trace_pstate *pp, trace_gstate *g)
 {
+	if (!on())
+		return;
 	event(pp, TRACE_EV_GO_BLOCK_RECV, NOARGS, true, g);
 }
 
 void trace_go_block_select(trace_pstate *pp, trace_gstate *g)
 {
+	if (!on())
+		return;
 	event(pp, TRACE_EV_GO_BLOCK_SELECT, NOARGS, true, g);
 }
 
 void trace_go_block_sync(trace_pstate *pp, trace_gstate *g)
 {
+	if (!on())
+		return;
 	event(pp, TRACE_EV_GO_BLOCK_SYNC, NOARGS, true, g);
 }
 
@@ -260,11 +286,15 @@ void trace_go_unblock(trace_pstate *pp, trace_gstate *g, trace_gstate *sg)
 
 void trace_go_syscall(trace_pstate *pp, trace_gstate *g)
 {
+	if (!on())
+		return;
 	event(pp, TRACE_EV_GO_SYSCALL, NOARGS, true, g);
 }
 
 void trace_go_sysblock(trace_pstate *pp)
 {
+	if (!on())
+		return;
 	event(pp, TRACE_EV_GO_SYSBLOCK, NOARGS, false, NULL);
 }
 
@@ -307,26 +337,36 @@ void trace_gc_start(trace_pstate *pp, trace_gstate *sg)
 
 void trace_gc_done(trace_pstate *pp)
 {
+	if (!on())
+		return;
 	event(pp, TRACE_EV_GC_DONE, NOARGS, false, NULL);
 }
 
 void trace_gc_stw_start(trace_pstate *pp, int kind)
 {
+	if (!on())
+		return;
 	event(pp, TRACE_EV_GC_STW_START, ARGS((uint64_t)kind), false, NULL);
 }
 
 void trace_gc_stw_done(trace_pstate *pp)
 {
+	if (!on())
+		return;
 	event(pp, TRACE_EV_GC_STW_DONE, NOARGS, false, NULL);
 }
 
 void trace_heap_alloc(trace_pstate *pp, uint64_t bytes)
 {
+	if (!on())
+		return;
 	event(pp, TRACE_EV_HEAP_ALLOC, ARGS(bytes), false, NULL);
 }
 
 void trace_user_task_end(trace_pstate *pp, uint64_t task, trace_gstate *sg)
 {
+	if (!on())
+		return;
 	event(pp, TRACE_EV_USER_TASK_END, ARGS(task), true, sg);
 }
 

@@ -45,6 +45,7 @@ enum {
 	TRACE_STACK_TAB = 1 << 13, /* buckets of the stack table (Go's size) */
 	TRACE_STRING_TAB = 1 << 12, /* buckets of the string table */
 	TRACE_ARENA_BLOCK = 64 << 10, /* bytes of one arena block */
+	TRACE_STACK_CACHE = 64,   /* entries of a buffer's cache of recent stacks */
 	/* Bound on one stack record: type byte, 10-byte length, id, n, 4 per frame. */
 	TRACE_STACK_REC_MAX = 1 + TRACE_VARINT_MAX * (1 + 2 + 4 * TRACE_STACK_MAX),
 };
@@ -58,7 +59,9 @@ typedef struct trace_buf {
 	uint64_t last_ticks;    /* timestamp of the last event written here */
 	size_t pos;             /* next free byte of arr; arr[0..pos) is the batch */
 	uint64_t stk[TRACE_STACK_MAX]; /* the stack of the event being written */
-	uint8_t arr[TRACE_BUF_SIZE - (3 + TRACE_STACK_MAX) * sizeof(uint64_t)]; /* Batch event, then events */
+	const struct trace_stack *stk_cache[TRACE_STACK_CACHE]; /* recent stacks, by innermost PC */
+	uint8_t arr[TRACE_BUF_SIZE - (3 + TRACE_STACK_MAX) * sizeof(uint64_t) -
+		    TRACE_STACK_CACHE * sizeof(void *)]; /* Batch event, then events */
 } trace_buf;
 _Static_assert(sizeof(trace_buf) == TRACE_BUF_SIZE, "a trace buffer is TRACE_BUF_SIZE bytes");
 
@@ -196,12 +199,20 @@ static inline void trace_buf_byte(trace_buf *b, uint8_t v)
 	b->arr[b->pos++] = v;
 }
 
+/* Write v as a varint at p; returns the byte after it.  Inline, with the
+ * common case first: most deltas, ids and stack ids take one byte. */
+static inline uint8_t *trace_put_varint(uint8_t *p, uint64_t v)
+{
+	if (v < 0x80) {
+		*p = (uint8_t)v;
+		return p + 1;
+	}
+	return p + trace_varint_put(p, v);
+}
+
 static inline void trace_buf_varint(trace_buf *b, uint64_t v)
 {
-	if (v < 0x80) /* most deltas, ids and stack ids: one byte */
-		b->arr[b->pos++] = (uint8_t)v;
-	else
-		b->pos += (size_t)trace_varint_put(&b->arr[b->pos], v);
+	b->pos = (size_t)(trace_put_varint(&b->arr[b->pos], v) - b->arr);
 }
 
 /* Reserve `width` bytes for a varint filled in later; returns their offset. */
@@ -230,7 +241,7 @@ void trace_frame_for_pc(trace_buf **bufp, int32_t pid, uint64_t pc, trace_frame 
 
 /* stack.c */
 void trace_stacks_reset(void);
-uint32_t trace_stack_insert(const uint64_t *pcs, uint32_t n, uint64_t h);
+const trace_stack *trace_stack_insert(const uint64_t *pcs, uint32_t n, uint64_t h);
 
 /* The stack table's lookup, inline: it runs for every event that carries
  * a stack, where a call, a byte-wise hash and memcmp cost more than
@@ -246,35 +257,54 @@ static inline uint64_t trace_stack_hash(const uint64_t *pcs, uint32_t n)
 	return h;
 }
 
-/* The id of pcs[0..n), hashed h, if it is in the table, else 0.  No lock:
- * records are complete before their bucket head is published (release),
- * and never change afterwards. */
-static inline uint32_t trace_stack_find(const uint64_t *pcs, uint32_t n, uint64_t h)
+/* Is s the stack pcs[0..n)? */
+static inline bool trace_stack_is(const trace_stack *s, const uint64_t *pcs, uint32_t n)
+{
+	if (s->n != n)
+		return false;
+	uint32_t i = 0;
+	while (i < n && s->pcs[i] == pcs[i])
+		i++;
+	return i == n;
+}
+
+/* The record of pcs[0..n), hashed h, if it is in the table, else NULL.
+ * No lock: records are complete before their bucket head is published
+ * (release), and never change afterwards. */
+static inline const trace_stack *trace_stack_find(const uint64_t *pcs, uint32_t n, uint64_t h)
 {
 	const trace_stack *s = atomic_load_explicit(&trace.stack_tab[h % TRACE_STACK_TAB],
 						    memory_order_acquire);
-	for (; s; s = s->link) {
-		if (s->hash != h || s->n != n)
-			continue;
-		uint32_t i = 0;
-		while (i < n && s->pcs[i] == pcs[i])
-			i++;
-		if (i == n)
-			return s->id;
-	}
-	return 0;
+	for (; s; s = s->link)
+		if (s->hash == h && trace_stack_is(s, pcs, n))
+			return s;
+	return NULL;
 }
 
-/* The id of pcs[0..npcs) (cut to TRACE_STACK_MAX), inserted if new; 0 for
- * an empty stack (Go's traceStackTable.put). */
-static inline uint32_t trace_stack_id(const uint64_t *pcs, int npcs)
+/* The record of pcs[0..n), n in 1..TRACE_STACK_MAX, inserted if new
+ * (Go's traceStackTable.put). */
+static inline const trace_stack *trace_stack_rec(const uint64_t *pcs, uint32_t n)
 {
-	if (npcs <= 0)
-		return 0;
-	uint32_t n = npcs > TRACE_STACK_MAX ? TRACE_STACK_MAX : (uint32_t)npcs;
 	uint64_t h = trace_stack_hash(pcs, n);
-	uint32_t id = trace_stack_find(pcs, n, h);
-	return id ? id : trace_stack_insert(pcs, n, h);
+	const trace_stack *s = trace_stack_find(pcs, n, h);
+	return s ? s : trace_stack_insert(pcs, n, h);
+}
+
+/* The id of the stack in buf's scratch, buf->stk[0..n); 0 when n is 0.
+ * First the buffer's cache of recent stacks, by innermost PC: goroutines
+ * block, wake and yield at the same few places again and again, so most
+ * lookups end there, after a compare and without hashing the stack (for
+ * a deep stack, a chain of a multiply per frame).  A cached record stays
+ * valid as long as the buffer: both last until trace_stop. */
+static inline uint32_t trace_buf_stack_id(trace_buf *buf, uint32_t n)
+{
+	if (n == 0)
+		return 0;
+	const trace_stack **slot = &buf->stk_cache[buf->stk[0] % TRACE_STACK_CACHE];
+	const trace_stack *s = *slot;
+	if (!s || !trace_stack_is(s, buf->stk, n))
+		*slot = s = trace_stack_rec(buf->stk, n);
+	return s->id;
 }
 
 /* dump.c: write the stack table into batches of P 0, then queue and write

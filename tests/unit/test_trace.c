@@ -280,6 +280,35 @@ static void test_stack_table_concurrent(void)
 	trace_stacks_reset();
 }
 
+/* The buffer's cache of recent stacks is keyed by the innermost PC only:
+ * stacks that share it (and collide in the cache) must still get their own
+ * ids, the table's, whatever the order of lookups. */
+static void test_stack_cache(void)
+{
+	static trace_buf buf; /* zeroed: an empty cache */
+	const uint64_t stacks[][3] = {
+		{0x40, 0x100, 0x200}, /* A */
+		{0x40, 0x100, 0x300}, /* B: A's innermost two PCs, another caller */
+		{0x40, 0x100, 0},     /* C: A's first two PCs (n = 2) */
+		{0x40 + 64 * TRACE_STACK_CACHE, 0x100, 0x200}, /* D: A's cache slot */
+	};
+	const uint32_t lens[] = {3, 3, 2, 3};
+	uint32_t want[4];
+	for (int i = 0; i < 4; i++)
+		want[i] = trace_stack_put(stacks[i], (int)lens[i]);
+	for (int i = 0; i < 4; i++)
+		for (int j = i + 1; j < 4; j++)
+			CU_ASSERT_NOT_EQUAL(want[i], want[j]);
+	for (int round = 0; round < 50; round++) {
+		int i = (round * 7 + round / 4) % 4; /* hits and misses, in turns */
+		memcpy(buf.stk, stacks[i], lens[i] * sizeof(uint64_t));
+		CU_ASSERT_EQUAL(trace_buf_stack_id(&buf, lens[i]), want[i]);
+	}
+	CU_ASSERT_EQUAL(trace_buf_stack_id(&buf, 0), 0);
+	CU_ASSERT_EQUAL(trace.stack_seq, 4); /* the cache never inserted twice */
+	trace_stacks_reset();
+}
+
 /* ---- a workload, and what its trace must look like ------------------------- */
 
 /* Many distinct deep stacks with long names, spread over two Ps and the
@@ -457,6 +486,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "records at a buffer's end", test_records_at_buffer_end);
 	CU_add_test(s, "1 KiB strings", test_long_strings);
 	CU_add_test(s, "stack table from 8 threads", test_stack_table_concurrent);
+	CU_add_test(s, "stack cache: same innermost PC", test_stack_cache);
 	CU_add_test(s, "parse back: no record split", test_parse_back_no_split);
 	CU_add_test(s, "virtual clock: identical bytes", test_virtual_clock_identical);
 	CU_add_test(s, "systemstack hook used", test_systemstack_hook_used);
