@@ -820,17 +820,12 @@ typedef struct park_args {
 static void trace_block(sched_g *g, int ev)
 {
 	trace_pstate *pp = &sched_mself->p->trace;
-	trace_gstate *tg = &g->trace;
-	switch (ev) {
-	case TRACE_EV_GO_BLOCK_SEND: trace_go_block_send(pp, tg); break;
-	case TRACE_EV_GO_BLOCK_RECV: trace_go_block_recv(pp, tg); break;
-	case TRACE_EV_GO_BLOCK_SELECT: trace_go_block_select(pp, tg); break;
-	case TRACE_EV_GO_BLOCK_SYNC: trace_go_block_sync(pp, tg); break;
-	case TRACE_EV_GO_SLEEP: trace_go_sleep(pp, tg); break;
-	case TRACE_EV_GO_SCHED: trace_go_sched(pp, tg); break;
-	case TRACE_EV_GO_PREEMPT: trace_go_preempt(pp, tg); break;
-	default: trace_go_block(pp, tg); break;
-	}
+	if (ev == TRACE_EV_GO_SCHED)
+		trace_go_sched(pp, &g->trace);
+	else if (ev == TRACE_EV_GO_PREEMPT)
+		trace_go_preempt(pp, &g->trace);
+	else
+		trace_go_park(pp, &g->trace, (enum trace_event)ev);
 }
 
 SYSTEMSTACK static void park_m(void *arg)

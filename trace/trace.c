@@ -229,46 +229,11 @@ void trace_go_preempt(trace_pstate *pp, trace_gstate *g)
 	event(pp, TRACE_EV_GO_PREEMPT, NOARGS, true, g);
 }
 
-void trace_go_sleep(trace_pstate *pp, trace_gstate *g)
+void trace_go_park(trace_pstate *pp, trace_gstate *g, enum trace_event ev)
 {
 	if (!on())
 		return;
-	event(pp, TRACE_EV_GO_SLEEP, NOARGS, true, g);
-}
-
-void trace_go_block(trace_pstate *pp, trace_gstate *g)
-{
-	if (!on())
-		return;
-	event(pp, TRACE_EV_GO_BLOCK, NOARGS, true, g);
-}
-
-void trace_go_block_send(trace_pstate *pp, trace_gstate *g)
-{
-	if (!on())
-		return;
-	event(pp, TRACE_EV_GO_BLOCK_SEND, NOARGS, true, g);
-}
-
-void trace_go_block_recv(trace_pstate *pp, trace_gstate *g)
-{
-	if (!on())
-		return;
-	event(pp, TRACE_EV_GO_BLOCK_RECV, NOARGS, true, g);
-}
-
-void trace_go_block_select(trace_pstate *pp, trace_gstate *g)
-{
-	if (!on())
-		return;
-	event(pp, TRACE_EV_GO_BLOCK_SELECT, NOARGS, true, g);
-}
-
-void trace_go_block_sync(trace_pstate *pp, trace_gstate *g)
-{
-	if (!on())
-		return;
-	event(pp, TRACE_EV_GO_BLOCK_SYNC, NOARGS, true, g);
+	event(pp, (uint8_t)ev, NOARGS, true, g);
 }
 
 void trace_go_unblock(trace_pstate *pp, trace_gstate *g, trace_gstate *sg)

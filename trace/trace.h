@@ -196,12 +196,9 @@ void trace_go_end(trace_pstate *pp);
 /* g, the running goroutine, stops running; the event carries g's stack. */
 void trace_go_sched(trace_pstate *pp, trace_gstate *g);
 void trace_go_preempt(trace_pstate *pp, trace_gstate *g);
-void trace_go_sleep(trace_pstate *pp, trace_gstate *g);
-void trace_go_block(trace_pstate *pp, trace_gstate *g);
-void trace_go_block_send(trace_pstate *pp, trace_gstate *g);
-void trace_go_block_recv(trace_pstate *pp, trace_gstate *g);
-void trace_go_block_select(trace_pstate *pp, trace_gstate *g);
-void trace_go_block_sync(trace_pstate *pp, trace_gstate *g);
+/* g parks (Go's traceGoPark): ev says why, one of GoSleep, GoBlock,
+ * GoBlockSend, GoBlockRecv, GoBlockSelect, GoBlockSync and GoBlockCond. */
+void trace_go_park(trace_pstate *pp, trace_gstate *g, enum trace_event ev);
 /* GoUnblock, or GoUnblockLocal when g's last event was on pp; the stack is
  * the waker's, sg (NULL: a timer or the runtime woke g). */
 void trace_go_unblock(trace_pstate *pp, trace_gstate *g, trace_gstate *sg);

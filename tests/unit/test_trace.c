@@ -324,7 +324,7 @@ static void workload(trace_pstate *p0, trace_pstate *p1)
 		for (int i = 0; i < n; i++)
 			pcs[i] = 16 * (uint64_t)(s * 3 + i * 5) + 16;
 		trace_pstate *pp = s % 3 == 0 ? p0 : s % 3 == 1 ? p1 : NULL;
-		trace_go_sleep(pp, fake_at(&g, pcs, n));
+		trace_go_park(pp, fake_at(&g, pcs, n), TRACE_EV_GO_SLEEP);
 		if (s % 50 == 0)
 			trace_user_log(pp, 1, "cat", "a log message", &g.g);
 	}

@@ -57,7 +57,7 @@ static void program(void)
 
 	trace_proc_start(&p1, 2);
 	trace_go_start(&p1, &g2.g);              /* GoStart: g2 was made on P 0 */
-	trace_go_block_recv(&p1, at(&g2, 8));
+	trace_go_park(&p1, at(&g2, 8), TRACE_EV_GO_BLOCK_RECV);
 
 	trace_go_sched(&p0, at(&g1, 9));
 	trace_go_start(&p0, &g3.g);              /* GoStartLocal */
@@ -76,7 +76,7 @@ static void program(void)
 	trace_gc_stw_done(&p0);
 	trace_heap_alloc(&p0, 1 << 20);
 	trace_gc_done(&p0);
-	trace_go_block(&p0, at(&g1, 201));
+	trace_go_park(&p0, at(&g1, 201), TRACE_EV_GO_BLOCK);
 
 	trace_go_sysexit(&p1, &g3.g, 0);
 	trace_go_start(&p1, &g3.g);
