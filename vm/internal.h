@@ -40,7 +40,7 @@ typedef struct vm_ctx {
 #define VM_STACK_MIN 8
 #define VM_STACK_INITIAL 32
 
-/* A G has ended: drop its stack if it grew large (interp.c). */
+/* A G has ended: free its stack if it grew large (interp.c). */
 void vm_ctx_release(vm_ctx *ctx);
 
 /* ---- objects (object.c) ---- */

@@ -191,6 +191,7 @@ static int stack_grow(vm_ctx *c, uint64_t need, uint64_t limit_bytes)
 		return -1;
 	if (c->stack) {
 		memcpy(s, c->stack, c->nslots * sizeof(vm_value));
+		gc_free(c->stack); /* nothing points into it: the G is running */
 		atomic_fetch_add(&rt.growths, 1);
 	}
 	uint64_t seen = atomic_load(&rt.max_slots);
@@ -215,6 +216,7 @@ static void stack_shrink(vm_ctx *c)
 		return;
 	vm_value *s = gc_alloc(n * sizeof(vm_value));
 	memcpy(s, c->stack, c->sp * sizeof(vm_value));
+	gc_free(c->stack);
 	c->stack = s;
 	c->nslots = n;
 }
@@ -1061,11 +1063,14 @@ static sched_g *vm_newproc(uint32_t f, const vm_value *args, uint32_t nargs)
 	return g;
 }
 
-/* A G has ended: let go of a stack that grew large, so that one burst of
- * deep recursion does not pin memory while the G waits on the free list. */
+/* A G has ended: free a stack that grew large, so that one burst of deep
+ * recursion does not pin memory while the G waits on the free list.  Freed
+ * at once (Go's stackfree), not left to the collector: an idle M's frames
+ * may still hold a stale pointer to it (docs/gc.md). */
 void vm_ctx_release(vm_ctx *ctx)
 {
 	if (ctx->nslots > 4 * VM_STACK_INITIAL) {
+		gc_free(ctx->stack);
 		ctx->stack = NULL;
 		ctx->nslots = 0;
 	}

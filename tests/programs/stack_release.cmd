@@ -1,0 +1,1 @@
+tests/programs/stack_release.gasm
