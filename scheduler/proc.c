@@ -46,6 +46,8 @@ sched_state sched = {
 
 __thread sched_m *sched_mself;
 
+bool sched_trace_enabled;
+
 const char *sched_waitreason_string(int reason)
 {
 	switch (reason) {
@@ -364,7 +366,7 @@ static void acquirep(sched_p *pp)
 	m->p = pp;
 	__atomic_store_n(&pp->m, m, __ATOMIC_RELEASE);
 	atomic_store(&pp->status, P_RUNNING);
-	if (sched.tracing)
+	if (sched_trace_enabled)
 		trace_proc_start(&pp->trace, (uint64_t)m->id);
 }
 
@@ -374,7 +376,7 @@ static sched_p *releasep(void)
 	sched_p *pp = m->p;
 	if (!pp || pp->m != m)
 		throw("releasep: P not bound to this M");
-	if (sched.tracing)
+	if (sched_trace_enabled)
 		trace_proc_stop(&pp->trace);
 	m->p = NULL;
 	pp->m = NULL;
@@ -501,7 +503,7 @@ bool sched_retake(sched_p *pp)
 	/* The P is ours now: say so in its trace (what Go's retake and
 	 * stopTheWorld write), then bump syscalltick, which tells the M in
 	 * the syscall that the events are written (it waits for that). */
-	if (sched.tracing) {
+	if (sched_trace_enabled) {
 		trace_go_sysblock(&pp->trace);
 		trace_proc_stop(&pp->trace);
 	}
@@ -617,7 +619,7 @@ SYSTEMSTACK __attribute__((noreturn)) static void execute(sched_g *g)
 			      atomic_load_explicit(&m->p->schedtick, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
 	atomic_store_explicit(&m->preempt, false, memory_order_relaxed);
-	if (sched.tracing) {
+	if (sched_trace_enabled) {
 		if (g->sysexit_pending) {
 			g->sysexit_pending = false;
 			trace_go_sysexit(&m->p->trace, &g->trace, g->sysexit_ticks);
@@ -655,7 +657,7 @@ SYSTEMSTACK static void stw_park(void)
 {
 	sched_assert_on_g0();
 	sched_m *m = sched_mself;
-	bool was_tracing = sched.tracing;
+	bool was_tracing = sched_trace_enabled;
 	lock();
 	m->p->stwparked = true;
 	pthread_cond_broadcast(&sched.stwcond);
@@ -663,7 +665,7 @@ SYSTEMSTACK static void stw_park(void)
 		pthread_cond_wait(&sched.stwcond, &sched.lock);
 	m->p->stwparked = false;
 	unlock();
-	if (!was_tracing && sched.tracing)
+	if (!was_tracing && sched_trace_enabled)
 		trace_proc_start(&m->p->trace, (uint64_t)m->id);
 }
 
@@ -833,7 +835,7 @@ SYSTEMSTACK static void park_m(void *arg)
 	sched_assert_on_g0();
 	park_args *a = arg;
 	sched_g *g = sched_mself->curg;
-	if (sched.tracing)
+	if (sched_trace_enabled)
 		trace_block(g, a->ev);
 	setgstatus(g, G_WAITING);
 	setcurg(sched_mself, NULL);
@@ -847,7 +849,7 @@ SYSTEMSTACK static void gosched_m(void *arg)
 {
 	sched_assert_on_g0();
 	sched_g *g = sched_mself->curg;
-	if (sched.tracing)
+	if (sched_trace_enabled)
 		trace_block(g, (int)(intptr_t)arg);
 	setgstatus(g, G_RUNNABLE);
 	setcurg(sched_mself, NULL);
@@ -862,7 +864,7 @@ SYSTEMSTACK static void goexit0(void *arg)
 	(void)arg;
 	sched_assert_on_g0();
 	sched_g *g = sched_mself->curg;
-	if (sched.tracing)
+	if (sched_trace_enabled)
 		trace_go_end(&sched_mself->p->trace);
 	setgstatus(g, G_DEAD);
 	setcurg(sched_mself, NULL);
@@ -878,7 +880,7 @@ SYSTEMSTACK static void sleep_m(void *arg)
 	(void)arg;
 	sched_assert_on_g0();
 	sched_g *g = sched_mself->curg;
-	if (sched.tracing)
+	if (sched_trace_enabled)
 		trace_block(g, TRACE_EV_GO_SLEEP);
 	g->waitreason = WAIT_SLEEP;
 	setgstatus(g, G_WAITING);
@@ -918,7 +920,7 @@ void sched_ready(sched_g *g)
 	if (atomic_load(&g->status) != G_WAITING)
 		throw("sched_ready: G is not waiting");
 	g->waitreason = WAIT_NONE;
-	if (sched.tracing) {
+	if (sched_trace_enabled) {
 		/* the waker's stack, if a G is waking it (not a timer) */
 		trace_go_unblock(&sched_mself->p->trace, &g->trace, tracegs(sched_mself->curg));
 	}
@@ -960,7 +962,7 @@ void sched_entersyscall(void)
 {
 	sched_m *m = sched_mself;
 	sched_p *pp = m->p;
-	if (sched.tracing)
+	if (sched_trace_enabled)
 		trace_go_syscall(&pp->trace, &m->curg->trace);
 	setgstatus(m->curg, G_SYSCALL);
 	m->syscalltick = atomic_fetch_add(&pp->syscalltick, 1) + 1;
@@ -1014,7 +1016,7 @@ void sched_exitsyscall(void)
 	/* Sysmon took it.  When tracing, wait until it has written GoSysBlock
 	 * (it bumps syscalltick after), so our GoSysExit comes later. */
 	sched_g *g = m->curg;
-	if (sched.tracing) {
+	if (sched_trace_enabled) {
 		while (pp && atomic_load(&pp->syscalltick) == m->syscalltick && !atomic_load(&sched.exiting))
 			sched_yield();
 		g->sysexit_pending = true;
@@ -1028,7 +1030,7 @@ void sched_exitsyscall(void)
 		if (np) {
 			acquirep(np);
 			setgstatus(g, G_RUNNING);
-			if (sched.tracing) {
+			if (sched_trace_enabled) {
 				g->sysexit_pending = false;
 				trace_go_sysexit(&np->trace, &g->trace, g->sysexit_ticks);
 				trace_go_start(&np->trace, &g->trace);
@@ -1096,7 +1098,7 @@ void sched_start(sched_g *newg)
 		unlock();
 		return;
 	}
-	if (sched.tracing) {
+	if (sched_trace_enabled) {
 		trace_go_create(&m->p->trace, &newg->trace, newg->startpc, tracegs(m->curg));
 	}
 	sched_runqput(m->p, newg, true);
@@ -1241,7 +1243,7 @@ static void trace_snapshot(void *arg)
 static void start_tracing(void)
 {
 	if (trace_start(trace_snapshot, NULL) == 0) {
-		sched.tracing = true;
+		sched_trace_enabled = true;
 		return;
 	}
 	const char *path;
@@ -1344,13 +1346,13 @@ void sched_exit(int status)
 		}
 	}
 	fflush(stdout);
-	if (sched.tracing && m->p && m->curg) {
+	if (sched_trace_enabled && m->p && m->curg) {
 		/* Like Go's StopTrace: the G that stops the trace yields in it,
 		 * so no goroutine is left running when the trace ends (go tool
 		 * trace's viewer needs each GoStart to end). */
 		trace_go_sched(&m->p->trace, &m->curg->trace);
 	}
-	if (sched.tracing) {
+	if (sched_trace_enabled) {
 		trace_pstate **pps = calloc((size_t)sched.nprocs, sizeof *pps);
 		int n = 0;
 		for (int i = 0; pps && i < sched.nprocs; i++)
@@ -1376,7 +1378,7 @@ void sched_exit(int status)
 
 void sched_trace_gc(int ev, uint64_t arg)
 {
-	if (!sched.tracing || atomic_load(&sched.exiting))
+	if (!sched_trace_enabled || atomic_load(&sched.exiting))
 		return;
 	trace_pstate *pp = tracep();
 	switch (ev) {
@@ -1395,7 +1397,7 @@ void sched_trace_gc(int ev, uint64_t arg)
 
 void sched_trace_task_create(uint64_t task, uint64_t parent, const char *name)
 {
-	if (!sched.tracing)
+	if (!sched_trace_enabled)
 		return;
 	sched_m *m = sched_mself;
 	trace_user_task_create(&m->p->trace, task, parent, name, tracegs(m->curg));
@@ -1403,7 +1405,7 @@ void sched_trace_task_create(uint64_t task, uint64_t parent, const char *name)
 
 void sched_trace_task_end(uint64_t task)
 {
-	if (!sched.tracing)
+	if (!sched_trace_enabled)
 		return;
 	sched_m *m = sched_mself;
 	trace_user_task_end(&m->p->trace, task, tracegs(m->curg));
@@ -1411,7 +1413,7 @@ void sched_trace_task_end(uint64_t task)
 
 void sched_trace_region(uint64_t task, int end, const char *name)
 {
-	if (!sched.tracing)
+	if (!sched_trace_enabled)
 		return;
 	sched_m *m = sched_mself;
 	trace_user_region(&m->p->trace, task, end, name, tracegs(m->curg));
@@ -1419,7 +1421,7 @@ void sched_trace_region(uint64_t task, int end, const char *name)
 
 void sched_trace_log(uint64_t task, const char *category, const char *message)
 {
-	if (!sched.tracing)
+	if (!sched_trace_enabled)
 		return;
 	sched_m *m = sched_mself;
 	trace_user_log(&m->p->trace, task, category, message, tracegs(m->curg));
@@ -1573,14 +1575,14 @@ static void start_the_world(void)
 int sched_trace_start(const char *path)
 {
 	sched_m *m = sched_mself;
-	if (sched.tracing || atomic_load(&sched.exiting) || atomic_load(&sched.stw))
+	if (sched_trace_enabled || atomic_load(&sched.exiting) || atomic_load(&sched.stw))
 		return -1;
 	stop_the_world_for();
 	trace_hooks h = tracer_hooks(path);
 	int rc = trace_init(&h) == 0 && trace_start(trace_snapshot, NULL) == 0 ? 0 : -1;
 	if (rc == 0) {
 		/* Go's StartTrace ends with ProcStart and GoStart for the caller. */
-		sched.tracing = true;
+		sched_trace_enabled = true;
 		trace_proc_start(&m->p->trace, (uint64_t)m->id);
 		trace_go_start(&m->p->trace, &m->curg->trace);
 	}
@@ -1591,13 +1593,13 @@ int sched_trace_start(const char *path)
 int sched_trace_stop(void)
 {
 	sched_m *m = sched_mself;
-	if (!sched.tracing || atomic_load(&sched.exiting) || atomic_load(&sched.stw))
+	if (!sched_trace_enabled || atomic_load(&sched.exiting) || atomic_load(&sched.stw))
 		return -1;
 	stop_the_world_for();
 	/* As Go's StopTrace: the caller yields in the trace, then every buffer
 	 * is flushed (no other P is writing) and the stack table dumped. */
 	trace_go_sched(&m->p->trace, &m->curg->trace);
-	sched.tracing = false;
+	sched_trace_enabled = false;
 	trace_pstate **pps = calloc((size_t)sched.nprocs, sizeof *pps);
 	int np = 0;
 	for (int i = 0; pps && i < sched.nprocs; i++)

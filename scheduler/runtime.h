@@ -138,8 +138,9 @@ typedef struct sched_state {
 	/* every goroutine is asleep for good (found by checkdead) */
 	_Atomic bool deadlock;
 	pthread_cond_t exitcond;
-	/* tracing is on; or it was asked for and the file could not be made */
-	bool tracing, trace_failed;
+	/* tracing was asked for and the file could not be made (whether
+	 * tracing is on is sched_trace_enabled, in sched.h) */
+	bool trace_failed;
 	/* sysmon has seen exiting and stopped */
 	_Atomic bool sysmon_done;
 

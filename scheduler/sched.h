@@ -256,6 +256,13 @@ __attribute__((noreturn)) void sched_exit(int status);
  * M that sees sched_curg() == NULL then calls sched_exit, which reports it. */
 bool sched_deadlocked(void);
 
+/* True while a trace is written (Go's trace.enabled).  It changes only
+ * with the world stopped, so a running G sees one value from one safe
+ * point to the next: the interpreter saves its registers before a channel
+ * operation only when a trace event may need its stack.  A variable, not
+ * a function, so that the test costs the interpreter one load. */
+extern bool sched_trace_enabled;
+
 /* Start or stop tracing while the program runs (Go's trace.Start and
  * trace.Stop), with the world stopped meanwhile: start writes the snapshot
  * of existing goroutines (GoCreate, GoWaiting, GoInSyscall) to path; stop

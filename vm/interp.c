@@ -768,7 +768,8 @@ top:
 		sched_chan *c = chan_operand(&sp[-2]);
 		if (c == BAD_CHAN)
 			PANIC("runtime error: send: chan expected, got %s", vm_kind_name(sp[-2].kind));
-		SAVE(); /* waking a receiver traces our stack */
+		if (sched_trace_enabled)
+			SAVE(); /* waking a receiver traces our stack */
 		int r = sched_chan_send(c, &sp[-1]);
 		sp -= 2;
 		if (r == CHAN_ERR_CLOSED)
@@ -782,7 +783,8 @@ top:
 		if (c == BAD_CHAN)
 			PANIC("runtime error: recv: chan expected, got %s", vm_kind_name(sp[-1].kind));
 		bool ok = false;
-		SAVE();
+		if (sched_trace_enabled)
+			SAVE(); /* waking a sender traces our stack */
 		int r = sched_chan_recv(c, &sp[-1], &ok); /* the value replaces the chan */
 		*sp++ = (vm_value){ .kind = VK_INT, .u.i = ok };
 		if (r == CHAN_BLOCK) {
