@@ -8,6 +8,12 @@
  *   largest encoding is checked; when short, trace_flush queues the buffer,
  *   writes the queue to the output and starts a new batch.
  *
+ *   An event that carries a stack is given the goroutine whose stack it is;
+ *   after reading the clock, the writer asks hooks.stack for that
+ *   goroutine's PCs (into the buffer's scratch, buf->stk) and turns them
+ *   into a stack id: the buffer's cache of recent stacks first, then the
+ *   stack table (stack.c).
+ *
  *   Encoding: a byte type | k << 6 where k is the number of arguments after
  *   the timestamp (capped at 3), the timestamp delta from the batch's last
  *   event, the arguments, and a stack id for events that carry one.  When
