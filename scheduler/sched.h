@@ -258,9 +258,10 @@ bool sched_deadlocked(void);
 
 /* True while a trace is written (Go's trace.enabled).  It changes only
  * with the world stopped, so a running G sees one value from one safe
- * point to the next: the interpreter saves its registers before a channel
- * operation only when a trace event may need its stack.  A variable, not
- * a function, so that the test costs the interpreter one load. */
+ * point to the next: the interpreter saves its registers before an
+ * operation that may write an event with its stack (waking or creating a
+ * G, a user annotation) only while tracing.  A variable, not a function,
+ * so that the test costs the interpreter one load. */
 extern bool sched_trace_enabled;
 
 /* Start or stop tracing while the program runs (Go's trace.Start and

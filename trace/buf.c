@@ -71,11 +71,6 @@ int64_t trace_nanotime(void)
 	return trace.hooks.nanotime ? trace.hooks.nanotime() : monotonic_ns();
 }
 
-uint64_t trace_ticks(void)
-{
-	return trace_ticks_inline();
-}
-
 /* ---- the system stack ----------------------------------------------- */
 
 void trace_systemstack(const char *what, void (*fn)(void *), void *arg)
@@ -194,7 +189,7 @@ TRACE_SYSTEMSTACK static void flush_on_g0(void *arg)
 	b->pos = 0;
 	trace_buf_byte(b, TRACE_EV_BATCH | 1 << TRACE_ARG_SHIFT);
 	trace_buf_varint(b, (uint64_t)(int64_t)a->pid); /* -1 becomes 2^64-1 */
-	trace_buf_varint(b, trace_next_ticks(b, trace_ticks_inline()));
+	trace_buf_varint(b, trace_next_ticks(b, trace_ticks()));
 	if (a->buf)
 		write_full();
 	a->ret = b;

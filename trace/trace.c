@@ -116,7 +116,7 @@ TRACE_HOT void event_locked(trace_buf **bufp, int32_t pid, uint8_t ev, const uin
 	trace_buf *buf = *bufp;
 	if (!buf || trace_buf_room(buf) < max)
 		buf = *bufp = trace_flush(buf, pid);
-	uint64_t now = trace_ticks_inline();
+	uint64_t now = trace_ticks();
 	uint32_t stk = has_stack ? stack_id(buf, sg) : 0;
 	uint64_t last = buf->last_ticks;
 	uint64_t delta = trace_next_ticks(buf, now) - last;

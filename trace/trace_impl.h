@@ -138,8 +138,6 @@ struct trace_state {
 extern struct trace_state trace;
 
 /* buf.c: clock, buffers, output. */
-/* The current tick (trace_ticks_inline, out of line). */
-uint64_t trace_ticks(void);
 /* hooks.nanotime, or CLOCK_MONOTONIC. */
 int64_t trace_nanotime(void);
 void trace_systemstack(const char *what, void (*fn)(void *), void *arg);
@@ -169,7 +167,7 @@ static inline uint64_t trace_cycles(void)
  * matters at one read per event, and coarse enough to keep deltas short;
  * trace_stop works out the frequency), or the virtual counter.  Inline:
  * every event reads it. */
-static inline uint64_t trace_ticks_inline(void)
+static inline uint64_t trace_ticks(void)
 {
 	if (__builtin_expect(trace.hooks.clock == TRACE_CLOCK_VIRTUAL, 0))
 		return atomic_fetch_add(&trace.vclock, 1) + 1;
@@ -177,7 +175,7 @@ static inline uint64_t trace_ticks_inline(void)
 }
 
 /* The tick of the next event of buf, from a reading `now` of
- * trace_ticks_inline.  Equal ticks are bumped by one, as Go does; greenvm
+ * trace_ticks.  Equal ticks are bumped by one, as Go does; greenvm
  * also bumps a tick that went backwards (a reading taken before a flush
  * stamped the new batch, or before another thread's event in the global
  * buffer), so that a delta can never wrap around. */

@@ -294,6 +294,11 @@ static void run_loop(void)
 #define LOAD()                                                            \
 	(ip = code + ctx->pc, fn = &funcs[ctx->fn], base = ctx->stack + ctx->base, \
 	 sp = ctx->stack + ctx->sp)
+/* Save the registers for a trace event that carries this G's stack: a G
+ * it wakes or creates, a user annotation.  Without a trace nothing reads
+ * them before the next SAVE, so the hot operations skip it
+ * (sched_trace_enabled changes only with the world stopped). */
+#define SAVE_FOR_TRACE() do { if (sched_trace_enabled) SAVE(); } while (0)
 #define OPERAND() (ip[1])
 #define PANIC(...) do { SAVE(); vm_panic_value(NULL, __VA_ARGS__); } while (0)
 	/* After the scheduler returns: run the G it gives us, or stop. */
@@ -740,7 +745,7 @@ top:
 		sched_g *ng = vm_newproc(OPERAND(), sp, callee->nparams);
 		if (!ng)
 			OOM();
-		SAVE(); /* GoCreate carries our stack */
+		SAVE_FOR_TRACE(); /* GoCreate carries our stack */
 		sched_start(ng);
 		NEXT(2);
 	}
@@ -768,8 +773,7 @@ top:
 		sched_chan *c = chan_operand(&sp[-2]);
 		if (c == BAD_CHAN)
 			PANIC("runtime error: send: chan expected, got %s", vm_kind_name(sp[-2].kind));
-		if (sched_trace_enabled)
-			SAVE(); /* waking a receiver traces our stack */
+		SAVE_FOR_TRACE(); /* waking a receiver */
 		int r = sched_chan_send(c, &sp[-1]);
 		sp -= 2;
 		if (r == CHAN_ERR_CLOSED)
@@ -783,8 +787,7 @@ top:
 		if (c == BAD_CHAN)
 			PANIC("runtime error: recv: chan expected, got %s", vm_kind_name(sp[-1].kind));
 		bool ok = false;
-		if (sched_trace_enabled)
-			SAVE(); /* waking a sender traces our stack */
+		SAVE_FOR_TRACE(); /* waking a sender */
 		int r = sched_chan_recv(c, &sp[-1], &ok); /* the value replaces the chan */
 		*sp++ = (vm_value){ .kind = VK_INT, .u.i = ok };
 		if (r == CHAN_BLOCK) {
@@ -797,7 +800,7 @@ top:
 		sched_chan *c = chan_operand(&sp[-1]);
 		if (c == BAD_CHAN)
 			PANIC("runtime error: close: chan expected, got %s", vm_kind_name(sp[-1].kind));
-		SAVE();
+		SAVE_FOR_TRACE(); /* waking the waiters */
 		sp--;
 		int r = sched_chan_close(c);
 		if (r == CHAN_ERR_CLOSE_CLOSED)
@@ -825,7 +828,7 @@ top:
 			cases[i].elem = cases[i].send ? (void *)&c3[2] : (void *)&cs[1];
 		}
 		bool ok = false;
-		SAVE();
+		SAVE_FOR_TRACE(); /* waking a sender or receiver */
 		int idx = sched_select(cases, (int)n, block, &ok);
 		sp = cs + 3;
 		if (idx == -CHAN_ERR_CLOSED)
@@ -857,7 +860,7 @@ top:
 	}
 	CASE(UNLOCK) {
 		WANT(&sp[-1], VK_MUTEX, "unlock");
-		SAVE();
+		SAVE_FOR_TRACE(); /* waking a waiter */
 		sp--;
 		if (sched_mutex_unlock(sp->u.p) != 0)
 			PANIC("sync: unlock of unlocked mutex");
@@ -877,7 +880,7 @@ top:
 		if (!done)
 			WANT(&sp[-1], VK_INT, "wgadd");
 		int64_t delta = done ? -1 : sp[-1].u.i;
-		SAVE();
+		SAVE_FOR_TRACE(); /* waking the waiters */
 		sp = w;
 		if (sched_waitgroup_add(w->u.p, delta) != 0)
 			PANIC("sync: negative WaitGroup counter");
@@ -917,7 +920,7 @@ top:
 		WANT(&sp[-2], VK_STRING, "tasknew");
 		WANT(&sp[-1], VK_INT, "tasknew");
 		uint64_t id = atomic_fetch_add(&rt.tasks, 1) + 1;
-		SAVE();
+		SAVE_FOR_TRACE();
 		sched_trace_task_create(id, (uint64_t)sp[-1].u.i, sp[-2].u.s->data);
 		sp[-2] = (vm_value){ .kind = VK_INT, .u.i = (int64_t)id };
 		sp--;
@@ -925,7 +928,7 @@ top:
 	}
 	CASE(TASKEND) {
 		WANT(&sp[-1], VK_INT, "taskend");
-		SAVE();
+		SAVE_FOR_TRACE();
 		sched_trace_task_end((uint64_t)sp[-1].u.i);
 		sp--;
 		NEXT(1);
@@ -934,7 +937,7 @@ top:
 		int end = *ip == OP_REGIONEND;
 		WANT(&sp[-2], VK_INT, end ? "regionend" : "region");
 		WANT(&sp[-1], VK_STRING, end ? "regionend" : "region");
-		SAVE();
+		SAVE_FOR_TRACE();
 		sched_trace_region((uint64_t)sp[-2].u.i, end, sp[-1].u.s->data);
 		sp -= 2;
 		NEXT(1);
@@ -943,7 +946,7 @@ top:
 		WANT(&sp[-3], VK_INT, "tracelog");
 		WANT(&sp[-2], VK_STRING, "tracelog");
 		WANT(&sp[-1], VK_STRING, "tracelog");
-		SAVE();
+		SAVE_FOR_TRACE();
 		sched_trace_log((uint64_t)sp[-3].u.i, sp[-2].u.s->data, sp[-1].u.s->data);
 		sp -= 3;
 		NEXT(1);

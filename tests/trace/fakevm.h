@@ -67,7 +67,7 @@ static void fake_describe_pc(uint64_t pc, const char **func, const char **file, 
 typedef struct fake_g {
 	trace_gstate g;
 	int n;                         /* PCs in pcs */
-	uint64_t pcs[TRACE_STACK_MAX + 16]; /* room for a stack longer than the tracer keeps */
+	uint64_t pcs[TRACE_STACK_MAX]; /* the stack, innermost first */
 } fake_g;
 
 /* Set f's stack to pcs[0..n); returns f's tracing state, for an event. */
