@@ -66,6 +66,21 @@ static void print_where(const vm_program *p, uint32_t pc)
 	fprintf(stderr, "\t%s:%u\n", p->file, pc < p->ncode ? p->lines[pc] : 0);
 }
 
+/* Step from the frame (fn, base) of c to its caller: the caller's
+ * function, the pc of its call (the call's operand word: same line) and
+ * its base, from the frame record.  False at a goroutine's first frame. */
+static bool frame_up(const vm_program *p, const vm_ctx *c, uint32_t *fn, uint32_t *pc,
+		     uint64_t *base)
+{
+	const vm_value *rec = &c->stack[*base + p->funcs[*fn].nlocals];
+	if (rec->aux == VM_NO_CALLER)
+		return false;
+	*fn = rec->aux;
+	*pc = (uint32_t)rec->u.i - 1;
+	*base = (uint64_t)rec->u.i >> 32;
+	return true;
+}
+
 /* Print the VM traceback of ctx, innermost frame first, as Go does.  A
  * parked G's saved pc is past the instruction it blocked in; step back into
  * that instruction so its line is the one shown. */
@@ -74,21 +89,14 @@ static void traceback(const vm_program *p, const vm_ctx *c, bool parked)
 	uint32_t fn = c->fn, pc = parked ? c->pc - 1 : c->pc;
 	uint64_t base = c->base;
 	int depth = 0;
-	for (;;) {
-		const vm_function *f = &p->funcs[fn];
+	do {
 		if (++depth > 100) {
 			fprintf(stderr, "...additional frames elided...\n");
 			return;
 		}
-		fprintf(stderr, "%s()\n", f->name);
+		fprintf(stderr, "%s()\n", p->funcs[fn].name);
 		print_where(p, pc);
-		const vm_value *rec = &c->stack[base + f->nlocals];
-		if (rec->aux == VM_NO_CALLER)
-			return;
-		fn = rec->aux;
-		pc = (uint32_t)rec->u.i - 1; /* the call's operand word: same line */
-		base = (uint64_t)rec->u.i >> 32;
-	}
+	} while (frame_up(p, c, &fn, &pc, &base));
 }
 
 /* The scheduler's stack hook, for trace events: g's frames as pcs,
@@ -103,15 +111,9 @@ static int stack_hook(sched_g *g, uint64_t *pcs, int max)
 	uint32_t pc = atomic_load(&g->status) == G_RUNNING ? c->pc : c->pc - 1;
 	uint64_t base = c->base;
 	int n = 0;
-	while (n < max) {
+	do
 		pcs[n++] = (uint64_t)pc + 1; /* a trace PC: see describe_pc_hook */
-		const vm_value *rec = &c->stack[base + p->funcs[fn].nlocals];
-		if (rec->aux == VM_NO_CALLER)
-			break;
-		fn = rec->aux;
-		pc = (uint32_t)rec->u.i - 1;
-		base = (uint64_t)rec->u.i >> 32;
-	}
+	while (n < max && frame_up(p, c, &fn, &pc, &base));
 	return n;
 }
 
@@ -202,15 +204,28 @@ static int stack_grow(vm_ctx *c, uint64_t need, uint64_t limit_bytes)
 	return 0;
 }
 
-/* Halve c's stack while it uses less than a quarter of it (Go's
- * shrinkstack), so one burst of deep recursion does not pin memory.  Only
- * where nothing points into the stack from outside: at a preemption or a
- * yield, never while the G waits on a channel (its sudog points at a slot).
- * The registers are saved as indexes, so the copy needs no fixing up. */
+/* Halve c's stack while it uses less than an eighth of it (Go's
+ * shrinkstack halves below a quarter), so one burst of deep recursion does
+ * not pin memory.  Every frame must still fit whole: CALL checked that
+ * base + vm_frame_slots(fn) fits once, for each frame, and nothing checks
+ * again as its operand stack grows.  Only where nothing points into the
+ * stack from outside: at a preemption or a yield, never while the G waits
+ * on a channel (its sudog points at a slot).  The registers are saved as
+ * indexes, so the copy needs no fixing up. */
 static void stack_shrink(vm_ctx *c)
 {
+	const vm_program *p = rt.prog;
 	uint64_t n = c->nslots;
-	while (n / 2 >= 4 * VM_STACK_INITIAL && c->sp < n / 8)
+	if (n / 2 < 4 * VM_STACK_INITIAL || c->sp >= n / 16)
+		return;
+	uint32_t fn = c->fn, pc = c->pc;
+	uint64_t base = c->base, need = 0;
+	do {
+		uint64_t end = base + vm_frame_slots(&p->funcs[fn]);
+		if (end > need)
+			need = end;
+	} while (frame_up(p, c, &fn, &pc, &base));
+	while (n / 2 >= 4 * VM_STACK_INITIAL && c->sp < n / 8 && need <= n / 2)
 		n /= 2;
 	if (n == c->nslots)
 		return;

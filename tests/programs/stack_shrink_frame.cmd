@@ -1,0 +1,1 @@
+tests/programs/stack_shrink_frame.gasm
