@@ -279,7 +279,7 @@ int sched_select(sched_scase *cases, int n, bool block, bool *ok)
 	sched_g *g = sched_curg();
 	uint8_t pollorder[SCHED_SELECT_MAX], lockorder[SCHED_SELECT_MAX];
 	if (n > SCHED_SELECT_MAX)
-		abort();
+		sched_throw("select: more cases than SCHED_SELECT_MAX");
 
 	/* A random poll order makes the choice among ready cases fair. */
 	for (int i = 0; i < n; i++) {
@@ -332,7 +332,7 @@ int sched_select(sched_scase *cases, int n, bool block, bool *ok)
 		gc_free(g->selsudogs);
 		g->selsudogs = gc_alloc_uncollectable(SCHED_SELECT_MAX * sizeof *g->selsudogs);
 		if (!g->selsudogs)
-			abort();
+			sched_throw("out of memory allocating select cases");
 		g->nselsudogs = SCHED_SELECT_MAX;
 	}
 	g->param = NULL;
@@ -353,49 +353,45 @@ int sched_select(sched_scase *cases, int n, bool block, bool *ok)
 	return SCHED_SELECT_BLOCK;
 }
 
+/* Lock (or release) the channels of g's select sudogs, which are in lock
+ * order, each distinct channel once. */
+static void select_locks(sched_g *g, bool lock)
+{
+	sched_chan *prev = NULL;
+	for (uint32_t k = 0; k < g->nselactive; k++) {
+		sched_chan *c = g->selsudogs[k].c;
+		if (c && c != prev) {
+			if (lock)
+				sched_lock_acquire(&c->lock);
+			else
+				sched_lock_release(&c->lock);
+		}
+		prev = c;
+	}
+}
+
 /* Release the channels a blocked select holds, in lock order.  Runs on g0
  * from park.  Once the first is released the G may be readied, but it
  * cannot change its sudogs before it locks every channel again
  * (sched_select_resume), so reading them here stays safe. */
 static void select_unlock(sched_g *g)
 {
-	sched_chan *prev = NULL;
-	uint32_t n = g->nselactive;
-	sched_sudog *sgs = g->selsudogs;
-	for (uint32_t k = 0; k < n; k++) {
-		sched_chan *c = sgs[k].c;
-		if (c && c != prev)
-			sched_lock_release(&c->lock);
-		prev = c;
-	}
+	select_locks(g, false);
 }
 
 int sched_select_resume(bool *ok)
 {
 	sched_g *g = sched_curg();
 	sched_sudog *won = g->param;
-	uint32_t n = g->nselactive;
-	sched_chan *prev = NULL;
-	for (uint32_t k = 0; k < n; k++) {
-		sched_chan *c = g->selsudogs[k].c;
-		if (c && c != prev)
-			sched_lock_acquire(&c->lock);
-		prev = c;
-	}
-	for (uint32_t k = 0; k < n; k++) {
+	select_locks(g, true);
+	for (uint32_t k = 0; k < g->nselactive; k++) {
 		sched_sudog *sg = &g->selsudogs[k];
 		if (sg != won && sg->queued) {
 			sched_chan *c = sg->c;
 			remove_sudog(sg->send ? &c->sendq : &c->recvq, sg);
 		}
 	}
-	prev = NULL;
-	for (uint32_t k = 0; k < n; k++) {
-		sched_chan *c = g->selsudogs[k].c;
-		if (c && c != prev)
-			sched_lock_release(&c->lock);
-		prev = c;
-	}
+	select_locks(g, false);
 	g->selecting = false;
 	g->nselactive = 0;
 	*ok = won->success;

@@ -107,14 +107,6 @@ static void unlock(void)
 	pthread_mutex_unlock(&sched.lock);
 }
 
-/* A runtime bug: there is no sensible way on (Go's throw).  Often on g0,
- * so write(2) rather than stdio. */
-__attribute__((noreturn)) static void throw(const char *msg)
-{
-	sched_write_stderr("fatal error: ", msg, "\n");
-	abort();
-}
-
 uint64_t sched_fastrand(void)
 {
 	/* xorshift64*, per M */
@@ -221,7 +213,7 @@ static bool runqputslow(sched_p *pp, sched_g *g, uint32_t h, uint32_t t)
 	sched_g *batch[SCHED_RUNQ / 2 + 1];
 	uint32_t n = (t - h) / 2;
 	if (n != SCHED_RUNQ / 2)
-		throw("runqputslow: queue is not full");
+		sched_throw("runqputslow: queue is not full");
 	for (uint32_t i = 0; i < n; i++)
 		batch[i] = atomic_load_explicit(&pp->runq[(h + i) % SCHED_RUNQ], memory_order_relaxed);
 	if (!atomic_compare_exchange_strong_explicit(&pp->runqhead, &h, h + n, memory_order_acq_rel,
@@ -331,7 +323,9 @@ static void pidleput(sched_p *pp)
 
 static sched_p *pidleget(void)
 {
-	if (atomic_load(&sched.stw)) /* the world is stopped: nobody takes a P */
+	/* The world is stopped, or the program is ending: nobody takes a P
+	 * (startm, exitsyscall and a waking M all come through here). */
+	if (atomic_load(&sched.stw) || atomic_load(&sched.exiting))
 		return NULL;
 	sched_p *pp = sched.pidle;
 	if (pp) {
@@ -362,7 +356,7 @@ static void acquirep(sched_p *pp)
 {
 	sched_m *m = sched_mself;
 	if (m->p || pp->m)
-		throw("acquirep: P or M already bound");
+		sched_throw("acquirep: P or M already bound");
 	m->p = pp;
 	__atomic_store_n(&pp->m, m, __ATOMIC_RELEASE);
 	atomic_store(&pp->status, P_RUNNING);
@@ -375,7 +369,7 @@ static sched_p *releasep(void)
 	sched_m *m = sched_mself;
 	sched_p *pp = m->p;
 	if (!pp || pp->m != m)
-		throw("releasep: P not bound to this M");
+		sched_throw("releasep: P not bound to this M");
 	if (sched_trace_enabled)
 		trace_proc_stop(&pp->trace);
 	m->p = NULL;
@@ -419,7 +413,7 @@ static void newm(sched_p *pp, bool spinning)
 {
 	sched_m *m = calloc(1, sizeof *m);
 	if (!m)
-		throw("out of memory creating an M");
+		sched_throw("out of memory creating an M");
 	pthread_mutex_init(&m->notelock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -918,7 +912,7 @@ void sched_park(void (*unlockf)(void *), void *arg, int reason, int ev)
 void sched_ready(sched_g *g)
 {
 	if (atomic_load(&g->status) != G_WAITING)
-		throw("sched_ready: G is not waiting");
+		sched_throw("sched_ready: G is not waiting");
 	g->waitreason = WAIT_NONE;
 	if (sched_trace_enabled) {
 		/* the waker's stack, if a G is waking it (not a timer) */
@@ -1025,7 +1019,7 @@ void sched_exitsyscall(void)
 	/* An idle P will do. */
 	if (atomic_load(&sched.npidle)) {
 		lock();
-		sched_p *np = atomic_load(&sched.exiting) ? NULL : pidleget();
+		sched_p *np = pidleget();
 		unlock();
 		if (np) {
 			acquirep(np);
@@ -1058,29 +1052,26 @@ sched_g *sched_newg(uint64_t startpc)
 		 * for their VM stacks, and freed Gs are reused. */
 		g = gc_alloc_uncollectable(sizeof *g);
 		if (!g)
-			throw("out of memory allocating a goroutine");
+			sched_throw("out of memory allocating a goroutine");
 		lock();
 		if (sched.nallgs == sched.capallgs) {
 			uint32_t nc = sched.capallgs ? sched.capallgs * 2 : 64;
 			sched_g **na = realloc(sched.allgs, nc * sizeof *na);
 			if (!na)
-				throw("out of memory growing allgs");
+				sched_throw("out of memory growing allgs");
 			sched.allgs = na;
 			sched.capallgs = nc;
 		}
-		g->allgs_index = sched.nallgs;
 		sched.allgs[sched.nallgs++] = g;
 	}
 	unlock();
 	void *vm = g->vm;
 	sched_sudog *sel = g->selsudogs;
 	uint32_t nsel = g->nselsudogs;
-	uint32_t idx = g->allgs_index;
 	memset(g, 0, sizeof *g);
 	g->vm = vm;
 	g->selsudogs = sel;
 	g->nselsudogs = nsel;
-	g->allgs_index = idx;
 	g->goid = atomic_fetch_add(&sched.goidgen, 1) + 1;
 	g->trace.id = (uint64_t)g->goid;
 	g->startpc = startpc;
@@ -1277,11 +1268,6 @@ int sched_main(void)
 	if (sched.trace_failed && status == 0)
 		status = 1;
 	return status;
-}
-
-bool sched_deadlocked(void)
-{
-	return atomic_load(&sched.deadlock);
 }
 
 /* Wait until every P but ours is put down (each M stops at its next

@@ -150,9 +150,6 @@ typedef struct sched_state {
 	_Atomic bool stw;
 	sched_m *stwowner;
 	pthread_cond_t stwcond;
-
-	/* sysmon's thread */
-	pthread_t sysmon;
 } sched_state;
 
 extern sched_state sched;

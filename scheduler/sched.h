@@ -12,7 +12,8 @@
  *     G and calls one of the parking functions (sched_park, sched_gosched,
  *     sched_goexit, ...).  They return when this M has a G to run again,
  *     which is usually a different G: the loop reloads its registers from
- *     sched_curg().  If that is NULL the program is over (sched_exiting()).
+ *     sched_curg().  If that is NULL every goroutine is asleep for good:
+ *     the loop returns and its M reports the deadlock (sched_exit).
  */
 #ifndef GREENVM_SCHED_H
 #define GREENVM_SCHED_H
@@ -154,9 +155,6 @@ struct sched_g {
 	uint64_t sysexit_ticks;
 	/* a sleeping G's wake-up time (sched_nanotime clock) */
 	int64_t when;
-
-	/* index in allgs */
-	uint32_t allgs_index;
 };
 
 /* ------------------------------------------------------------------ */
@@ -251,10 +249,6 @@ void sched_sleep(int64_t ns);
  * thread end the process with status.  Call on the M stack.  Does not
  * return. */
 __attribute__((noreturn)) void sched_exit(int status);
-
-/* True if the scheduler found that every goroutine is asleep for good; the
- * M that sees sched_curg() == NULL then calls sched_exit, which reports it. */
-bool sched_deadlocked(void);
 
 /* True while a trace is written (Go's trace.enabled).  It changes only
  * with the world stopped, so a running G sees one value from one safe

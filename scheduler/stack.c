@@ -71,7 +71,6 @@ static struct sigaction sched_old_segv;
 static struct sigaction sched_old_bus;
 static pthread_once_t sched_init_once = PTHREAD_ONCE_INIT;
 
-/* A bug in the runtime: say what and stop with a core dump. */
 void sched_write_stderr(const char *a, const char *b, const char *c)
 {
 	const char *parts[3] = { a, b, c };
@@ -80,9 +79,10 @@ void sched_write_stderr(const char *a, const char *b, const char *c)
 			return;
 }
 
-/* A runtime bug.  write(2), not stdio: on g0, glibc's unbuffered stderr
- * would format into an 8 KiB buffer on the stack. */
-__attribute__((noreturn)) static void sched_fatal(const char *msg)
+/* A runtime bug: there is no sensible way on (Go's throw).  write(2), not
+ * stdio: on g0, glibc's unbuffered stderr would format into an 8 KiB
+ * buffer on the stack. */
+__attribute__((noreturn)) void sched_throw(const char *msg)
 {
 	sched_write_stderr("fatal error: ", msg, "\n");
 	abort();
@@ -219,7 +219,7 @@ static void sched_stack_init_once(void)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGSEGV, &sa, &sched_old_segv) != 0 ||
 	    sigaction(SIGBUS, &sa, &sched_old_bus) != 0)
-		sched_fatal("sigaction failed");
+		sched_throw("sigaction failed");
 }
 
 void sched_stack_init(void)
@@ -285,7 +285,7 @@ __attribute__((no_sanitize_address)) size_t sched_mstack_deepest(const sched_mst
 void sched_g0_repaint(sched_mstack *m)
 {
 	if (m->on_g0)
-		sched_fatal("sched_g0_repaint called while the M is on g0");
+		sched_throw("sched_g0_repaint called while the M is on g0");
 	sched_paint(m->g0_lo, m->g0_hi);
 }
 
@@ -307,7 +307,7 @@ static void *sched_mstack_main(void *p)
 
 	sched_mstack_self = m;
 	if (sigaltstack(&m->altstack, &m->old_altstack) != 0)
-		sched_fatal("sigaltstack failed");
+		sched_throw("sigaltstack failed");
 	m->fn(m->arg);
 	/* Give back the signal stack the thread had (ASan frees its own at exit). */
 	sigaltstack(&m->old_altstack, NULL);
@@ -389,9 +389,9 @@ sched_mstack *sched_mstack_start(int id, size_t sysstack, size_t mstack,
 void sched_mstack_join(sched_mstack *m)
 {
 	if (m == sched_mstack_self)
-		sched_fatal("an M cannot join itself");
+		sched_throw("an M cannot join itself");
 	if (GC_pthread_join(m->thread, NULL) != 0)
-		sched_fatal("pthread_join failed");
+		sched_throw("pthread_join failed");
 	/* The thread is gone; glibc kept its descriptor at the top of our mapping. */
 	munmap(m->map_lo, m->map_size);
 	GC_FREE(m);
@@ -480,7 +480,7 @@ static void sched_mcall_g0(void *p)
 
 	sched_asan_finish(NULL, &m->asan_mstack_bottom, &m->asan_mstack_size);
 	m->mcall_fn(m->mcall_arg);
-	sched_fatal("mcall: fn returned instead of calling gogo");
+	sched_throw("mcall: fn returned instead of calling gogo");
 }
 
 void mcall(const char *op, void (*fn)(void *), void *arg)
@@ -488,7 +488,7 @@ void mcall(const char *op, void (*fn)(void *), void *arg)
 	sched_mstack *m = sched_curm("mcall");
 
 	if (m->on_g0)
-		sched_fatal("mcall called on g0"); /* Go: "mcall called on m->g0 stack" */
+		sched_throw("mcall called on g0"); /* Go: "mcall called on m->g0 stack" */
 	sched_check_mstack_room(m);
 	if (sched_stack_stats)
 		sched_opstat_begin(m, NULL);
@@ -508,7 +508,7 @@ void gogo(void)
 	sched_mstack *m = sched_curm("gogo");
 
 	if (!m->on_g0 || !m->gobuf_valid)
-		sched_fatal("gogo without a pending mcall on this M");
+		sched_throw("gogo without a pending mcall on this M");
 	m->gobuf_valid = false;
 	if (sched_stack_stats && m->op)
 		sched_opstat_end(m, m->op);

@@ -222,6 +222,9 @@ size_t sched_mstack_deepest(const sched_mstack *m);
  * and in signal handlers, unlike stdio. */
 void sched_write_stderr(const char *a, const char *b, const char *c);
 
+/* A runtime bug: print "fatal error: msg" and abort (Go's throw). */
+__attribute__((noreturn)) void sched_throw(const char *msg);
+
 /* The raw switches, in switch_<arch>.S.  Register contracts are written there. */
 void sched_mcall_switch(sched_gobuf *save, void *g0_top, void (*fn)(void *), void *arg);
 __attribute__((noreturn)) void sched_gogo(const sched_gobuf *buf);

@@ -1,6 +1,8 @@
 /* sync.c: mutexes and wait groups for goroutines (Go's sync.Mutex and sync.WaitGroup).
  *
- * Both park Gs in a FIFO list under a small lock.  Unlock hands the mutex
+ * Both park Gs in a list under a small lock: a mutex's waiters queue in
+ * order (FIFO); a wait group's are a stack, all woken together when the
+ * counter reaches zero.  Unlock hands the mutex
  * directly to the first waiter (Go's "starvation mode", always on), so a
  * woken G owns the mutex when it runs and does not compete again.
  */

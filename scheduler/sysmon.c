@@ -129,8 +129,9 @@ static void *sysmon(void *arg)
 void sched_sysmon_start(void)
 {
 	pthread_attr_t a;
+	pthread_t t; /* detached: nobody joins it */
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	pthread_create(&sched.sysmon, &a, sysmon, NULL);
+	pthread_create(&t, &a, sysmon, NULL);
 	pthread_attr_destroy(&a);
 }

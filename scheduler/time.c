@@ -52,7 +52,7 @@ void sched_timer_add(sched_p *pp, sched_g *g)
 		uint32_t nc = pp->captimers ? pp->captimers * 2 : 64;
 		sched_g **nt = realloc(pp->timers, nc * sizeof *nt);
 		if (!nt)
-			abort();
+			sched_throw("out of memory growing a timer heap");
 		pp->timers = nt;
 		pp->captimers = nc;
 	}
@@ -78,7 +78,8 @@ int64_t sched_check_timers(sched_p *pp, int64_t now)
 	int64_t next = pp->ntimers ? pp->timers[0]->when : 0;
 	atomic_store(&pp->timer0when, next);
 	pthread_mutex_unlock(&pp->timerslock);
-	/* Oldest first, so equal wake-up times keep their order. */
+	/* due holds the popped Gs latest first (each was pushed on its head):
+	 * reverse it, and ready them in the order the heap gave them. */
 	sched_g *rev = NULL;
 	while (due) {
 		sched_g *n = due->schedlink;

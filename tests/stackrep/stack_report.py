@@ -122,7 +122,7 @@ INDIRECT = {
 # an overflow there turns a clear message into a g0 overflow report.
 # sched_curm.part.0 is GCC's split-off cold half of sched_curm: its
 # "not an M" error.
-FATAL = {'throw', 'sched_fatal', 'sched_overflow_report', 'sched_curm.part.0',
+FATAL = {'sched_throw', 'sched_overflow_report', 'sched_curm.part.0',
          'abort', 'exit', '_exit'}
 
 # A message printed right before the process ends is on a fatal path too:
