@@ -1,4 +1,4 @@
-/* arena.c: the region allocator of the trace tables, and their hash.
+/* arena.c: the region allocator of the trace tables.
  *
  * Blocks of 64 KiB come from mmap, never from the GC heap (Go's traceAlloc
  * over sysAlloc); records are carved from the newest block and all of them
@@ -50,14 +50,4 @@ void trace_arena_drop(trace_arena *a)
 		munmap(b, sizeof *b);
 	}
 	a->off = 0;
-}
-
-/* FNV-1a over n bytes. */
-uint64_t trace_hash(const void *p, size_t n)
-{
-	const uint8_t *s = p;
-	uint64_t h = 14695981039346656037ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ s[i]) * 1099511628211ull;
-	return h;
 }

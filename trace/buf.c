@@ -3,7 +3,7 @@
  * Buffers live in mmap'd memory and are recycled through a free list
  * (trace.empty), never freed until trace_stop.  A full buffer joins the
  * queue trace.full_head..full_tail; whoever queued it then writes the queue
- * to the output in order (trace_write_full), so the output is written by
+ * to the output in order (write_full), so the output is written by
  * the thread that filled a buffer, on its system stack, at most 64 KiB at a
  * time.  Go hands full buffers to a reader goroutine instead; greenvm writes
  * them at once because it has no goroutine of its own to spare for it.

@@ -476,25 +476,24 @@ static const char *g_func(const trace_rd *t, const trace_rd_event *start)
 	return f ? trace_rd_string(t, f[0].fn) : "";
 }
 
-static void tool_json(const trace_rd *t, FILE *out)
+static int tool_json(const trace_rd *t, const char *file, FILE *out)
 {
 	char lb[32];
 	fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n", out);
 	fputs("{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,"
 	      "\"args\":{\"name\":\"greenvm trace\"}}", out);
-	/* One named track per P seen (ProcStart), plus the fake ones in use. */
-	int64_t named[64];
-	size_t nnamed = 0;
+	/* One named track per P seen (ProcStart), plus the fake ones in use,
+	 * in the order they first appear; events carry their P's index. */
+	bool *named = calloc(t->npids ? t->npids : 1, sizeof *named);
+	if (!named) {
+		fprintf(stderr, "%s: out of memory\n", file);
+		return 1;
+	}
 	for (size_t i = 0; i < t->nev; i++) {
+		if (t->ev[i].type == TRACE_EV_CPU_SAMPLE || named[t->ev[i].p])
+			continue;
+		named[t->ev[i].p] = true;
 		int64_t p = trace_rd_p(t, &t->ev[i]);
-		if (t->ev[i].type == TRACE_EV_CPU_SAMPLE)
-			continue;
-		bool seen = false;
-		for (size_t k = 0; k < nnamed && !seen; k++)
-			seen = named[k] == p;
-		if (seen || nnamed == 64)
-			continue;
-		named[nnamed++] = p;
 		fprintf(out, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":%lld,"
 			"\"args\":{\"name\":\"%s\"}}", (long long)p, p_label(p, lb, sizeof lb));
 		fprintf(out, ",\n{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":%lld,"
@@ -550,6 +549,8 @@ static void tool_json(const trace_rd *t, FILE *out)
 		}
 	}
 	fputs("\n]}\n", out);
+	free(named);
+	return 0;
 }
 
 /* ---- html ---------------------------------------------------------------- */
@@ -810,7 +811,7 @@ int trace_tool_main(int argc, char **argv)
 	else if (strcmp(cmd, "stats") == 0)
 		rc = tool_stats(&t, file, out);
 	else if (strcmp(cmd, "json") == 0)
-		tool_json(&t, out);
+		rc = tool_json(&t, file, out);
 	else
 		rc = tool_html(&t, file, out);
 	if (fflush(out) != 0 || ferror(out)) {

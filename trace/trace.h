@@ -153,7 +153,8 @@ enum trace_gstatus {
 
 /* ---- lifecycle ---------------------------------------------------- */
 
-/* Remember the hooks.  Returns 0, or -1 when a required hook is missing. */
+/* Remember the hooks.  Returns 0, or -1 when tracing is on already or the
+ * hooks name no output (neither a path nor an fd >= 0). */
 int trace_init(const trace_hooks *hooks);
 
 /* Start tracing: open the output, write the header, then call
@@ -225,7 +226,7 @@ void trace_user_region(trace_pstate *pp, uint64_t task, int mode, const char *na
 void trace_user_log(trace_pstate *pp, uint64_t task, const char *category,
 		    const char *message, trace_gstate *sg);
 
-/* ---- the pieces, exposed for tests and the stack report ----------- */
+/* ---- the pieces, exposed for the tests --------------------------- */
 
 /* Intern a stack; returns its id (0 for an empty stack).  Lock-free when
  * the stack is already known. */

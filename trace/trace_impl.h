@@ -176,9 +176,9 @@ static inline uint64_t trace_ticks(void)
 
 /* The tick of the next event of buf, from a reading `now` of
  * trace_ticks.  Equal ticks are bumped by one, as Go does; greenvm
- * also bumps a tick that went backwards (a reading taken before a flush
- * stamped the new batch, or before another thread's event in the global
- * buffer), so that a delta can never wrap around. */
+ * also bumps a tick that went backwards (the cycle counters of two cores
+ * may disagree when a thread moves), so that a delta can never wrap
+ * around. */
 static inline uint64_t trace_next_ticks(trace_buf *buf, uint64_t now)
 {
 	if (now <= buf->last_ticks)
@@ -230,7 +230,6 @@ static inline void trace_buf_fill_len(trace_buf *b, size_t at, int width)
 /* arena.c */
 void *trace_arena_alloc(trace_arena *a, size_t n);
 void trace_arena_drop(trace_arena *a);
-uint64_t trace_hash(const void *p, size_t n);
 
 /* string.c */
 uint64_t trace_string(trace_buf **bufp, int32_t pid, const char *s, size_t len);

@@ -70,7 +70,7 @@ static void test_reserved_varint(void)
 	}
 	uint8_t b[1];
 	uint64_t v = 0;
-	trace_varint_fill(b, 1, 93); /* the one-byte form bounded events use */
+	trace_varint_fill(b, 1, 93); /* the narrowest reserved form */
 	CU_ASSERT_EQUAL(trace_varint_get(b, 1, &v), 1);
 	CU_ASSERT_EQUAL(v, 93);
 }
