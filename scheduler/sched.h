@@ -179,10 +179,10 @@ typedef struct sched_config {
 	int procs;
 	/* g0 size in bytes; 0 = default (16 KiB) */
 	size_t sysstack;
-	/* deterministic mode: one P, time slices counted in back-edges and
+	/* deterministic mode: one P, time slices counted in taken jumps and
 	 * calls, a virtual clock that only moves when every G sleeps */
 	bool deterministic;
-	/* time slice in deterministic mode, in back-edges and calls */
+	/* time slice in deterministic mode, in taken jumps and calls */
 	int64_t slice;
 	/* print a line of scheduler state to stderr every this many ms
 	 * (0: never), like Go's GODEBUG=schedtrace; not in deterministic mode */
@@ -299,7 +299,7 @@ int sched_nprocs(void);
 /* Nanoseconds of the scheduler's clock (virtual in deterministic mode). */
 int64_t sched_nanotime(void);
 
-/* The preemption budget the interpreter counts down at back-edges and
+/* The preemption budget the interpreter counts down at taken jumps and
  * calls; when it reaches zero it calls sched_check_preempt(). */
 int64_t sched_slice(void);
 /* True if the current G should yield now (sysmon asked, or deterministic

@@ -3,7 +3,7 @@
  * It wakes every 20 µs, backing off to 10 ms while nothing happens, and
  * looks at every P:
  *   - a P running the same G for 10 ms or more: ask that G to yield (its M's
- *     preempt flag, read by the interpreter at back-edges and calls);
+ *     preempt flag, read by the interpreter at taken jumps and calls);
  *   - a P whose M has been in one FFI call for 20 µs or more, with work
  *     waiting for it: take the P (CAS P_SYSCALL -> P_IDLE) and hand it to
  *     another M, so other goroutines keep running (Go's retake).

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vm/vm.h"
+#include "vm/internal.h"
 
 /* ---------------------------------------------------------------- */
 /* Growable arrays and a name table                                 */
@@ -46,21 +46,11 @@ typedef struct name_table {
 	uint32_t cap, used;
 } name_table;
 
-static uint64_t hash_bytes(const void *p, size_t n)
-{
-	/* FNV-1a */
-	const unsigned char *b = p;
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 1099511628211ull;
-	return h;
-}
-
 static struct name_slot *nt_find(name_table *t, const char *key, size_t len)
 {
 	if (!t->cap)
 		return NULL;
-	uint32_t i = (uint32_t)hash_bytes(key, len) & (t->cap - 1);
+	uint32_t i = (uint32_t)vm_hash_bytes(key, len) & (t->cap - 1);
 	for (;;) {
 		struct name_slot *s = &t->slots[i];
 		if (!s->key || (s->len == len && memcmp(s->key, key, len) == 0))
@@ -172,24 +162,14 @@ static int at_end(cursor *c)
 	return c->s >= c->end;
 }
 
-static int is_ident_start(int ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
-}
-
-static int is_ident_char(int ch)
-{
-	return is_ident_start(ch) || (ch >= '0' && ch <= '9') || ch == '.';
-}
-
 /* Read an identifier; its length, or 0 if there is none. */
 static size_t ident(cursor *c, const char **name)
 {
 	skip_space(c);
 	const char *s = c->s;
-	if (s >= c->end || !is_ident_start(*s))
+	if (s >= c->end || !vm_ident_start(*s))
 		return 0;
-	while (c->s < c->end && is_ident_char(*c->s))
+	while (c->s < c->end && vm_ident_char(*c->s))
 		c->s++;
 	*name = s;
 	return (size_t)(c->s - s);

@@ -24,7 +24,7 @@ static const char usage[] =
 	"  --procs=N          number of Ps, like GOMAXPROCS (default: online CPUs)\n"
 	"  --sysstack=SIZE    size of each M's system stack, g0 (4K to 1M; default 16K)\n"
 	"  --sched=MODE       normal, or deterministic: one P, time slices counted in\n"
-	"                     back-edges and calls, a virtual clock; same output and\n"
+	"                     taken jumps and calls, a virtual clock; same output and\n"
 	"                     schedule on every run\n"
 	"  --schedtrace=MS    print a line of scheduler state every MS milliseconds\n"
 	"  --max-stack=SIZE   largest a goroutine's VM stack may grow (default 64M)\n"

@@ -30,7 +30,6 @@
 /* Column where the trailing "; pc ..." comments start. */
 #define COMMENT_COL 32
 
-#define SLOT_BYTES 16 /* sizeof(vm_value): one stack slot */
 
 /* Each printer returns the number of characters it wrote. */
 
@@ -143,7 +142,7 @@ static void print_frame(FILE *out, const vm_function *f)
 	uint64_t slots = vm_frame_slots(f);
 	fprintf(out, "; frame: %u local%s + 1 frame record + %u operand slot%s = %llu slots = %llu bytes\n",
 		f->nlocals, f->nlocals == 1 ? "" : "s", f->maxstack, f->maxstack == 1 ? "" : "s", (unsigned long long)slots,
-		(unsigned long long)(slots * SLOT_BYTES));
+		(unsigned long long)(slots * sizeof(vm_value)));
 }
 
 static void print_function(FILE *out, const vm_program *p, const vm_function *f, uint8_t *target)
@@ -217,7 +216,8 @@ void vm_disasm(const vm_program *p, FILE *out)
 	fprintf(out, "; greenvm disassembly of %s: %u function%s, %u constant%s, %u code words\n",
 		p->loaded_from ? p->loaded_from : p->file ? p->file : "?", p->nfuncs,
 		p->nfuncs == 1 ? "" : "s", p->nconsts, p->nconsts == 1 ? "" : "s", p->ncode);
-	fputs("; a frame is: locals, one frame record, then the operand stack; 16 bytes a slot\n", out);
+	fprintf(out, "; a frame is: locals, one frame record, then the operand stack; %zu bytes a slot\n",
+		sizeof(vm_value));
 	const char *file = p->file ? p->file : "";
 	fputs(".file ", out);
 	print_string(out, file, strlen(file));

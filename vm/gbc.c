@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vm/vm.h"
+#include "vm/internal.h"
 
 #define GBC_MAGIC "\x7fGBC"
 #define GBC_VERSION 2 /* 2: the externs section */
@@ -308,28 +308,15 @@ static int decode_consts(gbc_reader *r, vm_program *p)
 	return leave(r);
 }
 
-static int is_ident_start(uint8_t c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-/* [A-Za-z_][A-Za-z0-9_.]*, the names the assembler reads. */
+/* Is s[0..n) a name the assembler reads (vm_ident_start, vm_ident_char)? */
 static int is_ident(const uint8_t *s, uint32_t n)
 {
-	if (n == 0 || !is_ident_start(s[0]))
+	if (n == 0 || !vm_ident_start(s[0]))
 		return 0;
 	for (uint32_t i = 1; i < n; i++)
-		if (!is_ident_start(s[i]) && !(s[i] >= '0' && s[i] <= '9') && s[i] != '.')
+		if (!vm_ident_char(s[i]))
 			return 0;
 	return 1;
-}
-
-static uint64_t name_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 1099511628211ull;
-	return h;
 }
 
 /* Index of the first of n records whose name an earlier one already has,
@@ -349,7 +336,7 @@ static int64_t duplicate_name(const void *records, size_t size, uint32_t n)
 	memset(slot, 0xff, cap * sizeof *slot); /* UINT32_MAX = empty */
 	uint32_t i;
 	for (i = 0; i < n; i++) {
-		uint64_t h = name_hash(NAME(i)) & (cap - 1);
+		uint64_t h = vm_hash_bytes(NAME(i), strlen(NAME(i))) & (cap - 1);
 		while (slot[h] != UINT32_MAX && strcmp(NAME(slot[h]), NAME(i)) != 0)
 			h = (h + 1) & (cap - 1);
 		if (slot[h] != UINT32_MAX)

@@ -2,6 +2,8 @@
 #ifndef GREENVM_VM_INTERNAL_H
 #define GREENVM_VM_INTERNAL_H
 
+#include <stdbool.h>
+
 #include "vm/vm.h"
 
 /* An execution context: one thread of bytecode, its VM stack and its saved
@@ -104,5 +106,28 @@ void vm_ffi_invoke(const vm_ffi_frame *fr, vm_value *result);
 /* Close what vm_ffi_resolve opened and free the prepared calls; the
  * externs stay, unresolved.  vm_program_free calls it. */
 void vm_ffi_release(vm_program *p);
+
+/* ---- names: the assembler reads them, the .gbc decoder checks them ---- */
+
+/* An identifier is [A-Za-z_][A-Za-z0-9_.]*. */
+static inline bool vm_ident_start(int ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
+}
+
+static inline bool vm_ident_char(int ch)
+{
+	return vm_ident_start(ch) || (ch >= '0' && ch <= '9') || ch == '.';
+}
+
+/* FNV-1a over n bytes: the hash of both name tables. */
+static inline uint64_t vm_hash_bytes(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}
 
 #endif

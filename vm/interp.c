@@ -23,9 +23,10 @@
  * itself, saves the registers in the G, and calls the scheduler, which
  * returns when this M has a G to run again, usually another one: RELOAD()
  * picks up that G's registers and finishes whatever its own blocking
- * instruction left to do (g->resume).  Back-edges and calls count down a
+ * instruction left to do (g->resume).  Taken jumps and calls count down a
  * time-slice budget; at zero the scheduler says whether to yield.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -52,6 +53,9 @@ static struct {
 	/* --stack-stats: VM stack growths, and the largest stack, in slots */
 	_Atomic uint64_t growths, max_slots;
 } rt = { .dying = PTHREAD_MUTEX_INITIALIZER };
+
+_Static_assert(VM_SELECT_MAX <= SCHED_SELECT_MAX,
+	       "the verifier admits no select the scheduler cannot run");
 
 /* What a parked G must finish when it runs again (sched_g.resume). */
 enum { RESUME_NONE, RESUME_RECV, RESUME_SELECT };
@@ -240,15 +244,23 @@ static void stack_shrink(vm_ctx *c)
 /* The loop                                                           */
 /* ------------------------------------------------------------------ */
 
+/* Could s be a number of at most max bytes: not empty, no NUL inside,
+ * and no leading space, which strtoll and strtod would skip. */
+static bool plain_number(const vm_string *s, size_t max)
+{
+	return s->len > 0 && s->len <= max && !memchr(s->data, 0, s->len) &&
+	       !isspace((unsigned char)s->data[0]);
+}
+
 /* Parse a whole string as a decimal int64.  0 on success. */
 static int str_to_int(const vm_string *s, int64_t *out)
 {
-	if (s->len == 0 || s->len > 24 || memchr(s->data, 0, s->len))
+	if (!plain_number(s, 24))
 		return -1;
 	char *end;
 	errno = 0;
 	long long v = strtoll(s->data, &end, 10);
-	if (errno || *end || s->data[0] == ' ' || s->data[0] == '\t' || s->data[0] == '\n')
+	if (errno || *end)
 		return -1;
 	*out = v;
 	return 0;
@@ -256,8 +268,7 @@ static int str_to_int(const vm_string *s, int64_t *out)
 
 static int str_to_float(const vm_string *s, double *out)
 {
-	if (s->len == 0 || s->len > 64 || memchr(s->data, 0, s->len) ||
-	    s->data[0] == ' ' || s->data[0] == '\t' || s->data[0] == '\n')
+	if (!plain_number(s, 64))
 		return -1;
 	char *end;
 	double v = strtod(s->data, &end);
@@ -300,7 +311,7 @@ static void run_loop(void)
 	const uint32_t *ip;
 	vm_value *base, *sp;
 	const vm_function *fn;
-	/* back-edges and calls left before asking the scheduler to yield */
+	/* taken jumps and calls left before asking the scheduler to yield */
 	int64_t budget;
 
 #define SAVE()                                            \

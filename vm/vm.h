@@ -70,7 +70,7 @@ struct vm_program;
 /* Values an instruction pops, given its operand: the table's pops, or for
  * VAR, call's and go's callee parameters, select's 3 per case and ffi's
  * C arguments.  -1 if the operand is out of range for that (a bad function
- * or extern index, or more select cases than SCHED_SELECT_MAX). */
+ * or extern index, or more select cases than VM_SELECT_MAX). */
 int vm_op_pops(const struct vm_program *p, uint32_t op, uint32_t operand);
 
 /* Words one instruction takes: 1, or 2 with an operand. */
