@@ -1305,6 +1305,26 @@ static void stop_for_exit_m(void *arg)
 	stop_for_exit();
 }
 
+/* End the trace, with the world stopped, as Go's StopTrace: the G that
+ * stops it yields in it, so no goroutine is left running when the trace
+ * ends (go tool trace's viewer needs each GoStart to end); then every P's
+ * buffer is flushed (no other P is writing) and the stack table dumped.
+ * 0, or -1 when writing failed (trace_error says why). */
+static int trace_finish(sched_m *m)
+{
+	if (m->p && m->curg)
+		trace_go_sched(&m->p->trace, &m->curg->trace);
+	sched_trace_enabled = false;
+	trace_pstate **pps = calloc((size_t)sched.nprocs, sizeof *pps);
+	if (!pps)
+		sched_throw("out of memory stopping the trace");
+	for (int i = 0; i < sched.nprocs; i++)
+		pps[i] = &sched.allp[i].trace;
+	int rc = trace_stop(pps, sched.nprocs);
+	free(pps);
+	return rc;
+}
+
 void sched_exit(int status)
 {
 	sched_m *m = sched_mself;
@@ -1332,20 +1352,8 @@ void sched_exit(int status)
 		}
 	}
 	fflush(stdout);
-	if (sched_trace_enabled && m->p && m->curg) {
-		/* Like Go's StopTrace: the G that stops the trace yields in it,
-		 * so no goroutine is left running when the trace ends (go tool
-		 * trace's viewer needs each GoStart to end). */
-		trace_go_sched(&m->p->trace, &m->curg->trace);
-	}
 	if (sched_trace_enabled) {
-		trace_pstate **pps = calloc((size_t)sched.nprocs, sizeof *pps);
-		int n = 0;
-		for (int i = 0; pps && i < sched.nprocs; i++)
-			pps[n++] = &sched.allp[i].trace;
-		int failed = trace_stop(pps, n) != 0;
-		free(pps);
-		if (failed) {
+		if (trace_finish(m) != 0) {
 			const char *path;
 			int err = trace_error(&path);
 			fprintf(stderr, "greenvm: trace: %s: %s\n", path ? path : "?", strerror(err));
@@ -1582,16 +1590,7 @@ int sched_trace_stop(void)
 	if (!sched_trace_enabled || atomic_load(&sched.exiting) || atomic_load(&sched.stw))
 		return -1;
 	stop_the_world_for();
-	/* As Go's StopTrace: the caller yields in the trace, then every buffer
-	 * is flushed (no other P is writing) and the stack table dumped. */
-	trace_go_sched(&m->p->trace, &m->curg->trace);
-	sched_trace_enabled = false;
-	trace_pstate **pps = calloc((size_t)sched.nprocs, sizeof *pps);
-	int np = 0;
-	for (int i = 0; pps && i < sched.nprocs; i++)
-		pps[np++] = &sched.allp[i].trace;
-	int rc = trace_stop(pps, np);
-	free(pps);
+	int rc = trace_finish(m);
 	start_the_world();
 	return rc;
 }
