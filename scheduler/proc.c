@@ -1352,14 +1352,12 @@ void sched_exit(int status)
 		}
 	}
 	fflush(stdout);
-	if (sched_trace_enabled) {
-		if (trace_finish(m) != 0) {
-			const char *path;
-			int err = trace_error(&path);
-			fprintf(stderr, "greenvm: trace: %s: %s\n", path ? path : "?", strerror(err));
-			if (status == 0)
-				status = 1;
-		}
+	if (sched_trace_enabled && trace_finish(m) != 0) {
+		const char *path;
+		int err = trace_error(&path);
+		fprintf(stderr, "greenvm: trace: %s: %s\n", path ? path : "?", strerror(err));
+		if (status == 0)
+			status = 1;
 	}
 	lock();
 	sched.exit_status = status;
