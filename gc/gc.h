@@ -58,6 +58,10 @@ uint64_t gc_stress_every(void);
 /* Force a full, stop-the-world collection now.  On an M stack, not g0. */
 void gc_collect(void);
 
+/* The allocators never return NULL (for n > 0): out of memory is fatal,
+ * as in Go ("fatal error: out of memory allocating N bytes", exit 2), so
+ * callers do not check. */
+
 /* Allocate n zeroed bytes that may hold pointers to GC objects. */
 void *gc_alloc(size_t n);
 /* Allocate n bytes that hold no pointers (strings): not scanned, not

@@ -39,13 +39,9 @@ struct sched_chan {
 sched_chan *sched_chan_new(int64_t cap)
 {
 	sched_chan *c = gc_alloc(sizeof *c);
-	if (!c)
-		return NULL;
 	c->dataqsiz = (uint64_t)cap;
 	if (cap > 0) {
 		c->buf = gc_alloc((size_t)cap * SCHED_ELEM_SIZE);
-		if (!c->buf)
-			return NULL;
 	}
 	return c;
 }
@@ -331,8 +327,6 @@ int sched_select(sched_scase *cases, int n, bool block, bool *ok)
 		 * the collector; kept with the G for its next select. */
 		gc_free(g->selsudogs);
 		g->selsudogs = gc_alloc_uncollectable(SCHED_SELECT_MAX * sizeof *g->selsudogs);
-		if (!g->selsudogs)
-			sched_throw("out of memory allocating select cases");
 		g->nselsudogs = SCHED_SELECT_MAX;
 	}
 	g->param = NULL;

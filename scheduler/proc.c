@@ -1051,8 +1051,6 @@ sched_g *sched_newg(uint64_t startpc)
 		/* Gs live on the GC heap but are never collected: they are roots
 		 * for their VM stacks, and freed Gs are reused. */
 		g = gc_alloc_uncollectable(sizeof *g);
-		if (!g)
-			sched_throw("out of memory allocating a goroutine");
 		lock();
 		if (sched.nallgs == sched.capallgs) {
 			uint32_t nc = sched.capallgs ? sched.capallgs * 2 : 64;

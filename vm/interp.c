@@ -193,8 +193,6 @@ static int stack_grow(vm_ctx *c, uint64_t need, uint64_t limit_bytes)
 		n = limit_bytes / sizeof(vm_value);
 	}
 	vm_value *s = gc_alloc(n * sizeof(vm_value));
-	if (!s)
-		return -1;
 	if (c->stack) {
 		memcpy(s, c->stack, c->nslots * sizeof(vm_value));
 		gc_free(c->stack); /* nothing points into it: the G is running */
@@ -366,7 +364,6 @@ static void run_loop(void)
 			PANIC("runtime error: %s: %s expected, got %s", op, vm_kind_name(k), \
 			      vm_kind_name((v)->kind));                           \
 	} while (0)
-#define OOM() PANIC("runtime error: out of memory")
 
 #ifdef VM_COMPUTED_GOTO
 	/* Unassigned numbers go to bad_opcode; the table's entries override. */
@@ -601,8 +598,6 @@ top:
 		if (n < 0 || n > (1ll << 32))
 			PANIC("runtime error: newarray: len out of range (%lld)", (long long)n);
 		vm_array *a = vm_array_new((uint64_t)n);
-		if (!a)
-			OOM();
 		sp[-1] = (vm_value){ .kind = VK_ARRAY, .u.a = a };
 		NEXT(1);
 	}
@@ -641,8 +636,6 @@ top:
 		WANT(&sp[-1], VK_STRING, "sconcat");
 		vm_string *a = sp[-2].u.s, *b = sp[-1].u.s;
 		vm_string *s = vm_string_new(NULL, a->len + b->len);
-		if (!s)
-			OOM();
 		memcpy(s->data, a->data, a->len);
 		memcpy(s->data + a->len, b->data, b->len);
 		sp[-2].u.s = s;
@@ -664,8 +657,6 @@ top:
 			PANIC("runtime error: slice bounds out of range [%lld:%lld] with length %llu",
 			      (long long)lo, (long long)hi, (unsigned long long)s->len);
 		vm_string *t = vm_string_new(s->data + lo, (uint64_t)(hi - lo));
-		if (!t)
-			OOM();
 		sp[-3].u.s = t;
 		sp -= 2;
 		NEXT(1);
@@ -689,8 +680,6 @@ top:
 			PANIC("runtime error: chr: %lld is not a byte", (long long)c);
 		char b = (char)c;
 		vm_string *s = vm_string_new(&b, 1);
-		if (!s)
-			OOM();
 		sp[-1] = (vm_value){ .kind = VK_STRING, .u.s = s };
 		NEXT(1);
 	}
@@ -698,8 +687,6 @@ top:
 		int isint = *ip == OP_ITOS;
 		WANT(&sp[-1], isint ? VK_INT : VK_FLOAT, isint ? "itos" : "ftos");
 		vm_string *s = vm_value_to_string(&sp[-1]);
-		if (!s)
-			OOM();
 		sp[-1] = (vm_value){ .kind = VK_STRING, .u.s = s };
 		NEXT(1);
 	}
@@ -747,8 +734,6 @@ top:
 			PANIC("runtime error: index out of range [%lld] with length %d", (long long)i,
 			      opt->argc);
 		vm_string *s = vm_string_new(opt->argv[i], strlen(opt->argv[i]));
-		if (!s)
-			OOM();
 		sp[-1] = (vm_value){ .kind = VK_STRING, .u.s = s };
 		NEXT(1);
 	}
@@ -769,8 +754,9 @@ top:
 		const vm_function *callee = &funcs[OPERAND()];
 		sp -= callee->nparams;
 		sched_g *ng = vm_newproc(OPERAND(), sp, callee->nparams);
-		if (!ng)
-			OOM();
+		if (!ng) /* its first frame is over the stack limit */
+			PANIC("runtime error: stack overflow: goroutine stack exceeds "
+			      "%llu-byte limit", (unsigned long long)opt->max_stack);
 		SAVE_FOR_TRACE(); /* GoCreate carries our stack */
 		sched_start(ng);
 		NEXT(2);
@@ -790,8 +776,6 @@ top:
 		if (cap < 0 || cap > (1ll << 28))
 			PANIC("makechan: size out of range");
 		sched_chan *c = sched_chan_new(cap);
-		if (!c)
-			OOM();
 		sp[-1] = (vm_value){ .kind = VK_CHAN, .u.p = c };
 		NEXT(1);
 	}
@@ -872,8 +856,6 @@ top:
 	}
 	CASE(NEWMUTEX) {
 		sched_mutex *mu = sched_mutex_new();
-		if (!mu)
-			OOM();
 		*sp++ = (vm_value){ .kind = VK_MUTEX, .u.p = mu };
 		NEXT(1);
 	}
@@ -894,8 +876,6 @@ top:
 	}
 	CASE(NEWWG) {
 		sched_waitgroup *wg = sched_waitgroup_new();
-		if (!wg)
-			OOM();
 		*sp++ = (vm_value){ .kind = VK_WAITGROUP, .u.p = wg };
 		NEXT(1);
 	}
@@ -1052,7 +1032,6 @@ resume:
 #undef PANIC
 #undef TYPE_PANIC
 #undef WANT
-#undef OOM
 #undef CASE
 #undef DISPATCH
 #undef NEXT
@@ -1080,15 +1059,13 @@ static int ctx_start(vm_ctx *ctx, uint32_t f, const vm_value *args, uint32_t nar
 	return 0;
 }
 
-/* A new G that will run f(args): Go's newproc.  On the M stack. */
+/* A new G that will run f(args): Go's newproc.  On the M stack.  NULL
+ * when f's first frame is over the goroutine stack limit. */
 static sched_g *vm_newproc(uint32_t f, const vm_value *args, uint32_t nargs)
 {
 	sched_g *g = sched_newg((uint64_t)rt.prog->funcs[f].start + 1); /* a trace PC */
-	if (!g->vm) {
+	if (!g->vm)
 		g->vm = gc_alloc(sizeof(vm_ctx));
-		if (!g->vm)
-			return NULL;
-	}
 	if (ctx_start(g->vm, f, args, nargs) != 0)
 		return NULL;
 	return g;
@@ -1164,7 +1141,8 @@ int vm_run(vm_program *p, const vm_run_options *o)
 	}
 	sched_g *main_g = vm_newproc(p->main_fn, NULL, 0);
 	if (!main_g) {
-		fprintf(stderr, "fatal error: cannot allocate the main goroutine\n");
+		fprintf(stderr, "fatal error: main's frame exceeds the %llu-byte goroutine stack limit\n",
+			(unsigned long long)o->max_stack);
 		return VM_EXIT_PANIC;
 	}
 	sched_start(main_g);

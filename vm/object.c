@@ -10,8 +10,6 @@ vm_string *vm_string_new(const char *s, uint64_t n)
 {
 	/* Strings hold no pointers: the collector need not scan them. */
 	vm_string *str = gc_alloc_atomic(sizeof *str + n + 1);
-	if (!str)
-		return NULL;
 	str->len = n;
 	if (s)
 		memcpy(str->data, s, n);
@@ -25,8 +23,7 @@ vm_array *vm_array_new(uint64_t n)
 {
 	/* gc_alloc returns zeroed memory, and a zero slot is nil. */
 	vm_array *a = gc_alloc(sizeof *a + n * sizeof(vm_value));
-	if (a)
-		a->len = n;
+	a->len = n;
 	return a;
 }
 
