@@ -1,1 +1,1 @@
-tests/programs/stack_release.gasm
+run tests/programs/stack_release.gasm

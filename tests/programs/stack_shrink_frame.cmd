@@ -1,1 +1,1 @@
-tests/programs/stack_shrink_frame.gasm
+run tests/programs/stack_shrink_frame.gasm

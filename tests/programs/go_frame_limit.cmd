@@ -1,0 +1,1 @@
+run --max-stack=1K tests/programs/go_frame_limit.gasm
