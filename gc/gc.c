@@ -230,6 +230,25 @@ void gc_collect(void)
 	GC_gcollect();
 }
 
+/* GC_do_blocking takes a function that returns a pointer. */
+typedef struct blocking_call {
+	void (*fn)(void *);
+	void *arg;
+} blocking_call;
+
+static void *run_blocking(void *p)
+{
+	blocking_call *c = p;
+	c->fn(c->arg);
+	return NULL;
+}
+
+void gc_do_blocking(void (*fn)(void *), void *arg)
+{
+	blocking_call c = { fn, arg };
+	GC_do_blocking(run_blocking, &c);
+}
+
 /* ---------------------------------------------------------- allocation */
 
 /* What every allocation does first: the g0 check and stress mode. */

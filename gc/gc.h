@@ -72,6 +72,16 @@ void *gc_alloc_atomic(size_t n);
 void *gc_alloc_uncollectable(size_t n);
 void gc_free(void *p);
 
+/* Run fn(arg), a call into C that may block, as a thread the collector
+ * counts as stopped (Boehm's GC_do_blocking; Go's collector treats a
+ * thread in a cgo call the same way): no stop-the-world signal interrupts
+ * it, so the C call sees no EINTR it did not cause.  The collector scans
+ * this thread's stack only above the point of the call, so fn must not
+ * touch the GC heap except through pointers that are also kept elsewhere
+ * (the FFI keeps its arguments on the goroutine's VM stack), and must not
+ * allocate from it. */
+void gc_do_blocking(void (*fn)(void *), void *arg);
+
 /* Statistics since gc_init, for --gc-stats. */
 typedef struct gc_stats {
 	/* collections finished, of which `forced` by stress mode */

@@ -248,12 +248,17 @@ void sched_runqput(sched_p *pp, sched_g *g, bool next)
 	}
 }
 
-/* Take a G from pp's local queue; only pp's owner calls this. */
-sched_g *sched_runqget(sched_p *pp)
+/* Take a G from pp's local queue; only pp's owner calls this.  A G taken
+ * from runnext inherits the rest of the current time slice (*inherit), as
+ * in Go: otherwise two goroutines that keep readying each other would start
+ * a fresh slice at every switch, never be preempted, and starve the queue. */
+sched_g *sched_runqget(sched_p *pp, bool *inherit)
 {
 	sched_g *next = atomic_load(&pp->runnext);
+	*inherit = true;
 	if (next && atomic_compare_exchange_strong(&pp->runnext, &next, NULL))
 		return next;
+	*inherit = false;
 	for (;;) {
 		uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_acquire);
 		uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
@@ -532,18 +537,56 @@ void sched_handoffp(sched_p *pp)
 }
 
 /* Is every G asleep for good?  Called with sched.lock held by an M that is
- * about to sleep with no timer to wake it.  Go's checkdead. */
+ * about to sleep with no timer to wake it, and by sysmon after it took a
+ * P.  Go's checkdead: no M runs, none is in a syscall, and sysmon is not
+ * in the middle of handing a P over (sched.nmretaking: the P it took is
+ * in nobody's hands until handoffp, and the M it took it from may come
+ * back, queue its G and sleep meanwhile).  Then a runnable G is a bug in
+ * the scheduler, not a deadlock: throw, as Go does, rather than report a
+ * false one. */
 static void checkdead(void)
 {
-	int32_t run = sched.mcount - sched.nmidle;
+	int32_t run = sched.mcount - sched.nmidle + atomic_load(&sched.nmretaking);
 	if (run > 0 || sched.exiting)
 		return;
+	if (atomic_load(&sched.runqsize) != 0)
+		sched_throw("checkdead: runnable g");
+	for (int i = 0; i < sched.nprocs; i++)
+		if (!sched_runqempty(&sched.allp[i]))
+			sched_throw("checkdead: runnable g");
 	if (sched_next_timer() != 0)
 		return;
 	atomic_store(&sched.deadlock, true);
 }
 
-/* Park this M until someone gives it a P; then take it.  On g0. */
+/* sysmon: take pp from the M in a syscall that holds it and hand it to
+ * another M.  While the P is in sysmon's hands it counts as a running M
+ * for checkdead (Go's incidlelocked(-1) around retake's CAS), and checkdead
+ * runs after, since the M that lost the P may have gone to sleep
+ * meanwhile.  If that finds a deadlock an idle M is woken to report it. */
+bool sched_sysmon_retake(sched_p *pp)
+{
+	atomic_fetch_add(&sched.nmretaking, 1);
+	bool taken = sched_retake(pp);
+	if (taken)
+		sched_handoffp(pp);
+	lock();
+	atomic_fetch_sub(&sched.nmretaking, 1);
+	sched_m *reporter = NULL;
+	if (!atomic_load(&sched.deadlock)) {
+		checkdead();
+		if (atomic_load(&sched.deadlock))
+			reporter = sched.midle;
+	}
+	unlock();
+	if (reporter)
+		notewakeup(reporter);
+	return taken;
+}
+
+/* Park this M until someone gives it a P; then take it.  On g0.  If every
+ * goroutine is asleep for good it does not return: the M reports the
+ * deadlock (so no caller ever goes on without a P). */
 SYSTEMSTACK static void stopm(void)
 {
 	sched_assert_on_g0();
@@ -555,11 +598,15 @@ SYSTEMSTACK static void stopm(void)
 		if (until == 0)
 			checkdead();
 		if (atomic_load(&sched.deadlock)) {
-			/* This M reports it: off the idle list, back to the loop. */
+			/* This M reports it: off the idle list, and back to the VM
+			 * loop with no G, which ends the loop; mstart then calls
+			 * sched_exit.  stopm runs under an mcall, so gogo resumes
+			 * the loop where it left the M stack. */
 			sched.midle = m->schedlink;
 			sched.nmidle--;
 			unlock();
-			return;
+			setcurg(m, NULL);
+			gogo();
 		}
 		unlock();
 		notesleep(m, until);
@@ -601,18 +648,29 @@ SYSTEMSTACK static void stopm(void)
 /* schedule                                                           */
 /* ------------------------------------------------------------------ */
 
-/* Run g on this M: resume the VM loop.  On g0; does not return. */
-SYSTEMSTACK __attribute__((noreturn)) static void execute(sched_g *g)
+__thread int64_t sched_tls_slice;
+
+/* Run g on this M: resume the VM loop.  On g0; does not return.
+ *
+ * A G that inherits the time slice (Go's inheritTime: it came from runnext)
+ * runs on in the slice of the G before it: schedtick stays, so sysmon sees
+ * one long run and preempts it after 10 ms; the interpreter's budget goes
+ * on counting down; and a preemption sysmon asked for is kept.  Otherwise
+ * a new slice starts. */
+SYSTEMSTACK __attribute__((noreturn)) static void execute(sched_g *g, bool inherit)
 {
 	sched_assert_on_g0();
 	sched_m *m = sched_mself;
 	setcurg(m, g);
 	setgstatus(g, G_RUNNING);
-	/* only this P's owner bumps schedtick: no locked add needed */
-	atomic_store_explicit(&m->p->schedtick,
-			      atomic_load_explicit(&m->p->schedtick, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
-	atomic_store_explicit(&m->preempt, false, memory_order_relaxed);
+	if (!inherit) {
+		/* only this P's owner bumps schedtick: no locked add needed */
+		atomic_store_explicit(&m->p->schedtick,
+				      atomic_load_explicit(&m->p->schedtick, memory_order_relaxed) + 1,
+				      memory_order_relaxed);
+		atomic_store_explicit(&m->preempt, false, memory_order_relaxed);
+		sched_tls_slice = sched_slice();
+	}
 	if (sched_trace_enabled) {
 		if (g->sysexit_pending) {
 			g->sysexit_pending = false;
@@ -671,14 +729,16 @@ static void resetspinning(void)
 		wakep(); /* we were the last spinner: make sure someone looks */
 }
 
-/* Find a G to run, stealing and waiting as needed.  On g0.  Returns NULL
- * only when the program is exiting. */
-SYSTEMSTACK static sched_g *findrunnable(void)
+/* Find a G to run, stealing and waiting as needed; *inherit as for
+ * sched_runqget.  On g0.  Does not return when the program is exiting or
+ * every goroutine is asleep for good. */
+SYSTEMSTACK static sched_g *findrunnable(bool *inherit)
 {
 	sched_assert_on_g0();
 	sched_m *m = sched_mself;
 	sched_g *g;
 top:;
+	*inherit = false;
 	sched_p *pp = m->p;
 	if (atomic_load(&sched.exiting))
 		stop_for_exit();
@@ -693,7 +753,7 @@ top:;
 		if (w && w <= now)
 			sched_check_timers(p2, now);
 	}
-	if ((g = sched_runqget(pp)))
+	if ((g = sched_runqget(pp, inherit)))
 		return g;
 	if (atomic_load(&sched.runqsize)) {
 		lock();
@@ -765,8 +825,6 @@ top:;
 		}
 	}
 	stopm();
-	if (atomic_load(&sched.deadlock))
-		return NULL;
 	goto top;
 }
 
@@ -777,6 +835,7 @@ SYSTEMSTACK __attribute__((noreturn)) static void schedule(void)
 	sched_assert_on_g0();
 	sched_m *m = sched_mself;
 	sched_g *g = NULL;
+	bool inherit = false;
 	setcurg(m, NULL);
 	if (atomic_load(&sched.exiting))
 		stop_for_exit();
@@ -790,15 +849,12 @@ SYSTEMSTACK __attribute__((noreturn)) static void schedule(void)
 		unlock();
 	}
 	if (!g)
-		g = sched_runqget(pp);
-	if (!g) {
-		g = findrunnable();
-		if (!g)
-			gogo(); /* deadlock: the loop sees no G and ends the program */
-	}
+		g = sched_runqget(pp, &inherit);
+	if (!g)
+		g = findrunnable(&inherit);
 	if (m->spinning)
 		resetspinning();
-	execute(g);
+	execute(g, inherit);
 }
 
 /* ------------------------------------------------------------------ */
@@ -952,6 +1008,12 @@ void sched_sleep(int64_t ns)
 /* Syscalls                                                           */
 /* ------------------------------------------------------------------ */
 
+/* The bookkeeping follows Go's entersyscall/exitsyscall.  syscalltick
+ * counts the syscalls a P has seen end: the M remembers it when the call
+ * starts, and whoever takes the P away from the call (sysmon's retake, a
+ * stop of the world) or gets it back bumps it.  So an M coming back from
+ * C can tell whether its P was taken and used by someone else meanwhile,
+ * even if the P is in a syscall again when it looks. */
 void sched_entersyscall(void)
 {
 	sched_m *m = sched_mself;
@@ -959,7 +1021,7 @@ void sched_entersyscall(void)
 	if (sched_trace_enabled)
 		trace_go_syscall(&pp->trace, &m->curg->trace);
 	setgstatus(m->curg, G_SYSCALL);
-	m->syscalltick = atomic_fetch_add(&pp->syscalltick, 1) + 1;
+	m->syscalltick = atomic_load(&pp->syscalltick);
 	atomic_fetch_add(&sched.nmsyscall, 1);
 	m->oldp = pp;
 	m->p = NULL;
@@ -968,6 +1030,64 @@ void sched_entersyscall(void)
 	atomic_store(&pp->status, P_SYSCALL);
 }
 
+/* When tracing, wait until whoever took oldp has written its GoSysBlock
+ * (sched_retake bumps syscalltick after the event), so that our GoSysExit
+ * comes after it in every ordering.  Go's exitsyscall waits the same way. */
+static void wait_sysblock_written(sched_m *m, sched_p *oldp)
+{
+	while (oldp && atomic_load(&oldp->syscalltick) == m->syscalltick &&
+	       !atomic_load(&sched.exiting))
+		sched_yield();
+}
+
+/* We got our own P back, but it may have been taken and given to another
+ * M that is now in a syscall on it (syscalltick moved): then we took it
+ * from that syscall, and the trace must say so, as Go's
+ * exitsyscallfast_reacquired does: GoSysBlock for the other G, GoSysExit
+ * for ours.  The bump tells the other M, when it comes back, that its P is
+ * gone and its GoSysBlock written. */
+static void exitsyscallfast_reacquired(sched_m *m)
+{
+	sched_p *pp = m->p;
+	if (m->syscalltick == atomic_load(&pp->syscalltick))
+		return;
+	if (sched_trace_enabled) {
+		trace_go_sysblock(&pp->trace);
+		trace_go_sysexit(&pp->trace, &m->curg->trace, 0);
+	}
+	atomic_fetch_add(&pp->syscalltick, 1);
+}
+
+/* Get a P without going through the scheduler: our own, if it is still in
+ * the syscall, else an idle one.  Go's exitsyscallfast. */
+static bool exitsyscallfast(sched_m *m, sched_p *oldp)
+{
+	uint32_t want = P_SYSCALL;
+	if (oldp && atomic_compare_exchange_strong(&oldp->status, &want, P_IDLE)) {
+		/* Go's wirep: the P was never stopped in the trace */
+		m->p = oldp;
+		__atomic_store_n(&oldp->m, m, __ATOMIC_RELEASE);
+		atomic_store(&oldp->status, P_RUNNING);
+		exitsyscallfast_reacquired(m);
+		return true;
+	}
+	if (atomic_load(&sched.npidle) == 0)
+		return false;
+	lock();
+	sched_p *pp = pidleget();
+	unlock();
+	if (!pp)
+		return false;
+	acquirep(pp); /* ProcStart */
+	if (sched_trace_enabled) {
+		wait_sysblock_written(m, oldp);
+		trace_go_sysexit(&pp->trace, &m->curg->trace, 0);
+	}
+	return true;
+}
+
+/* No P came back: queue the G and let this M sleep (Go's exitsyscall0).
+ * On g0. */
 SYSTEMSTACK static void exitsyscall0(void *arg)
 {
 	(void)arg;
@@ -987,7 +1107,7 @@ SYSTEMSTACK static void exitsyscall0(void *arg)
 	unlock();
 	if (pp) {
 		acquirep(pp);
-		execute(g);
+		execute(g, false);
 	}
 	stopm();
 	schedule();
@@ -996,43 +1116,27 @@ SYSTEMSTACK static void exitsyscall0(void *arg)
 void sched_exitsyscall(void)
 {
 	sched_m *m = sched_mself;
-	sched_p *pp = m->oldp;
+	sched_p *oldp = m->oldp;
+	sched_g *g = m->curg;
 	m->oldp = NULL;
 	atomic_fetch_sub(&sched.nmsyscall, 1);
-	/* Fast path: our P is still ours. */
-	uint32_t want = P_SYSCALL;
-	if (pp && atomic_compare_exchange_strong(&pp->status, &want, P_RUNNING)) {
-		m->p = pp;
-		pp->m = m;
-		setgstatus(m->curg, G_RUNNING);
+	if (exitsyscallfast(m, oldp)) {
+		/* On another P, or our own after someone else's syscall on it:
+		 * the G starts again in the trace. */
+		if (sched_trace_enabled &&
+		    (m->p != oldp || m->syscalltick != atomic_load(&m->p->syscalltick)))
+			trace_go_start(&m->p->trace, &g->trace);
+		atomic_fetch_add(&m->p->syscalltick, 1);
+		setgstatus(g, G_RUNNING);
 		return;
 	}
-	/* Sysmon took it.  When tracing, wait until it has written GoSysBlock
-	 * (it bumps syscalltick after), so our GoSysExit comes later. */
-	sched_g *g = m->curg;
+	/* No P: the G goes through the scheduler.  Its GoSysExit is written
+	 * when it next runs (execute), with the time the call returned. */
 	if (sched_trace_enabled) {
-		while (pp && atomic_load(&pp->syscalltick) == m->syscalltick && !atomic_load(&sched.exiting))
-			sched_yield();
+		wait_sysblock_written(m, oldp);
 		g->sysexit_pending = true;
 		g->sysexit_ticks = trace_cputicks();
 	}
-	/* An idle P will do. */
-	if (atomic_load(&sched.npidle)) {
-		lock();
-		sched_p *np = pidleget();
-		unlock();
-		if (np) {
-			acquirep(np);
-			setgstatus(g, G_RUNNING);
-			if (sched_trace_enabled) {
-				g->sysexit_pending = false;
-				trace_go_sysexit(&np->trace, &g->trace, g->sysexit_ticks);
-				trace_go_start(&np->trace, &g->trace);
-			}
-			return;
-		}
-	}
-	/* None: queue the G and let this M sleep. */
 	mcall("exitsyscall", exitsyscall0, NULL);
 }
 

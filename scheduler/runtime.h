@@ -35,9 +35,11 @@ struct sched_p {
 	sched_m *m;
 	/* next P on the idle list (under sched.lock) */
 	sched_p *link;
-	/* bumped on every execute; sysmon watches it for long runs */
+	/* bumped when a G starts a new time slice (not when it inherits
+	 * one from runnext); sysmon watches it for long runs */
 	_Atomic uint64_t schedtick;
-	/* bumped on every syscall; sysmon watches it for long syscalls */
+	/* bumped when a syscall on it ends or it is taken from one; sysmon
+	 * watches it for long syscalls, an M back from C for a lost P */
 	_Atomic uint64_t syscalltick;
 
 	/* The local run queue: a ring the owner puts to at tail and anyone
@@ -86,7 +88,8 @@ struct sched_m {
 	sched_m *schedlink;
 	/* per-M random state for steal order and select */
 	uint64_t rand;
-	/* the P's syscalltick when this M entered its syscall */
+	/* the P's syscalltick when this M entered its syscall (it moves
+	 * only when a syscall on that P ends or the P is taken from one) */
 	uint64_t syscalltick;
 	/* next M in sched.allm (never removed: Ms live as long as the program) */
 	sched_m *alllink;
@@ -118,6 +121,9 @@ typedef struct sched_state {
 	_Atomic int32_t nmspinning;
 	/* Ms in a syscall (they will come back) */
 	_Atomic int32_t nmsyscall;
+	/* sysmon is taking a P from a syscall and handing it over: counted as
+	 * a running M by checkdead (Go's incidlelocked(-1) around retake) */
+	_Atomic int32_t nmretaking;
 
 	/* goroutine ids; free Gs; all Gs ever made (for deadlock reports) */
 	_Atomic int64_t goidgen;
@@ -159,8 +165,9 @@ extern __thread sched_m *sched_mself;
 
 /* proc.c */
 void sched_runqput(sched_p *pp, sched_g *g, bool next);
-/* Take from pp's local queue (runnext first); only pp's owner calls it. */
-sched_g *sched_runqget(sched_p *pp);
+/* Take from pp's local queue (runnext first); only pp's owner calls it.
+ * *inherit: the G came from runnext and runs on in the current slice. */
+sched_g *sched_runqget(sched_p *pp, bool *inherit);
 /* Steal half of p2's queue into pp's; one of the stolen Gs, or NULL. */
 sched_g *sched_runqsteal(sched_p *pp, sched_p *p2, bool stealnext);
 /* Take from the global queue, moving a fair share (at most max, 0: no
@@ -172,6 +179,9 @@ void sched_handoffp(sched_p *pp);
  * trace events, syscalltick): true if taken.  The caller then hands it off
  * or keeps it stopped.  Go's retake, for sysmon and the stops of the world. */
 bool sched_retake(sched_p *pp);
+/* sysmon's retake: sched_retake, then hand the P off, with checkdead's
+ * accounting around it.  True if taken. */
+bool sched_sysmon_retake(sched_p *pp);
 uint64_t sched_fastrand(void);
 
 /* time.c */

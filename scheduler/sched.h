@@ -302,6 +302,13 @@ int64_t sched_nanotime(void);
 /* The preemption budget the interpreter counts down at taken jumps and
  * calls; when it reaches zero it calls sched_check_preempt(). */
 int64_t sched_slice(void);
+/* What is left of the current time slice on this M, in the same units.
+ * The interpreter stores its budget here whenever it saves its registers,
+ * and reloads it after every switch: the scheduler refills it when the
+ * next G starts a new slice and leaves it when the G inherits the slice
+ * (it came from runnext), so a pair of goroutines that hand off to each
+ * other share one slice and are preempted like one long-running G. */
+extern __thread int64_t sched_tls_slice;
 /* True if the current G should yield now (sysmon asked, or deterministic
  * slice over).  Refills the budget either way. */
 bool sched_check_preempt(int64_t *budget);

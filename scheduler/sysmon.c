@@ -67,9 +67,8 @@ static bool retake(pwatch *w, int64_t now)
 				continue;
 			if (now - w[i].syscallwhen < SYSMON_SYSCALL_NS)
 				continue;
-			if (sched_retake(pp)) {
+			if (sched_sysmon_retake(pp)) {
 				w[i].syscalltick++;
-				sched_handoffp(pp);
 				acted = true;
 			}
 		}

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc/gc.h"
 #include "vm/internal.h"
 
 /* What vm_extern.cif points to: the cif and the argument type vector it
@@ -170,34 +171,51 @@ int vm_ffi_prepare(const vm_program *p, uint32_t ext, const vm_value *args, vm_f
 	return 0;
 }
 
-void vm_ffi_invoke(const vm_ffi_frame *fr, vm_value *result)
-{
-	const vm_extern *e = fr->ext;
+/* The C call itself, and where its result lands. */
+typedef struct c_call {
+	const vm_ffi_frame *fr;
 	union {
 		ffi_arg widened; /* int results come back widened to this */
 		int64_t l;
 		double d;
 		void *p;
-	} r = { 0 };
-	ffi_call(&((ffi_call_iface *)e->cif)->cif, FFI_FN(e->fn), &r, (void **)fr->argp);
+	} r;
+} c_call;
+
+static void call_c(void *arg)
+{
+	c_call *c = arg;
+	const vm_extern *e = c->fr->ext;
+	ffi_call(&((ffi_call_iface *)e->cif)->cif, FFI_FN(e->fn), &c->r, (void **)c->fr->argp);
+}
+
+void vm_ffi_invoke(const vm_ffi_frame *fr, vm_value *result)
+{
+	const vm_extern *e = fr->ext;
+	c_call c = { .fr = fr };
+	/* While C runs, the collector counts this thread as stopped and sends
+	 * it no signal (an interrupted usleep or read would return EINTR).
+	 * The arguments' strings stay reachable from the VM stack; C gets no
+	 * pointer to anything else on the GC heap. */
+	gc_do_blocking(call_c, &c);
 	switch (e->ret) {
 	case VM_CT_VOID:
 		*result = (vm_value){ .kind = VK_NIL };
 		break;
 	case VM_CT_INT:
-		*result = (vm_value){ .kind = VK_INT, .u.i = (int)r.widened };
+		*result = (vm_value){ .kind = VK_INT, .u.i = (int)c.r.widened };
 		break;
 	case VM_CT_LONG:
-		*result = (vm_value){ .kind = VK_INT, .u.i = r.l };
+		*result = (vm_value){ .kind = VK_INT, .u.i = c.r.l };
 		break;
 	case VM_CT_DOUBLE:
-		*result = (vm_value){ .kind = VK_FLOAT, .u.f = r.d };
+		*result = (vm_value){ .kind = VK_FLOAT, .u.f = c.r.d };
 		break;
 	case VM_CT_PTR:
-		*result = r.p ? (vm_value){ .kind = VK_PTR, .u.p = r.p } : (vm_value){ .kind = VK_NIL };
+		*result = c.r.p ? (vm_value){ .kind = VK_PTR, .u.p = c.r.p } : (vm_value){ .kind = VK_NIL };
 		break;
 	default: /* VM_CT_STRING: gc_alloc exits the program if memory runs out */
-		*result = r.p ? (vm_value){ .kind = VK_STRING, .u.s = vm_string_new(r.p, strlen(r.p)) }
+		*result = c.r.p ? (vm_value){ .kind = VK_STRING, .u.s = vm_string_new(c.r.p, strlen(c.r.p)) }
 			      : (vm_value){ .kind = VK_NIL };
 		break;
 	}

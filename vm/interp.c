@@ -314,7 +314,8 @@ static void run_loop(void)
 
 #define SAVE()                                            \
 	(ctx->pc = (uint32_t)(ip - code), ctx->fn = (uint32_t)(fn - funcs), \
-	 ctx->base = (uint64_t)(base - ctx->stack), ctx->sp = (uint64_t)(sp - ctx->stack))
+	 ctx->base = (uint64_t)(base - ctx->stack), ctx->sp = (uint64_t)(sp - ctx->stack), \
+	 sched_tls_slice = budget)
 #define LOAD()                                                            \
 	(ip = code + ctx->pc, fn = &funcs[ctx->fn], base = ctx->stack + ctx->base, \
 	 sp = ctx->stack + ctx->sp)
@@ -332,7 +333,7 @@ static void run_loop(void)
 			return;                   \
 		ctx = g->vm;                      \
 		LOAD();                           \
-		budget = sched_slice();           \
+		budget = sched_tls_slice;         \
 		if (g->resume || g->resume_err)   \
 			goto resume;              \
 	} while (0)

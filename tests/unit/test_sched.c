@@ -59,24 +59,36 @@ static void setup_world(sched_p *ps, int n)
 	atomic_store(&sched.npidle, 0); /* every P busy: sched_ready wakes nobody */
 }
 
+/* sched_runqget without the inherit flag */
+static sched_g *runqget(sched_p *pp)
+{
+	bool inherit;
+	return sched_runqget(pp, &inherit);
+}
+
 static void test_runq_fifo_and_runnext(void)
 {
 	sched_p ps[1];
+	bool inherit;
 	setup_world(ps, 1);
 	for (int i = 1; i <= 5; i++)
 		sched_runqput(&ps[0], mkg(i), false);
 	sched_runqput(&ps[0], mkg(100), true); /* runnext jumps the queue */
-	CU_ASSERT_EQUAL(sched_runqget(&ps[0])->goid, 100);
-	for (int i = 1; i <= 5; i++)
-		CU_ASSERT_EQUAL(sched_runqget(&ps[0])->goid, i);
-	CU_ASSERT_PTR_NULL(sched_runqget(&ps[0]));
+	/* ... and inherits the time slice; the queue's Gs start a new one */
+	CU_ASSERT_EQUAL(sched_runqget(&ps[0], &inherit)->goid, 100);
+	CU_ASSERT_TRUE(inherit);
+	CU_ASSERT_EQUAL(sched_runqget(&ps[0], &inherit)->goid, 1);
+	CU_ASSERT_FALSE(inherit);
+	for (int i = 2; i <= 5; i++)
+		CU_ASSERT_EQUAL(runqget(&ps[0])->goid, i);
+	CU_ASSERT_PTR_NULL(runqget(&ps[0]));
 	CU_ASSERT_TRUE(sched_runqempty(&ps[0]));
 
 	/* A second runnext displaces the first to the tail. */
 	sched_runqput(&ps[0], mkg(1), true);
 	sched_runqput(&ps[0], mkg(2), true);
-	CU_ASSERT_EQUAL(sched_runqget(&ps[0])->goid, 2);
-	CU_ASSERT_EQUAL(sched_runqget(&ps[0])->goid, 1);
+	CU_ASSERT_EQUAL(runqget(&ps[0])->goid, 2);
+	CU_ASSERT_EQUAL(runqget(&ps[0])->goid, 1);
 }
 
 static void test_runq_overflow_to_global(void)
@@ -90,12 +102,12 @@ static void test_runq_overflow_to_global(void)
 	CU_ASSERT_EQUAL(atomic_load(&sched.runqsize), SCHED_RUNQ / 2 + 1);
 	int seen = 0;
 	sched_g *g;
-	while ((g = sched_runqget(&ps[0])))
+	while ((g = runqget(&ps[0])))
 		seen++;
 	pthread_mutex_lock(&sched.lock);
 	while ((g = sched_globrunqget(&ps[0], 0))) {
 		seen++;
-		while (sched_runqget(&ps[0]))
+		while (runqget(&ps[0]))
 			seen++;
 	}
 	pthread_mutex_unlock(&sched.lock);
@@ -113,9 +125,9 @@ static void test_steal_half(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(g);
 	/* 5 taken: one returned, four now in ps[0]'s queue; 5 left in ps[1]. */
 	int mine = 0, theirs = 0;
-	while (sched_runqget(&ps[0]))
+	while (runqget(&ps[0]))
 		mine++;
-	while (sched_runqget(&ps[1]))
+	while (runqget(&ps[1]))
 		theirs++;
 	CU_ASSERT_EQUAL(mine, 4);
 	CU_ASSERT_EQUAL(theirs, 5);
@@ -142,7 +154,7 @@ static void *thief(void *arg)
 		if (g)
 			atomic_fetch_add(&taken[g->goid], 1);
 		/* drain what we stole into our own queue (we own it) */
-		while ((g = sched_runqget(mine)))
+		while ((g = runqget(mine)))
 			atomic_fetch_add(&taken[g->goid], 1);
 		if (atomic_load(&producer_done) && sched_runqempty(&race_ps[0]))
 			return NULL;
@@ -159,13 +171,13 @@ static void test_steal_race(void)
 	for (int i = 1; i <= STEAL_GS; i++) {
 		sched_runqput(&race_ps[0], mkg(i), (i % 7) == 0);
 		if (i % 3 == 0) { /* the owner takes some too */
-			sched_g *g = sched_runqget(&race_ps[0]);
+			sched_g *g = runqget(&race_ps[0]);
 			if (g)
 				atomic_fetch_add(&taken[g->goid], 1);
 		}
 	}
 	sched_g *g;
-	while ((g = sched_runqget(&race_ps[0])))
+	while ((g = runqget(&race_ps[0])))
 		atomic_fetch_add(&taken[g->goid], 1);
 	atomic_store(&producer_done, true);
 	for (int i = 0; i < 3; i++)
@@ -201,7 +213,7 @@ static void test_timers_in_order(void)
 	CU_ASSERT_EQUAL(sched_check_timers(&ps[0], 25), 30);
 	int fired = 0;
 	sched_g *g;
-	while ((g = sched_runqget(&ps[0]))) {
+	while ((g = runqget(&ps[0]))) {
 		CU_ASSERT_TRUE(g->when <= 25);
 		CU_ASSERT_EQUAL(atomic_load(&g->status), G_RUNNABLE);
 		fired++;
@@ -209,7 +221,7 @@ static void test_timers_in_order(void)
 	CU_ASSERT_EQUAL(fired, 3);
 	CU_ASSERT_EQUAL(sched_check_timers(&ps[0], 1000), 0);
 	fired = 0;
-	while (sched_runqget(&ps[0]))
+	while (runqget(&ps[0]))
 		fired++;
 	CU_ASSERT_EQUAL(fired, 3);
 	CU_ASSERT_EQUAL(atomic_load(&ps[0].timer0when), 0);
