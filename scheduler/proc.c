@@ -842,6 +842,15 @@ SYSTEMSTACK __attribute__((noreturn)) static void schedule(void)
 	if (atomic_load(&sched.stw) && sched.stwowner != m)
 		stw_park();
 	sched_p *pp = m->p;
+	/* This P's timers first, at every switch, as Go's findRunnable does:
+	 * a pair of goroutines that keep readying each other never leave the
+	 * local queue for findrunnable, and their sleepers must still wake. */
+	int64_t when = atomic_load(&pp->timer0when);
+	if (when) {
+		int64_t now = sched_nanotime();
+		if (when <= now)
+			sched_check_timers(pp, now);
+	}
 	/* Now and then look at the global queue first, so it is not starved. */
 	if (atomic_load(&pp->schedtick) % 61 == 0 && atomic_load(&sched.runqsize)) {
 		lock();
@@ -1261,7 +1270,10 @@ static trace_hooks tracer_hooks(const char *path)
 		.on_system_stack = sched_on_system_stack,
 		.describe_pc = sched.cfg.hooks.describe_pc,
 		.stack = sched.cfg.hooks.stack ? sched_trace_stack : NULL,
-		.nanotime = sched_nanotime,
+		/* the real clock even in deterministic mode, whose virtual
+		 * clock stands still while Gs run: the trace's Frequency
+		 * relates cycles to real nanoseconds */
+		.nanotime = NULL,
 		.clock = sched.cfg.trace_clock,
 		.dump = sched.cfg.trace_dump,
 		.path = path,
