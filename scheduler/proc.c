@@ -107,6 +107,24 @@ static void unlock(void)
 	pthread_mutex_unlock(&sched.lock);
 }
 
+bool sched_trylock_sched(int ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	return pthread_mutex_timedlock(&sched.lock, &ts) == 0;
+}
+
+void sched_unlock_sched(void)
+{
+	unlock();
+}
+
 uint64_t sched_fastrand(void)
 {
 	/* xorshift64*, per M */
@@ -1360,6 +1378,8 @@ static void start_tracing(void)
 
 int sched_main(void)
 {
+	sched.start_ns = sched_nanotime();
+	sched_signals_start();
 	lock();
 	sched_p *pp = pidleget();
 	unlock();
@@ -1426,7 +1446,7 @@ static void stop_for_exit_m(void *arg)
  * 0, or -1 when writing failed (trace_error says why). */
 static int trace_finish(sched_m *m)
 {
-	if (m->p && m->curg)
+	if (m && m->p && m->curg)
 		trace_go_sched(&m->p->trace, &m->curg->trace);
 	sched_trace_enabled = false;
 	trace_pstate **pps = calloc((size_t)sched.nprocs, sizeof *pps);
@@ -1439,17 +1459,44 @@ static int trace_finish(sched_m *m)
 	return rc;
 }
 
+/* Flush what the program printed.  The signal thread only tries: an M
+ * stopped in the middle of a C call might hold stdout's lock. */
+static void flush_output(bool try)
+{
+	if (!try) {
+		fflush(stdout);
+		return;
+	}
+	for (int i = 0; i < 100; i++) {
+		if (ftrylockfile(stdout) == 0) {
+			fflush_unlocked(stdout);
+			funlockfile(stdout);
+			return;
+		}
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+	}
+	fputs("greenvm: stdout is locked: its buffered output is lost\n", stderr);
+}
+
 void sched_exit(int status)
 {
-	sched_m *m = sched_mself;
+	if (!sched_end_program(sched_mself, status)) /* another is ending it */
+		systemstack("exit", stop_for_exit_m, NULL);
+	for (;;)
+		pause();
+}
+
+bool sched_end_program(sched_m *m, int status)
+{
 	lock();
 	bool first = !atomic_load(&sched.exiting);
 	atomic_store(&sched.exiting, true);
 	unlock();
-	if (!first) /* another M is ending the program */
-		systemstack("exit", stop_for_exit_m, NULL);
+	if (!first)
+		return false;
 
-	stop_the_world(m->p);
+	stop_the_world(m ? m->p : NULL);
 	if (status == VM_EXIT_STATUS_DEADLOCK) {
 		/* Every other M is asleep: nobody touches the Gs now. */
 		status = 2;
@@ -1465,7 +1512,7 @@ void sched_exit(int status)
 				sched.cfg.hooks.traceback(g);
 		}
 	}
-	fflush(stdout);
+	flush_output(m == NULL);
 	if (sched_trace_enabled && trace_finish(m) != 0) {
 		const char *path;
 		int err = trace_error(&path);
@@ -1478,8 +1525,7 @@ void sched_exit(int status)
 	sched.finished = true;
 	pthread_cond_broadcast(&sched.exitcond);
 	unlock();
-	for (;;)
-		pause();
+	return true;
 }
 
 void sched_trace_gc(int ev, uint64_t arg)

@@ -131,6 +131,8 @@ typedef struct sched_state {
 	sched_g **allgs;
 	uint32_t nallgs, capallgs;
 
+	/* sched_nanotime() when the program started (schedtrace's 0 ms) */
+	int64_t start_ns;
 	/* the virtual clock of deterministic mode */
 	_Atomic int64_t vclock;
 
@@ -194,5 +196,23 @@ int64_t sched_next_timer(void);
 
 /* sysmon.c */
 void sched_sysmon_start(void);
+/* One line of scheduler state, like Go's GODEBUG=schedtrace (ms since the
+ * start), and with detail a line per P and per M (scheddetail=1). */
+void sched_schedtrace(FILE *out, int64_t ms, bool detail);
+
+/* signal.c: SIGQUIT's dump, SIGINT and SIGTERM's orderly end. */
+void sched_signals_start(void);
+
+/* proc.c */
+/* sched.lock, for the files of scheduler/: try for up to ms
+ * milliseconds (true: taken), and release */
+bool sched_trylock_sched(int ms);
+void sched_unlock_sched(void);
+/* End the program with status: stop the world, report a deadlock
+ * (status VM_EXIT_STATUS_DEADLOCK), flush the output, finish the trace,
+ * and let the main thread exit.  m is the M that ends it, or NULL for a
+ * thread that is not an M (the signal thread).  Returns false, having
+ * done nothing, if the program is ending already. */
+bool sched_end_program(sched_m *m, int status);
 
 #endif

@@ -76,21 +76,49 @@ static bool retake(pwatch *w, int64_t now)
 	return acted;
 }
 
-/* One line of scheduler state, like Go's GODEBUG=schedtrace=MS. */
-static void schedtrace(int64_t start, int64_t now)
+/* The run queue length of pp, runnext included. */
+static uint32_t runqlen(sched_p *pp)
 {
-	fprintf(stderr,
+	uint32_t n = atomic_load(&pp->runqtail) - atomic_load(&pp->runqhead);
+	return n + (atomic_load(&pp->runnext) != NULL);
+}
+
+/* The goroutine id of g, -1 for none. */
+static long long goid(sched_g *g)
+{
+	return g ? (long long)g->goid : -1;
+}
+
+void sched_schedtrace(FILE *out, int64_t ms, bool detail)
+{
+	fprintf(out,
 		"SCHED %lldms: gomaxprocs=%d idleprocs=%d threads=%d spinningthreads=%d "
 		"idlethreads=%d insyscall=%d runqueue=%lld [",
-		(long long)((now - start) / 1000000), sched.nprocs, atomic_load(&sched.npidle),
-		sched.mcount, atomic_load(&sched.nmspinning), sched.nmidle,
-		atomic_load(&sched.nmsyscall), (long long)atomic_load(&sched.runqsize));
+		(long long)ms, sched.nprocs, atomic_load(&sched.npidle), sched.mcount,
+		atomic_load(&sched.nmspinning), sched.nmidle, atomic_load(&sched.nmsyscall),
+		(long long)atomic_load(&sched.runqsize));
+	for (int i = 0; i < sched.nprocs; i++)
+		fprintf(out, "%s%u", i ? " " : "", runqlen(&sched.allp[i]));
+	fputs("]\n", out);
+	if (!detail)
+		return;
+	static const char *const pstatus[] = { "idle", "running", "syscall" };
 	for (int i = 0; i < sched.nprocs; i++) {
 		sched_p *pp = &sched.allp[i];
-		uint32_t n = atomic_load(&pp->runqtail) - atomic_load(&pp->runqhead);
-		fprintf(stderr, "%s%u", i ? " " : "", n + (atomic_load(&pp->runnext) != NULL));
+		sched_m *m = __atomic_load_n(&pp->m, __ATOMIC_ACQUIRE);
+		fprintf(out, "  P%d: status=%s schedtick=%llu syscalltick=%llu m=%lld runqsize=%u timers=%u\n",
+			i, pstatus[atomic_load(&pp->status) % 3],
+			(unsigned long long)atomic_load(&pp->schedtick),
+			(unsigned long long)atomic_load(&pp->syscalltick), m ? (long long)m->id : -1,
+			runqlen(pp), pp->ntimers);
 	}
-	fputs("]\n", stderr);
+	for (sched_m *m = sched.allm; m; m = m->alllink) {
+		sched_p *pp = m->p;
+		fprintf(out, "  M%lld: p=%d curg=%lld spinning=%s insyscall=%s on g0=%s\n",
+			(long long)m->id, pp ? pp->id : -1, goid(m->curg), m->spinning ? "true" : "false",
+			m->oldp ? "true" : "false",
+			m->stack && m->stack->on_g0 ? "true" : "false");
+	}
 }
 
 static void *sysmon(void *arg)
@@ -113,7 +141,7 @@ static void *sysmon(void *arg)
 			idle++;
 		if (sched.cfg.schedtrace_ms && now - lasttrace >= sched.cfg.schedtrace_ms * 1000000) {
 			lasttrace = now;
-			schedtrace(start, now);
+			sched_schedtrace(stderr, (now - start) / 1000000, false);
 		}
 		/* 20 µs while busy; after 50 quiet rounds, double up to 10 ms */
 		delay = idle < 50 ? 20 : (delay * 2 > 10000 ? 10000 : delay * 2);
