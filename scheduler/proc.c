@@ -1308,6 +1308,22 @@ int sched_init(const sched_config *cfg)
 	}
 	if (sched.cfg.deterministic && sched.cfg.slice <= 0)
 		sched.cfg.slice = 10000;
+	/* A g0 must hold the runtime's deepest path plus a signal's frame,
+	 * which depends on this CPU (stack.h): refuse a smaller one, and
+	 * grow the default on a CPU whose signal frame needs it. */
+	size_t min = sched_sysstack_safe_min();
+	if (sched.cfg.sysstack == 0) {
+		sched.cfg.sysstack = SCHED_SYSSTACK_DEFAULT > min ? SCHED_SYSSTACK_DEFAULT : min;
+	} else if (sched_sysstack_round(sched.cfg.sysstack) < min) {
+		fprintf(stderr,
+			"greenvm: --sysstack=%zu is too small: a g0 needs at least %zu bytes on this "
+			"machine: %u for the runtime's deepest path and %zu for a signal "
+			"(a %zu-byte kernel signal frame measured on this CPU and %u for the "
+			"collector's handler)\n",
+			sched.cfg.sysstack, min, SCHED_G0_STATIC_WORST, sched_signal_reserve(),
+			sched_signal_frame(), SCHED_GC_SIGNAL_HANDLER);
+		return SCHED_INIT_BAD_SYSSTACK;
+	}
 	sched.nprocs = sched.cfg.procs;
 	sched.allp = calloc((size_t)sched.nprocs, sizeof *sched.allp);
 	if (!sched.allp)
@@ -1636,8 +1652,12 @@ void sched_stack_report(FILE *out, bool json, uint64_t vm_largest, uint64_t vm_g
 			json_string(out, ops[j].op);
 			fprintf(out, ": %zu", ops[j].deepest);
 		}
-		fprintf(out, "}, \"vm_stacks\": {\"largest_bytes\": %llu, \"growths\": %llu}}\n",
-			(unsigned long long)vm_largest, (unsigned long long)vm_growths);
+		fprintf(out, "}, \"vm_stacks\": {\"largest_bytes\": %llu, \"growths\": %llu}, "
+			"\"signal\": {\"kernel_frame_bytes\": %zu, \"handler_bytes\": %u, "
+			"\"g0_static_worst_bytes\": %u, \"sysstack_min_bytes\": %zu}}\n",
+			(unsigned long long)vm_largest, (unsigned long long)vm_growths,
+			sched_signal_frame(), SCHED_GC_SIGNAL_HANDLER, SCHED_G0_STATIC_WORST,
+			sched_sysstack_safe_min());
 		return;
 	}
 	fputs("stack statistics:\n", out);
@@ -1650,6 +1670,12 @@ void sched_stack_report(FILE *out, bool json, uint64_t vm_largest, uint64_t vm_g
 		fprintf(out, "    %-20s %6zu bytes\n", ops[j].op, ops[j].deepest);
 	fprintf(out, "  goroutine VM stacks: largest %llu bytes, %llu growths\n",
 		(unsigned long long)vm_largest, (unsigned long long)vm_growths);
+	fprintf(out, "  signal reserve on g0: %zu bytes (kernel signal frame %zu bytes, measured "
+		"on this CPU; collector's handler %u)\n",
+		sched_signal_reserve(), sched_signal_frame(), SCHED_GC_SIGNAL_HANDLER);
+	fprintf(out, "  smallest --sysstack accepted: %zu bytes (deepest runtime path %u + signal "
+		"reserve, in pages)\n",
+		sched_sysstack_safe_min(), SCHED_G0_STATIC_WORST);
 }
 
 /* ------------------------------------------------------------------ */

@@ -199,8 +199,10 @@ typedef struct sched_config {
 /* Running                                                            */
 /* ------------------------------------------------------------------ */
 
-/* Set up the scheduler and the Ps.  Call once, before sched_newg. */
+/* Set up the scheduler and the Ps.  Call once, before sched_newg.  0, or
+ * SCHED_INIT_BAD_SYSSTACK (a message on stderr says why), or -1. */
 int sched_init(const sched_config *cfg);
+#define SCHED_INIT_BAD_SYSSTACK (-2)
 
 /* Run until the program ends: start M0, which runs hooks.mloop; the first
  * G (created with sched_newg and made runnable with sched_start) is main.

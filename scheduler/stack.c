@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -198,9 +199,61 @@ static void sched_fault(int sig, siginfo_t *info, void *ctx)
 	sigaction(sig, &dfl, NULL);
 }
 
+/* ------------------------------------------------ the signal frame */
+
+static size_t sched_sigframe;
+static volatile uintptr_t sched_probe_fp;
+
+__attribute__((noinline)) static void sched_probe_handler(int sig)
+{
+	(void)sig;
+	sched_probe_fp = (uintptr_t)__builtin_frame_address(0);
+}
+
+/* Send ourselves a signal and see how far below us its handler's frame
+ * is: the kernel's signal frame (and raise's own small frame, which
+ * errs on the safe side).  SIGURG is ignored by default, so nothing else
+ * listens for it; it is delivered before raise returns. */
+static size_t sched_measure_signal_frame(void)
+{
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = sched_probe_handler;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGURG, &sa, &old) != 0)
+		return 0;
+	uintptr_t top = (uintptr_t)__builtin_frame_address(0);
+	raise(SIGURG);
+	sigaction(SIGURG, &old, NULL);
+	size_t measured = sched_probe_fp && sched_probe_fp < top ? top - sched_probe_fp : 0;
+	size_t kernel = (size_t)getauxval(AT_MINSIGSTKSZ);
+	return measured > kernel ? measured : kernel;
+}
+
+size_t sched_signal_frame(void)
+{
+	sched_stack_init();
+	return sched_sigframe;
+}
+
+size_t sched_signal_reserve(void)
+{
+	return sched_signal_frame() + SCHED_GC_SIGNAL_HANDLER;
+}
+
+size_t sched_sysstack_safe_min(void)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t need = SCHED_G0_STATIC_WORST + sched_signal_reserve();
+	need = (need + page - 1) / page * page;
+	return need < SCHED_SYSSTACK_MIN ? SCHED_SYSSTACK_MIN : need;
+}
+
 static void sched_stack_init_once(void)
 {
 	struct sigaction sa;
+
+	sched_sigframe = sched_measure_signal_frame();
 
 	sched_pagesize = (size_t)sysconf(_SC_PAGESIZE);
 	/*

@@ -135,6 +135,44 @@ void sched_stack_init(void);
 size_t sched_sysstack_round(size_t bytes);
 
 /*
+ * How small a g0 may safely be.  A signal can arrive while an M is on g0
+ * (the collector stops every thread with one), and its frame lands on g0
+ * at whatever depth the runtime has reached.  So a g0 must hold the
+ * deepest path of the runtime plus one signal: the kernel's signal frame,
+ * whose size depends on the CPU (its vector registers: AVX-512 makes it
+ * about 3.5 KiB), plus the collector's handler.  The first is measured at
+ * start-up; the other two are figures of this build:
+ *
+ * SCHED_G0_STATIC_WORST: the worst case of every system-stack entry but
+ * the legacy trace dump, as ./run stack-report computes it from the
+ * compiler's frame sizes (tests/stackrep checks that none exceeds it).
+ * Sanitizer builds have no static figure (red zones make frames several
+ * times larger); there it is an allowance above the deepest use that
+ * --stack-stats measures.
+ *
+ * SCHED_GC_SIGNAL_HANDLER: the frames of Boehm's suspend handler above the
+ * kernel's (it saves the registers in a ucontext_t, among others);
+ * tests/unit/test_stack.c measures a stop of an M on g0 against it.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SCHED_G0_STATIC_WORST (6u * 1024)
+#else
+#define SCHED_G0_STATIC_WORST 1536u
+#endif
+#define SCHED_GC_SIGNAL_HANDLER 3072u
+
+/* The kernel's signal frame on this CPU, in bytes: measured once, by a
+ * signal sent to ourselves, or the kernel's AT_MINSIGSTKSZ if that is
+ * larger. */
+size_t sched_signal_frame(void);
+/* Bytes a g0 keeps for one signal: sched_signal_frame() plus
+ * SCHED_GC_SIGNAL_HANDLER. */
+size_t sched_signal_reserve(void);
+/* The smallest --sysstack accepted: SCHED_G0_STATIC_WORST plus the
+ * signal reserve, in whole pages (at least SCHED_SYSSTACK_MIN). */
+size_t sched_sysstack_safe_min(void);
+
+/*
  * Start an M: a new pthread, registered with Boehm, that runs fn(arg) on
  * its M stack with a g0 of sysstack bytes below it.  sysstack 0 and
  * mstack 0 mean the defaults.  Returns NULL with errno set (EINVAL for a

@@ -1136,7 +1136,10 @@ int vm_run(vm_program *p, const vm_run_options *o)
 		.trace_dump = o->trace_legacy_dump ? TRACE_DUMP_LEGACY : TRACE_DUMP_DIRECT,
 		.trace_clock = o->trace_virtual_clock ? TRACE_CLOCK_VIRTUAL : TRACE_CLOCK_REAL,
 	};
-	if (sched_init(&cfg) != 0) {
+	int rc = sched_init(&cfg);
+	if (rc == SCHED_INIT_BAD_SYSSTACK)
+		return 1; /* a bad option: sched_init said why */
+	if (rc != 0) {
 		fprintf(stderr, "fatal error: cannot set up the scheduler\n");
 		return VM_EXIT_PANIC;
 	}

@@ -47,6 +47,9 @@ else
 	check verdict 1 "exit $rc (./run stack-report prints the whole report)"
 fi
 
+# The release build's SCHED_G0_STATIC_WORST (the line after #else).
+static_worst=$(sed -n 's/^#define SCHED_G0_STATIC_WORST \([0-9]*\)u$/\1/p' scheduler/stack.h)
+
 # The targets, one note a line: "  pass|FAIL  what: bytes <= limit".
 sed -n '/^== Targets/,/^verdict/p' "$tmp/report.txt" | grep -E '^  (pass|FAIL)  ' >"$tmp/targets"
 ndirect=0
@@ -67,6 +70,11 @@ while read -r res what; do
 	*)
 		[ "$res" = pass ]
 		check "$what" $? "over the 4 KiB target"
+		# and within the figure the runtime's smallest g0 is computed
+		# from (SCHED_G0_STATIC_WORST, scheduler/stack.h)
+		bytes=$(sed -E 's/.*: ([0-9]+) <= .*/\1/' <<<"$what")
+		[ "$bytes" -le "$static_worst" ]
+		check "$what within SCHED_G0_STATIC_WORST" $? "$bytes > $static_worst: raise it in scheduler/stack.h"
 		;;
 	esac
 done <"$tmp/targets"

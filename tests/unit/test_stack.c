@@ -590,7 +590,13 @@ static void test_gc_while_on_g0(void)
 	collect_and_churn(); /* stops the M while it is on g0 */
 	atomic_store(&done, 1);
 	sched_mstack_join(m);
-	printf("(g0 used while stopped by the GC: %zu bytes) ", c.g0_used);
+	printf("(g0 used while stopped by the GC: %zu bytes; signal frame %zu) ", c.g0_used,
+	       sched_signal_frame());
+	/* The reserve every g0 keeps for a signal holds this one: the kernel's
+	 * frame, the collector's handler, and the few hundred bytes of this
+	 * test's own frames on g0 (wait_on_g0 and the switch). */
+	CU_ASSERT_TRUE(c.g0_used <= sched_signal_reserve() + 512);
+	CU_ASSERT_TRUE(c.g0_used > sched_signal_frame()); /* the signal landed on g0 */
 	CU_ASSERT_TRUE(c.intact);
 	CU_ASSERT_EQUAL(atomic_load(&c.kept_finalized), 0);
 }

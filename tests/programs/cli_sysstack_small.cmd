@@ -1,0 +1,1 @@
+run --sysstack=4K programs/hello.gasm

@@ -1,0 +1,1 @@
+run --sched=deterministic tests/programs/starve.gasm -v

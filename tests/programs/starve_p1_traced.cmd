@@ -1,0 +1,1 @@
+run --procs=1 --trace=/dev/null tests/programs/starve.gasm
