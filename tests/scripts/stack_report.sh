@@ -35,7 +35,10 @@ if ! scons -Q -j"$(nproc)" stackreport=1 build="$dir/stackreport" "$dir/stackrep
 	echo "stack report: 0 passed, 1 failed"
 	exit 1
 fi
+reserve=$("$dir/greenvm" run --stack-stats programs/hello.gasm 2>&1 >/dev/null |
+	sed -n 's/.*signal reserve on g0: \([0-9]*\) bytes.*/\1/p')
 python3 tests/stackrep/stack_report.py --ci-dir "$dir/stackreport/obj" --no-frames \
+	${reserve:+--reserve "$reserve"} \
 	--json "$dir/stackreport/stack-report.json" >"$tmp/report.txt" 2>&1
 rc=$?
 

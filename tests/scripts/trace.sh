@@ -37,17 +37,23 @@ for cmd in tests/programs/*.cmd; do
 	done
 done
 
-# 2. The legacy dump on a 4 KiB g0 overflows and is reported; on 256 KiB it
-# works, and Go's parser sees the same events as with the direct dump.  The
-# debug build's AddressSanitizer puts red zones around every local, which
-# roughly doubles frames, so there the small g0 is 8 KiB.
+# 2. The legacy dump on the smallest g0 greenvm accepts (a figure of this
+# CPU and build: docs/stacks.md) overflows and is reported; on 256 KiB it
+# works, and Go's parser sees the same events as with the direct dump.
 deep=programs/deep_stack.gasm
-small=4K small_bytes=4096
-case "$1" in *debug*) small=8K small_bytes=8192 ;; esac
+small_bytes=$("$bin" run --stack-stats programs/hello.gasm 2>&1 >/dev/null |
+	sed -n 's/.*smallest --sysstack accepted: \([0-9]*\) bytes.*/\1/p')
+small=$small_bytes
+release=0
+case "$1" in *debug*) ;; *) release=1 ;; esac
 "$bin" run --sysstack=$small --trace="$tmp/l4.trace" --trace-dump=legacy "$deep" >/dev/null 2>"$tmp/err"
 rc=$?
 if [ $rc -eq 2 ] && grep -q 'fatal error: system stack overflow' "$tmp/err" &&
 	grep -q "g0 stack of $small_bytes bytes overflowed during \"trace stack dump\"" "$tmp/err"; then
+	pass
+elif [ $release = 0 ] && [ $rc -eq 0 ] && "$go" tool trace -d "$tmp/l4.trace" >/dev/null 2>&1; then
+	# the debug build's smallest g0 is larger (its allowance for
+	# AddressSanitizer's frames): there the legacy dump may fit
 	pass
 else
 	fail "legacy dump on a $small g0: exit $rc, stderr: $(head -3 "$tmp/err" | tr '\n' ' ')"
@@ -75,7 +81,7 @@ for golden in tests/golden/*.trace; do
 	"$bin" run "${det[@]}" --trace="$tmp/g2.trace" "${args[@]}" >/dev/null 2>&1
 	if ! cmp -s "$tmp/g1.trace" "$tmp/g2.trace"; then
 		fail "$name: two deterministic runs wrote different traces"
-	elif [ "$small" = 4K ] && ! cmp -s "$tmp/g1.trace" "$golden"; then
+	elif [ $release = 1 ] && ! cmp -s "$tmp/g1.trace" "$golden"; then
 		# release build only: the collector's timing (GC events) depends on
 		# the heap, which AddressSanitizer's build lays out differently
 		fail "$name: the trace differs from $golden (regenerate it only if the change is meant)"
@@ -98,7 +104,7 @@ fi
 
 # 5. go tool trace serves its pages for them (its viewer is stricter than
 # -d: a goroutine left running at the end, or a zero PC, breaks pages).
-if [ "$small" = 4K ]; then # once: the traces are the same in both builds
+if [ $release = 1 ]; then # once: the traces are the same in both builds
 	for prog in "workers.gasm" "pingpong.gasm 1000" "deadlock.gasm" "panic.gasm" \
 		"trace_annotations.gasm" "select.gasm" "ffi_sleep.gasm" "binarytrees.gasm 8"; do
 		read -r -a a <<<"$prog"
