@@ -247,6 +247,7 @@ static bool runqputslow(sched_p *pp, sched_g *g, uint32_t h, uint32_t t)
 
 void sched_runqput(sched_p *pp, sched_g *g, bool next)
 {
+	sched_chaos(CHAOS_RUNQPUT);
 	if (next) {
 		sched_g *old = atomic_exchange(&pp->runnext, g);
 		if (!old)
@@ -505,6 +506,7 @@ static void wakep(void)
 {
 	if (atomic_load(&sched.npidle) == 0)
 		return;
+	sched_chaos(CHAOS_WAKEP);
 	int32_t zero = 0;
 	if (atomic_load(&sched.nmspinning) != 0 ||
 	    !atomic_compare_exchange_strong(&sched.nmspinning, &zero, 1))
@@ -585,6 +587,7 @@ static void checkdead(void)
 bool sched_sysmon_retake(sched_p *pp)
 {
 	atomic_fetch_add(&sched.nmretaking, 1);
+	sched_chaos(CHAOS_RETAKE);
 	bool taken = sched_retake(pp);
 	if (taken)
 		sched_handoffp(pp);
@@ -610,6 +613,7 @@ SYSTEMSTACK static void stopm(void)
 	sched_assert_on_g0();
 	sched_m *m = sched_mself;
 	for (;;) {
+		sched_chaos(CHAOS_STOPM);
 		lock();
 		mput(m);
 		int64_t until = sched_next_timer();
@@ -794,6 +798,7 @@ top:;
 				sched_p *p2 = &sched.allp[(start + i) % sched.nprocs];
 				if (p2 == pp)
 					continue;
+				sched_chaos(CHAOS_STEAL);
 				if ((g = sched_runqsteal(pp, p2, tries == 3)))
 					return g;
 			}
@@ -916,6 +921,7 @@ SYSTEMSTACK static void park_m(void *arg)
 		trace_block(g, a->ev);
 	setgstatus(g, G_WAITING);
 	setcurg(sched_mself, NULL);
+	sched_chaos(CHAOS_PARK);
 	if (a->unlock)
 		a->unlock(a->arg);
 	schedule();
@@ -1002,6 +1008,7 @@ void sched_ready(sched_g *g)
 		trace_go_unblock(&sched_mself->p->trace, &g->trace, tracegs(sched_mself->curg));
 	}
 	setgstatus(g, G_RUNNABLE);
+	sched_chaos(CHAOS_READY);
 	sched_runqput(sched_mself->p, g, true);
 	wakep();
 }
@@ -1055,6 +1062,7 @@ void sched_entersyscall(void)
 	pp->m = NULL;
 	/* From here sysmon may take the P (CAS P_SYSCALL -> P_IDLE). */
 	atomic_store(&pp->status, P_SYSCALL);
+	sched_chaos(CHAOS_ENTERSYSCALL);
 }
 
 /* When tracing, wait until whoever took oldp has written its GoSysBlock
@@ -1147,6 +1155,7 @@ void sched_exitsyscall(void)
 	sched_g *g = m->curg;
 	m->oldp = NULL;
 	atomic_fetch_sub(&sched.nmsyscall, 1);
+	sched_chaos(CHAOS_EXITSYSCALL);
 	if (exitsyscallfast(m, oldp)) {
 		/* On another P, or our own after someone else's syscall on it:
 		 * the G starts again in the trace. */
@@ -1302,6 +1311,7 @@ static trace_hooks tracer_hooks(const char *path)
 int sched_init(const sched_config *cfg)
 {
 	sched.cfg = *cfg;
+	sched_chaos_init();
 	if (sched.cfg.procs <= 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		sched.cfg.procs = n > 0 ? (int)n : 1;
@@ -1432,6 +1442,7 @@ static void stop_the_world(sched_p *ours)
 			sched_p *pp = &sched.allp[i];
 			if (pp == ours)
 				continue;
+			sched_chaos(CHAOS_STOPWORLD);
 			if (sched_retake(pp))
 				continue; /* its M, back from the call, will stop */
 			if (atomic_load(&pp->status) == P_RUNNING) {
@@ -1700,6 +1711,7 @@ static void stop_the_world_for(void)
 			sched_p *pp = &sched.allp[i];
 			if (pp == m->p || pp->stwparked || pp->stwtaken)
 				continue;
+			sched_chaos(CHAOS_STOPWORLD);
 			if (sched_retake(pp)) {
 				pp->stwtaken = true;
 				continue;

@@ -200,6 +200,30 @@ void sched_sysmon_start(void);
  * start), and with detail a line per P and per M (scheddetail=1). */
 void sched_schedtrace(FILE *out, int64_t ms, bool detail);
 
+/* chaos.c: GREENVM_SCHED_CHAOS=SEED, random delays at decision points. */
+enum sched_chaos_point {
+	CHAOS_RUNQPUT,      /* a G is put on a local queue */
+	CHAOS_WAKEP,        /* an M is about to be woken for new work */
+	CHAOS_STEAL,        /* before stealing from another P */
+	CHAOS_PARK,         /* a G has parked, before its lock is released */
+	CHAOS_READY,        /* a G is made runnable */
+	CHAOS_ENTERSYSCALL, /* the P has just been left in P_SYSCALL */
+	CHAOS_EXITSYSCALL,  /* back from C, before trying to get a P */
+	CHAOS_RETAKE,       /* sysmon, before taking a P from a syscall */
+	CHAOS_STOPWORLD,    /* while the world is being stopped */
+	CHAOS_STOPM,        /* an M is about to sleep for want of work */
+};
+extern bool sched_chaos_on;
+void sched_chaos_init(void);
+uint64_t sched_chaos_seed(void);
+void sched_chaos_slow(enum sched_chaos_point point);
+/* A decision point: with chaos on, maybe yield, spin or sleep here. */
+static inline void sched_chaos(enum sched_chaos_point point)
+{
+	if (__builtin_expect(sched_chaos_on, 0))
+		sched_chaos_slow(point);
+}
+
 /* signal.c: SIGQUIT's dump, SIGINT and SIGTERM's orderly end. */
 void sched_signals_start(void);
 
