@@ -718,6 +718,7 @@ SYSTEMSTACK __attribute__((noreturn)) static void stop_for_exit(void)
 		atomic_fetch_add(&sched.npidle, 1);
 	}
 	pthread_cond_broadcast(&sched.exitcond);
+	pthread_cond_broadcast(&sched.stwcond); /* stop_the_world waits for us */
 	unlock();
 	for (;;)
 		notesleep(m, 0);
@@ -1430,34 +1431,110 @@ int sched_main(void)
 	return status;
 }
 
-/* Wait until every P but ours is put down (each M stops at its next
- * scheduling point, seeing sched.exiting), Ps in syscalls are taken, and
- * sysmon is done: then nobody else writes trace events.  Go's
- * stopTheWorld, for good.  Gives up after about two seconds. */
-static void stop_the_world(sched_p *ours)
+/* ------------------------------------------------------------------ */
+/* Stopping the world                                                 */
+/* ------------------------------------------------------------------ */
+
+static const char *const stw_reasons[] = {
+	[STW_EXIT] = "the program ends",
+	[STW_TRACE_START] = "start tracing",
+	[STW_TRACE_STOP] = "stop tracing",
+};
+
+/* Stop every P but the caller's (Go's stopTheWorldWithSema): afterwards no
+ * other M runs a G, touches a G's scheduling state or writes a trace
+ * event.  Running Gs are asked to yield (the preempt flag) and their Ms
+ * then wait in schedule(): for a while in stw_park, keeping their P, or,
+ * when the program ends (STW_EXIT), for good in stop_for_exit, which puts
+ * the P down.  Ps in a syscall are taken (their Ms, back from C, find no P
+ * and queue their G); idle Ps stay idle, since pidleget gives out none.
+ *
+ * It waits on sched.stwcond, which every M that stops signals, and, as
+ * Go's notetsleep(&sched.stopnote, 100 µs) loop does, asks again every
+ * millisecond: a G that started just as the flag was set has not seen it.
+ * The end of the program gives up after two seconds (an M stuck in a
+ * runtime bug must not keep the trace and the output from being written),
+ * and says so.  Called by a running G's M, or (STW_EXIT only) by a thread
+ * that is not an M, the signal thread. */
+static void stop_the_world(enum stw_reason reason)
 {
-	for (int tries = 0; tries < 2000; tries++) {
+	sched_m *m = sched_mself;
+	sched_p *ours = m ? m->p : NULL;
+	bool forgood = reason == STW_EXIT;
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 2;
+	lock();
+	if (!forgood) {
+		atomic_store(&sched.stw, true);
+		sched.stwowner = m;
+	}
+	for (;;) {
 		int busy = 0;
 		for (int i = 0; i < sched.nprocs; i++) {
 			sched_p *pp = &sched.allp[i];
-			if (pp == ours)
+			if (pp == ours || pp->stwparked || pp->stwtaken)
 				continue;
 			sched_chaos(CHAOS_STOPWORLD);
-			if (sched_retake(pp))
-				continue; /* its M, back from the call, will stop */
-			if (atomic_load(&pp->status) == P_RUNNING) {
-				sched_m *m = __atomic_load_n(&pp->m, __ATOMIC_ACQUIRE);
-				if (m)
-					atomic_store(&m->preempt, true);
-				busy++;
+			if (sched_retake(pp)) {
+				pp->stwtaken = true;
+				continue;
 			}
+			if (atomic_load(&pp->status) == P_IDLE && !pp->m)
+				continue; /* on the idle list, or put down for good */
+			sched_m *pm = __atomic_load_n(&pp->m, __ATOMIC_ACQUIRE);
+			if (pm)
+				atomic_store(&pm->preempt, true);
+			busy++;
 		}
-		if (!busy && atomic_load(&sched.sysmon_done))
-			return;
-		struct timespec ts = { 0, 1000000 };
-		nanosleep(&ts, NULL);
+		/* Ps handed to an M that has not taken them yet */
+		for (sched_m *m2 = sched.allm; m2; m2 = m2->alllink)
+			busy += m2 != m && m2->nextp != NULL;
+		for (sched_m *m2 = sched.newms; m2; m2 = m2->schedlink)
+			busy += m2->nextp != NULL;
+		/* sysmon writes trace events too */
+		if (forgood && !atomic_load(&sched.sysmon_done))
+			busy++;
+		if (!busy)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (forgood && (ts.tv_sec > deadline.tv_sec ||
+				(ts.tv_sec == deadline.tv_sec && ts.tv_nsec >= deadline.tv_nsec))) {
+			fprintf(stderr, "greenvm: stopping the world (%s): %d Ms did not stop; the "
+				"trace may miss their last events\n", stw_reasons[reason], busy);
+			break;
+		}
+		ts.tv_nsec += 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&sched.stwcond, &sched.lock, &ts);
 	}
-	fputs("greenvm: some Ms did not stop; the trace may miss their last events\n", stderr);
+	unlock();
+}
+
+/* Let the world run again after stop_the_world (not STW_EXIT): the Ps taken
+ * from syscalls go to the idle list, and an M is woken if there is work. */
+static void start_the_world(void)
+{
+	bool handed = false;
+	lock();
+	atomic_store(&sched.stw, false);
+	sched.stwowner = NULL;
+	for (int i = 0; i < sched.nprocs; i++) {
+		sched_p *pp = &sched.allp[i];
+		if (pp->stwtaken) {
+			pp->stwtaken = false;
+			pidleput(pp);
+			handed = true;
+		}
+	}
+	pthread_cond_broadcast(&sched.stwcond);
+	unlock();
+	if (handed || atomic_load(&sched.runqsize))
+		wakep();
 }
 
 static void stop_for_exit_m(void *arg)
@@ -1523,7 +1600,7 @@ bool sched_end_program(sched_m *m, int status)
 	if (!first)
 		return false;
 
-	stop_the_world(m ? m->p : NULL);
+	stop_the_world(STW_EXIT);
 	if (status == VM_EXIT_STATUS_DEADLOCK) {
 		/* Every other M is asleep: nobody touches the Gs now. */
 		status = 2;
@@ -1690,84 +1767,15 @@ void sched_stack_report(FILE *out, bool json, uint64_t vm_largest, uint64_t vm_g
 }
 
 /* ------------------------------------------------------------------ */
-/* Stopping the world for a while: starting and stopping the trace     */
+/* Starting and stopping the trace while the program runs             */
 /* ------------------------------------------------------------------ */
-
-/* Stop every other P (Go's stopTheWorld, in greenvm's small form): running
- * Gs are asked to yield, and their Ms then wait in schedule() keeping their
- * P; Ps in a syscall are taken (the G's M, back from C, will find an idle P
- * or queue its G); idle Ps stay idle, because pidleget gives out none.  Then
- * no other M writes trace events or touches a G's scheduling state.  On the
- * M stack of a running G, which keeps its own P. */
-static void stop_the_world_for(void)
-{
-	sched_m *m = sched_mself;
-	lock();
-	atomic_store(&sched.stw, true);
-	sched.stwowner = m;
-	for (;;) {
-		int busy = 0;
-		for (int i = 0; i < sched.nprocs; i++) {
-			sched_p *pp = &sched.allp[i];
-			if (pp == m->p || pp->stwparked || pp->stwtaken)
-				continue;
-			sched_chaos(CHAOS_STOPWORLD);
-			if (sched_retake(pp)) {
-				pp->stwtaken = true;
-				continue;
-			}
-			if (atomic_load(&pp->status) == P_IDLE && !pp->m)
-				continue; /* on the idle list, or being handed over */
-			sched_m *pm = __atomic_load_n(&pp->m, __ATOMIC_ACQUIRE);
-			if (pm)
-				atomic_store(&pm->preempt, true);
-			busy++;
-		}
-		/* Ps handed to an M that has not taken them yet */
-		for (sched_m *m2 = sched.allm; m2; m2 = m2->alllink)
-			busy += m2 != m && m2->nextp != NULL;
-		for (sched_m *m2 = sched.newms; m2; m2 = m2->schedlink)
-			busy += m2->nextp != NULL;
-		if (!busy)
-			break;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&sched.stwcond, &sched.lock, &ts);
-	}
-	unlock();
-}
-
-static void start_the_world(void)
-{
-	bool handed = false;
-	lock();
-	atomic_store(&sched.stw, false);
-	sched.stwowner = NULL;
-	for (int i = 0; i < sched.nprocs; i++) {
-		sched_p *pp = &sched.allp[i];
-		if (pp->stwtaken) {
-			pp->stwtaken = false;
-			pidleput(pp);
-			handed = true;
-		}
-	}
-	pthread_cond_broadcast(&sched.stwcond);
-	unlock();
-	if (handed || atomic_load(&sched.runqsize))
-		wakep();
-}
 
 int sched_trace_start(const char *path)
 {
 	sched_m *m = sched_mself;
 	if (sched_trace_enabled || atomic_load(&sched.exiting) || atomic_load(&sched.stw))
 		return -1;
-	stop_the_world_for();
+	stop_the_world(STW_TRACE_START);
 	trace_hooks h = tracer_hooks(path);
 	int rc = trace_init(&h) == 0 && trace_start(trace_snapshot, NULL) == 0 ? 0 : -1;
 	if (rc == 0) {
@@ -1785,7 +1793,7 @@ int sched_trace_stop(void)
 	sched_m *m = sched_mself;
 	if (!sched_trace_enabled || atomic_load(&sched.exiting) || atomic_load(&sched.stw))
 		return -1;
-	stop_the_world_for();
+	stop_the_world(STW_TRACE_STOP);
 	int rc = trace_finish(m);
 	start_the_world();
 	return rc;

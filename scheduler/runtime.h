@@ -26,6 +26,13 @@ static inline void sched_cpu_relax(void)
 /* P statuses (Go's _Pidle, _Prunning, _Psyscall). */
 enum { P_IDLE, P_RUNNING, P_SYSCALL };
 
+/* Why the world is stopped (Go's stopTheWorld reason). */
+enum stw_reason {
+	STW_EXIT,        /* the program ends: the other Ms stop for good */
+	STW_TRACE_START, /* bytecode starts tracing: the world runs on after */
+	STW_TRACE_STOP,  /* bytecode stops tracing */
+};
+
 struct sched_p {
 	/* index in sched.allp, 0 .. nprocs-1 */
 	int32_t id;

@@ -168,6 +168,14 @@ TRACE_SYSTEMSTACK static void flush_on_g0(void *arg)
 {
 	trace_assert_on_g0();
 	struct flush_args *a = arg;
+	/* The new batch goes on from the P's last tick: ticks never go back
+	 * within one P's events, batch to batch.  (A thread that moves between
+	 * cores whose cycle counters disagree can see the counter go back;
+	 * trace_next_ticks then bumps each tick by one, the P's ticks run
+	 * ahead of the counter for a while, and a batch starting afresh from
+	 * the counter would begin before the end of the one before it: Go's
+	 * parser rejects that, "time stamps out of order".) */
+	uint64_t last = a->buf ? a->buf->last_ticks : 0;
 	pthread_mutex_lock(&trace.lock);
 	if (a->buf)
 		full_queue(a->buf);
@@ -183,10 +191,11 @@ TRACE_SYSTEMSTACK static void flush_on_g0(void *arg)
 			fputs("trace: out of memory\n", stderr);
 			abort();
 		}
-		b = m; /* zeroed: last_ticks 0 */
+		b = m;
 	}
 	b->link = NULL;
 	b->pos = 0;
+	b->last_ticks = last;
 	trace_buf_byte(b, TRACE_EV_BATCH | 1 << TRACE_ARG_SHIFT);
 	trace_buf_varint(b, (uint64_t)(int64_t)a->pid); /* -1 becomes 2^64-1 */
 	trace_buf_varint(b, trace_next_ticks(b, trace_ticks()));

@@ -182,6 +182,29 @@ static void test_records_at_buffer_end(void)
 	free(bytes);
 }
 
+/* A P's ticks never go back from one batch to the next, even when its last
+ * events ran ahead of the cycle counter (bumped by one each because the
+ * counter seemed to go back, as on a thread that moved between cores). */
+static void test_batch_ticks_carry_on(void)
+{
+	const char *path = out_path("trace_ticks.trace");
+	trace_hooks h = fake_hooks(path, TRACE_DUMP_DIRECT);
+	CU_ASSERT_EQUAL_FATAL(trace_init(&h), 0);
+	CU_ASSERT_EQUAL_FATAL(trace_start(NULL, NULL), 0);
+	trace_pstate pp = {.id = 0};
+	trace_proc_start(&pp, 1);
+	uint64_t ahead = trace_ticks() + ((uint64_t)1 << 40);
+	pp.buf->last_ticks = ahead;
+	trace_heap_alloc(&pp, 1);
+	CU_ASSERT_EQUAL(pp.buf->last_ticks, ahead + 1);
+	pp.buf = trace_flush(pp.buf, pp.id);
+	CU_ASSERT(pp.buf->last_ticks > ahead + 1);
+	trace_heap_alloc(&pp, 2);
+	CU_ASSERT(pp.buf->last_ticks > ahead + 2);
+	trace_pstate *pps[1] = { &pp };
+	CU_ASSERT_EQUAL(trace_stop(pps, 1), 0);
+}
+
 /* ---- strings -------------------------------------------------------------- */
 
 static void test_long_strings(void)
@@ -484,6 +507,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "varint round trip", test_varint_roundtrip);
 	CU_add_test(s, "reserved 10-byte varint", test_reserved_varint);
 	CU_add_test(s, "records at a buffer's end", test_records_at_buffer_end);
+	CU_add_test(s, "batch ticks carry on", test_batch_ticks_carry_on);
 	CU_add_test(s, "1 KiB strings", test_long_strings);
 	CU_add_test(s, "stack table from 8 threads", test_stack_table_concurrent);
 	CU_add_test(s, "stack cache: same innermost PC", test_stack_cache);
