@@ -46,7 +46,6 @@ sched_state sched = {
 
 __thread sched_m *sched_mself;
 
-bool sched_trace_enabled;
 
 const char *sched_waitreason_string(int reason)
 {
@@ -399,28 +398,6 @@ static sched_p *releasep(void)
 	m->p = NULL;
 	pp->m = NULL;
 	return pp;
-}
-
-/* The tracer's stack hook: the VM frames of the G that embeds tg.  The
- * tracer calls it in the middle of writing an event, after reading the
- * clock, as Go's traceEventLocked calls gcallers. */
-static int sched_trace_stack(trace_gstate *tg, uint64_t *pcs, int max)
-{
-	sched_g *g = (sched_g *)((char *)tg - offsetof(sched_g, trace));
-	return sched.cfg.hooks.stack(g, pcs, max);
-}
-
-/* The tracing state of g, NULL for no G: the goroutine whose stack an
- * event carries. */
-static trace_gstate *tracegs(sched_g *g)
-{
-	return g ? &g->trace : NULL;
-}
-
-/* The trace state of the current M's P, or NULL (the global buffer). */
-static trace_pstate *tracep(void)
-{
-	return sched_mself && sched_mself->p ? &sched_mself->p->trace : NULL;
 }
 
 static void mstart(void *arg);
@@ -1006,7 +983,7 @@ void sched_ready(sched_g *g)
 	g->waitreason = WAIT_NONE;
 	if (sched_trace_enabled) {
 		/* the waker's stack, if a G is waking it (not a timer) */
-		trace_go_unblock(&sched_mself->p->trace, &g->trace, tracegs(sched_mself->curg));
+		trace_go_unblock(&sched_mself->p->trace, &g->trace, sched_tracegs(sched_mself->curg));
 	}
 	setgstatus(g, G_RUNNABLE);
 	sched_chaos(CHAOS_READY);
@@ -1229,20 +1206,10 @@ void sched_start(sched_g *newg)
 		return;
 	}
 	if (sched_trace_enabled) {
-		trace_go_create(&m->p->trace, &newg->trace, newg->startpc, tracegs(m->curg));
+		trace_go_create(&m->p->trace, &newg->trace, newg->startpc, sched_tracegs(m->curg));
 	}
 	sched_runqput(m->p, newg, true);
 	wakep();
-}
-
-int64_t sched_goid(void)
-{
-	return sched_mself->curg->goid;
-}
-
-void sched_stack_stats_enable(void)
-{
-	sched_stack_stats = true;
 }
 
 bool sched_on_system_stack(void)
@@ -1278,36 +1245,6 @@ bool sched_check_preempt(int64_t *budget)
 /* ------------------------------------------------------------------ */
 /* Start and end                                                      */
 /* ------------------------------------------------------------------ */
-
-/* The tracer's systemstack hook: on an M, the real switch to g0; on a
- * thread that is not an M (none writes events today) a direct call. */
-static void trace_systemstack(const char *what, void (*fn)(void *), void *arg)
-{
-	if (sched_mstack_self)
-		systemstack(what, fn, arg);
-	else
-		fn(arg);
-}
-
-/* What the tracer is given: the scheduler's switch and clock, the VM's
- * PC names and stacks, and where to write. */
-static trace_hooks tracer_hooks(const char *path)
-{
-	trace_hooks h = {
-		.systemstack = trace_systemstack,
-		.on_system_stack = sched_on_system_stack,
-		.describe_pc = sched.cfg.hooks.describe_pc,
-		.stack = sched.cfg.hooks.stack ? sched_trace_stack : NULL,
-		/* the real clock even in deterministic mode, whose virtual
-		 * clock stands still while Gs run: the trace's Frequency
-		 * relates cycles to real nanoseconds */
-		.nanotime = NULL,
-		.clock = sched.cfg.trace_clock,
-		.dump = sched.cfg.trace_dump,
-		.path = path,
-	};
-	return h;
-}
 
 int sched_init(const sched_config *cfg)
 {
@@ -1348,14 +1285,11 @@ int sched_init(const sched_config *cfg)
 		pidleput(pp);
 	}
 	if (cfg->trace_path && *cfg->trace_path) {
-		trace_hooks h = tracer_hooks(cfg->trace_path);
-		if (trace_init(&h) != 0)
+		if (sched_trace_init(cfg->trace_path) != 0)
 			return -1;
 	}
 	return 0;
 }
-
-static void start_tracing(void);
 
 /* The body of every M, on its M stack. */
 static void mstart(void *arg)
@@ -1363,44 +1297,10 @@ static void mstart(void *arg)
 	sched_m *m = arg;
 	sched_mself = m;
 	if (m->id == 0 && sched.cfg.trace_path && *sched.cfg.trace_path)
-		start_tracing();
+		sched_trace_start_configured();
 	sched.cfg.hooks.mloop();
 	/* The loop ends when the program deadlocked: report it and finish. */
 	sched_exit(VM_EXIT_STATUS_DEADLOCK);
-}
-
-/* What StartTrace writes first: the goroutines that exist (only main at the
- * start of the program; all of them when bytecode starts tracing with the
- * world stopped) and the number of Ps. */
-static void trace_snapshot(void *arg)
-{
-	(void)arg;
-	for (uint32_t i = 0; i < sched.nallgs; i++) {
-		sched_g *g = sched.allgs[i];
-		uint32_t st = atomic_load(&g->status);
-		if (st == G_RUNNABLE || st == G_RUNNING)
-			trace_snapshot_goroutine(NULL, &g->trace, g->startpc, TRACE_G_RUNNABLE);
-		else if (st == G_WAITING)
-			trace_snapshot_goroutine(NULL, &g->trace, g->startpc, TRACE_G_WAITING);
-		else if (st == G_SYSCALL) /* its P was taken: it exits through GoSysExit */
-			trace_snapshot_goroutine(NULL, &g->trace, g->startpc, TRACE_G_SYSCALL);
-	}
-	trace_gomaxprocs(NULL, (uint64_t)sched.nprocs, NULL);
-}
-
-/* Start the trace asked for by the configuration.  Runs on M0 before it
- * schedules anything, so the tracer's system-stack work has a g0. */
-static void start_tracing(void)
-{
-	if (trace_start(trace_snapshot, NULL) == 0) {
-		sched_trace_enabled = true;
-		return;
-	}
-	const char *path;
-	int err = trace_error(&path);
-	fprintf(stderr, "greenvm: trace: %s: %s (the program runs without a trace)\n",
-		path ? path : sched.cfg.trace_path, strerror(err));
-	sched.trace_failed = true;
 }
 
 int sched_main(void)
@@ -1456,7 +1356,7 @@ static const char *const stw_reasons[] = {
  * runtime bug must not keep the trace and the output from being written),
  * and says so.  Called by a running G's M, or (STW_EXIT only) by a thread
  * that is not an M, the signal thread. */
-static void stop_the_world(enum stw_reason reason)
+void sched_stop_the_world(enum stw_reason reason)
 {
 	sched_m *m = sched_mself;
 	sched_p *ours = m ? m->p : NULL;
@@ -1517,7 +1417,7 @@ static void stop_the_world(enum stw_reason reason)
 
 /* Let the world run again after stop_the_world (not STW_EXIT): the Ps taken
  * from syscalls go to the idle list, and an M is woken if there is work. */
-static void start_the_world(void)
+void sched_start_the_world(void)
 {
 	bool handed = false;
 	lock();
@@ -1541,26 +1441,6 @@ static void stop_for_exit_m(void *arg)
 {
 	(void)arg;
 	stop_for_exit();
-}
-
-/* End the trace, with the world stopped, as Go's StopTrace: the G that
- * stops it yields in it, so no goroutine is left running when the trace
- * ends (go tool trace's viewer needs each GoStart to end); then every P's
- * buffer is flushed (no other P is writing) and the stack table dumped.
- * 0, or -1 when writing failed (trace_error says why). */
-static int trace_finish(sched_m *m)
-{
-	if (m && m->p && m->curg)
-		trace_go_sched(&m->p->trace, &m->curg->trace);
-	sched_trace_enabled = false;
-	trace_pstate **pps = calloc((size_t)sched.nprocs, sizeof *pps);
-	if (!pps)
-		sched_throw("out of memory stopping the trace");
-	for (int i = 0; i < sched.nprocs; i++)
-		pps[i] = &sched.allp[i].trace;
-	int rc = trace_stop(pps, sched.nprocs);
-	free(pps);
-	return rc;
 }
 
 /* Flush what the program printed.  The signal thread only tries: an M
@@ -1600,7 +1480,7 @@ bool sched_end_program(sched_m *m, int status)
 	if (!first)
 		return false;
 
-	stop_the_world(STW_EXIT);
+	sched_stop_the_world(STW_EXIT);
 	if (status == VM_EXIT_STATUS_DEADLOCK) {
 		/* Every other M is asleep: nobody touches the Gs now. */
 		status = 2;
@@ -1617,7 +1497,7 @@ bool sched_end_program(sched_m *m, int status)
 		}
 	}
 	flush_output(m == NULL);
-	if (sched_trace_enabled && trace_finish(m) != 0) {
+	if (sched_trace_enabled && sched_trace_finish(m) != 0) {
 		const char *path;
 		int err = trace_error(&path);
 		fprintf(stderr, "greenvm: trace: %s: %s\n", path ? path : "?", strerror(err));
@@ -1632,176 +1512,3 @@ bool sched_end_program(sched_m *m, int status)
 	return true;
 }
 
-void sched_trace_gc(int ev, uint64_t arg)
-{
-	if (!sched_trace_enabled || atomic_load(&sched.exiting))
-		return;
-	trace_pstate *pp = tracep();
-	switch (ev) {
-	case TRACE_EV_GC_START:
-		/* No stack, unlike Go's: a collection starts inside whatever
-		 * instruction allocated, where the G's registers are not saved. */
-		trace_gc_start(pp, NULL);
-		break;
-	case TRACE_EV_GC_DONE: trace_gc_done(pp); break;
-	case TRACE_EV_GC_STW_START: trace_gc_stw_start(pp, 0); break;
-	case TRACE_EV_GC_STW_DONE: trace_gc_stw_done(pp); break;
-	case TRACE_EV_HEAP_ALLOC: trace_heap_alloc(pp, arg); break;
-	default: break;
-	}
-}
-
-void sched_trace_task_create(uint64_t task, uint64_t parent, const char *name)
-{
-	if (!sched_trace_enabled)
-		return;
-	sched_m *m = sched_mself;
-	trace_user_task_create(&m->p->trace, task, parent, name, tracegs(m->curg));
-}
-
-void sched_trace_task_end(uint64_t task)
-{
-	if (!sched_trace_enabled)
-		return;
-	sched_m *m = sched_mself;
-	trace_user_task_end(&m->p->trace, task, tracegs(m->curg));
-}
-
-void sched_trace_region(uint64_t task, int end, const char *name)
-{
-	if (!sched_trace_enabled)
-		return;
-	sched_m *m = sched_mself;
-	trace_user_region(&m->p->trace, task, end, name, tracegs(m->curg));
-}
-
-void sched_trace_log(uint64_t task, const char *category, const char *message)
-{
-	if (!sched_trace_enabled)
-		return;
-	sched_m *m = sched_mself;
-	trace_user_log(&m->p->trace, task, category, message, tracegs(m->curg));
-}
-
-/* Print a JSON string (op names are plain ASCII, but be safe). */
-static void json_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', out);
-		fputc(*s, out);
-	}
-	fputc('"', out);
-}
-
-/* An M's g0 high-water mark: the paint tells it, unless --stack-stats
- * repainted g0 for each operation; then it is the deepest operation. */
-static size_t g0_high_water(sched_m *m)
-{
-	size_t hw = sched_g0_high_water(m->stack);
-	for (int i = 0; i < SCHED_OPSTATS; i++)
-		if (m->stack->opstats[i].deepest > hw)
-			hw = m->stack->opstats[i].deepest;
-	return hw;
-}
-
-void sched_stack_report(FILE *out, bool json, uint64_t vm_largest, uint64_t vm_growths)
-{
-	/* Merge the per-M operation tables by name. */
-	struct sched_opstat ops[SCHED_OPSTATS * 4] = { 0 };
-	int nops = 0;
-	for (sched_m *m = sched.allm; m; m = m->alllink) {
-		for (int i = 0; i < SCHED_OPSTATS && m->stack->opstats[i].op; i++) {
-			struct sched_opstat *o = &m->stack->opstats[i];
-			int j = 0;
-			while (j < nops && strcmp(ops[j].op, o->op) != 0)
-				j++;
-			if (j == nops) {
-				if (nops == (int)(sizeof ops / sizeof ops[0]))
-					continue;
-				ops[nops++] = (struct sched_opstat){ o->op, 0 };
-			}
-			if (o->deepest > ops[j].deepest)
-				ops[j].deepest = o->deepest;
-		}
-	}
-	if (json) {
-		fputs("{\"ms\": [", out);
-		for (sched_m *m = sched.allm; m; m = m->alllink)
-			fprintf(out, "%s{\"m\": %lld, \"g0_bytes\": %zu, \"g0_high_water\": %zu, "
-				"\"mstack_bytes\": %zu, \"mstack_deepest\": %zu}",
-				m == sched.allm ? "" : ", ", (long long)m->id, m->stack->sysstack,
-				g0_high_water(m), m->stack->mstack,
-				sched_mstack_deepest(m->stack));
-		fputs("], \"operations\": {", out);
-		for (int j = 0; j < nops; j++) {
-			fputs(j ? ", " : "", out);
-			json_string(out, ops[j].op);
-			fprintf(out, ": %zu", ops[j].deepest);
-		}
-		fprintf(out, "}, \"vm_stacks\": {\"largest_bytes\": %llu, \"growths\": %llu}, "
-			"\"signal\": {\"kernel_frame_bytes\": %zu, \"handler_bytes\": %u, "
-			"\"g0_static_worst_bytes\": %u, \"sysstack_min_bytes\": %zu}}\n",
-			(unsigned long long)vm_largest, (unsigned long long)vm_growths,
-			sched_signal_frame(), SCHED_GC_SIGNAL_HANDLER, SCHED_G0_STATIC_WORST,
-			sched_sysstack_safe_min());
-		return;
-	}
-	fputs("stack statistics:\n", out);
-	for (sched_m *m = sched.allm; m; m = m->alllink)
-		fprintf(out, "  M %lld: g0 %zu bytes, high-water %zu bytes; M stack %zu bytes, deepest use %zu bytes\n",
-			(long long)m->id, m->stack->sysstack, g0_high_water(m),
-			m->stack->mstack, sched_mstack_deepest(m->stack));
-	fputs("  deepest g0 use by operation:\n", out);
-	for (int j = 0; j < nops; j++)
-		fprintf(out, "    %-20s %6zu bytes\n", ops[j].op, ops[j].deepest);
-	fprintf(out, "  goroutine VM stacks: largest %llu bytes, %llu growths\n",
-		(unsigned long long)vm_largest, (unsigned long long)vm_growths);
-	fprintf(out, "  signal reserve on g0: %zu bytes (kernel signal frame %zu bytes, measured "
-		"on this CPU; collector's handler %u)\n",
-		sched_signal_reserve(), sched_signal_frame(), SCHED_GC_SIGNAL_HANDLER);
-	fprintf(out, "  smallest --sysstack accepted: %zu bytes (deepest runtime path %u + signal "
-		"reserve, in pages)\n",
-		sched_sysstack_safe_min(), SCHED_G0_STATIC_WORST);
-}
-
-/* ------------------------------------------------------------------ */
-/* Starting and stopping the trace while the program runs             */
-/* ------------------------------------------------------------------ */
-
-int sched_trace_start(const char *path)
-{
-	sched_m *m = sched_mself;
-	if (sched_trace_enabled || atomic_load(&sched.exiting) || atomic_load(&sched.stw))
-		return -1;
-	stop_the_world(STW_TRACE_START);
-	trace_hooks h = tracer_hooks(path);
-	int rc = trace_init(&h) == 0 && trace_start(trace_snapshot, NULL) == 0 ? 0 : -1;
-	if (rc == 0) {
-		/* Go's StartTrace ends with ProcStart and GoStart for the caller. */
-		sched_trace_enabled = true;
-		trace_proc_start(&m->p->trace, (uint64_t)m->id);
-		trace_go_start(&m->p->trace, &m->curg->trace);
-	}
-	start_the_world();
-	return rc;
-}
-
-int sched_trace_stop(void)
-{
-	sched_m *m = sched_mself;
-	if (!sched_trace_enabled || atomic_load(&sched.exiting) || atomic_load(&sched.stw))
-		return -1;
-	stop_the_world(STW_TRACE_STOP);
-	int rc = trace_finish(m);
-	start_the_world();
-	return rc;
-}
-
-const char *sched_trace_failed_why(void)
-{
-	const char *path;
-	int err = trace_error(&path);
-	return err ? strerror(err) : NULL;
-}

@@ -234,6 +234,26 @@ static inline void sched_chaos(enum sched_chaos_point point)
 /* signal.c: SIGQUIT's dump, SIGINT and SIGTERM's orderly end. */
 void sched_signals_start(void);
 
+/* proc.c: stop every P but the caller's (Go's stopTheWorldWithSema), and
+ * let them run again (not after STW_EXIT); see proc.c. */
+void sched_stop_the_world(enum stw_reason reason);
+void sched_start_the_world(void);
+
+/* trace.c */
+/* The tracing state of g, NULL for no G: the goroutine whose stack an
+ * event carries. */
+static inline trace_gstate *sched_tracegs(sched_g *g)
+{
+	return g ? &g->trace : NULL;
+}
+/* Set up the tracer to write path (trace_init with the scheduler's hooks). */
+int sched_trace_init(const char *path);
+/* Start the trace the configuration asks for: on M0, before it schedules. */
+void sched_trace_start_configured(void);
+/* End the trace with the world stopped (Go's StopTrace); m is the M that
+ * ends it or NULL.  0, or -1 (trace_error says why). */
+int sched_trace_finish(sched_m *m);
+
 /* proc.c */
 /* sched.lock, for the files of scheduler/: try for up to ms
  * milliseconds (true: taken), and release */

@@ -294,8 +294,7 @@ void sched_trace_gc(int ev, uint64_t arg);
 /* True on an M's system stack (g0): the GC's allocation check. */
 bool sched_on_system_stack(void);
 
-/* Current goroutine id, number of Ps. */
-int64_t sched_goid(void);
+/* The number of Ps. */
 int sched_nprocs(void);
 
 /* Nanoseconds of the scheduler's clock (virtual in deterministic mode). */

@@ -98,8 +98,8 @@ INDIRECT = {
     'c->fn': 'ENTRY',
     'm->mcall_fn': 'ENTRY',
     # the tracer's systemstack hook: the scheduler's trace_systemstack
-    # (scheduler/proc.c), which calls systemstack; tests pass their own
-    'trace.hooks.systemstack': ['scheduler/proc.c:trace_systemstack'],
+    # (scheduler/trace.c), which calls systemstack; tests pass their own
+    'trace.hooks.systemstack': ['scheduler/trace.c:trace_systemstack'],
     # the tracer's clock hook: sched_nanotime has its signature
     'trace.hooks.nanotime': ['sched_nanotime'],
     # the VM's hooks, through the scheduler: "describe this PC" and "this
