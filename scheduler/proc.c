@@ -649,6 +649,59 @@ SYSTEMSTACK static void stopm(void)
 
 __thread int64_t sched_tls_slice;
 
+/* --schedlog: one line per scheduling decision, on stderr:
+ *
+ *   sched 12 t=1500000 P0 M0: G3 from runnext (woken by G2)
+ *
+ * the decision's number, the scheduler's clock in ns since the start
+ * (virtual in deterministic mode, so the log is the same on every run),
+ * the P and M, the G, where it was found (enum sched_pick) and how it
+ * became runnable (enum sched_readyhow).  Written with write(2) from a
+ * small buffer: it runs on g0, where stdio must not be used. */
+static _Atomic uint64_t schedlog_seq;
+
+static void schedlog(sched_m *m, sched_g *g, int pick, int32_t from)
+{
+	static const char *const picks[] = {
+		[PICK_RUNNEXT] = "from runnext", [PICK_LOCAL] = "from the local queue",
+		[PICK_GLOBAL] = "from the global queue", [PICK_STOLEN] = "stolen from P",
+		[PICK_SYSCALL] = "back from a syscall, on an idle P",
+		[PICK_SYSCALL_OWN] = "back from a syscall, on its own P",
+	};
+	static const char *const hows[] = {
+		[READY_CREATED] = "created by G", [READY_WOKEN] = "woken by G",
+		[READY_TIMER] = "its sleep ended", [READY_YIELDED] = "it yielded",
+		[READY_PREEMPTED] = "preempted", [READY_SYSCALL] = "its syscall ended",
+	};
+	char buf[160];
+	size_t n = 0;
+	sched_put(buf, sizeof buf - 1, &n, "sched ");
+	sched_put_uint(buf, sizeof buf - 1, &n, atomic_fetch_add(&schedlog_seq, 1) + 1);
+	sched_put(buf, sizeof buf - 1, &n, " t=");
+	sched_put_uint(buf, sizeof buf - 1, &n, (uintmax_t)(sched_nanotime() - sched.start_ns));
+	sched_put(buf, sizeof buf - 1, &n, " P");
+	sched_put_uint(buf, sizeof buf - 1, &n, (uintmax_t)m->p->id);
+	sched_put(buf, sizeof buf - 1, &n, " M");
+	sched_put_uint(buf, sizeof buf - 1, &n, (uintmax_t)m->id);
+	sched_put(buf, sizeof buf - 1, &n, ": G");
+	sched_put_uint(buf, sizeof buf - 1, &n, (uintmax_t)g->goid);
+	sched_put(buf, sizeof buf - 1, &n, " ");
+	sched_put(buf, sizeof buf - 1, &n, picks[pick]);
+	if (pick == PICK_STOLEN)
+		sched_put_uint(buf, sizeof buf - 1, &n, (uintmax_t)from);
+	if (pick != PICK_SYSCALL && pick != PICK_SYSCALL_OWN &&
+	    (g->readyhow != READY_CREATED || g->readyby != 0)) {
+		sched_put(buf, sizeof buf - 1, &n, " (");
+		sched_put(buf, sizeof buf - 1, &n, hows[g->readyhow]);
+		if (g->readyhow == READY_CREATED || g->readyhow == READY_WOKEN)
+			sched_put_uint(buf, sizeof buf - 1, &n, (uintmax_t)g->readyby);
+		sched_put(buf, sizeof buf - 1, &n, ")");
+	}
+	sched_put(buf, sizeof buf - 1, &n, "\n");
+	buf[n] = '\0';
+	sched_write_stderr(buf, NULL, NULL);
+}
+
 /* Run g on this M: resume the VM loop.  On g0; does not return.
  *
  * A G that inherits the time slice (Go's inheritTime: it came from runnext)
@@ -660,6 +713,8 @@ SYSTEMSTACK __attribute__((noreturn)) static void execute(sched_g *g, bool inher
 {
 	sched_assert_on_g0();
 	sched_m *m = sched_mself;
+	if (sched.cfg.schedlog)
+		schedlog(m, g, m->pick, m->pickfrom);
 	setcurg(m, g);
 	setgstatus(g, G_RUNNING);
 	if (!inherit) {
@@ -753,8 +808,11 @@ top:;
 		if (w && w <= now)
 			sched_check_timers(p2, now);
 	}
-	if ((g = sched_runqget(pp, inherit)))
+	if ((g = sched_runqget(pp, inherit))) {
+		m->pick = *inherit ? PICK_RUNNEXT : PICK_LOCAL;
 		return g;
+	}
+	m->pick = PICK_GLOBAL;
 	if (atomic_load(&sched.runqsize)) {
 		lock();
 		g = sched_globrunqget(pp, 0);
@@ -777,8 +835,11 @@ top:;
 				if (p2 == pp)
 					continue;
 				sched_chaos(CHAOS_STEAL);
-				if ((g = sched_runqsteal(pp, p2, tries == 3)))
+				if ((g = sched_runqsteal(pp, p2, tries == 3))) {
+					m->pick = PICK_STOLEN;
+					m->pickfrom = p2->id;
 					return g;
+				}
 			}
 		}
 	}
@@ -838,6 +899,7 @@ SYSTEMSTACK __attribute__((noreturn)) static void schedule(void)
 	sched_g *g = NULL;
 	bool inherit = false;
 	setcurg(m, NULL);
+	m->pick = PICK_GLOBAL;
 	if (atomic_load(&sched.exiting))
 		stop_for_exit();
 	if (atomic_load(&sched.stw) && sched.stwowner != m)
@@ -858,8 +920,8 @@ SYSTEMSTACK __attribute__((noreturn)) static void schedule(void)
 		g = sched_globrunqget(pp, 1);
 		unlock();
 	}
-	if (!g)
-		g = sched_runqget(pp, &inherit);
+	if (!g && (g = sched_runqget(pp, &inherit)))
+		m->pick = inherit ? PICK_RUNNEXT : PICK_LOCAL;
 	if (!g)
 		g = findrunnable(&inherit);
 	if (m->spinning)
@@ -913,6 +975,8 @@ SYSTEMSTACK static void gosched_m(void *arg)
 	if (sched_trace_enabled)
 		trace_block(g, (int)(intptr_t)arg);
 	setgstatus(g, G_RUNNABLE);
+	g->readyhow = (intptr_t)arg == TRACE_EV_GO_PREEMPT ? READY_PREEMPTED : READY_YIELDED;
+	g->readyby = 0;
 	setcurg(sched_mself, NULL);
 	lock();
 	globrunqput(g);
@@ -981,6 +1045,9 @@ void sched_ready(sched_g *g)
 	if (atomic_load(&g->status) != G_WAITING)
 		sched_throw("sched_ready: G is not waiting");
 	g->waitreason = WAIT_NONE;
+	/* on g0 with no G: a timer (sched_check_timers) */
+	g->readyby = sched_mself->curg ? sched_mself->curg->goid : 0;
+	g->readyhow = sched_mself->curg ? READY_WOKEN : READY_TIMER;
 	if (sched_trace_enabled) {
 		/* the waker's stack, if a G is waking it (not a timer) */
 		trace_go_unblock(&sched_mself->p->trace, &g->trace, sched_tracegs(sched_mself->curg));
@@ -1109,6 +1176,8 @@ SYSTEMSTACK static void exitsyscall0(void *arg)
 	sched_g *g = m->curg;
 	setcurg(m, NULL);
 	setgstatus(g, G_RUNNABLE);
+	g->readyhow = READY_SYSCALL;
+	g->readyby = 0;
 	lock();
 	if (atomic_load(&sched.exiting)) {
 		unlock();
@@ -1120,6 +1189,7 @@ SYSTEMSTACK static void exitsyscall0(void *arg)
 	unlock();
 	if (pp) {
 		acquirep(pp);
+		m->pick = PICK_SYSCALL;
 		execute(g, false);
 	}
 	stopm();
@@ -1135,6 +1205,8 @@ void sched_exitsyscall(void)
 	atomic_fetch_sub(&sched.nmsyscall, 1);
 	sched_chaos(CHAOS_EXITSYSCALL);
 	if (exitsyscallfast(m, oldp)) {
+		if (sched.cfg.schedlog)
+			schedlog(m, g, m->p == oldp ? PICK_SYSCALL_OWN : PICK_SYSCALL, 0);
 		/* On another P, or our own after someone else's syscall on it:
 		 * the G starts again in the trace. */
 		if (sched_trace_enabled &&
@@ -1199,6 +1271,8 @@ void sched_start(sched_g *newg)
 {
 	setgstatus(newg, G_RUNNABLE);
 	sched_m *m = sched_mself;
+	newg->readyhow = READY_CREATED;
+	newg->readyby = m && m->curg ? m->curg->goid : 0;
 	if (!m) { /* the main G, before any M runs */
 		lock();
 		globrunqput(newg);

@@ -100,7 +100,14 @@ struct sched_m {
 	uint64_t syscalltick;
 	/* next M in sched.allm (never removed: Ms live as long as the program) */
 	sched_m *alllink;
+	/* where schedule() found the G it is about to run (enum sched_pick)
+	 * and, if stolen, from which P: --schedlog */
+	uint8_t pick;
+	int32_t pickfrom;
 };
+
+/* Where schedule() found a G (--schedlog). */
+enum sched_pick { PICK_RUNNEXT, PICK_LOCAL, PICK_GLOBAL, PICK_STOLEN, PICK_SYSCALL, PICK_SYSCALL_OWN };
 
 /* The global scheduler state (Go's schedt), under lock unless atomic. */
 typedef struct sched_state {

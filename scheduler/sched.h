@@ -155,6 +155,20 @@ struct sched_g {
 	uint64_t sysexit_ticks;
 	/* a sleeping G's wake-up time (sched_nanotime clock) */
 	int64_t when;
+	/* how the G last became runnable (enum sched_readyhow), and the
+	 * goroutine that made it so (0: none, the runtime): --schedlog */
+	uint8_t readyhow;
+	int64_t readyby;
+};
+
+/* How a G became runnable, for --schedlog. */
+enum sched_readyhow {
+	READY_CREATED,   /* a go instruction started it */
+	READY_WOKEN,     /* another G completed its operation (channel, mutex...) */
+	READY_TIMER,     /* its sleep ended */
+	READY_YIELDED,   /* it called yield */
+	READY_PREEMPTED, /* its time slice ended */
+	READY_SYSCALL,   /* its C call returned and no P was free */
 };
 
 /* ------------------------------------------------------------------ */
@@ -184,6 +198,8 @@ typedef struct sched_config {
 	bool deterministic;
 	/* time slice in deterministic mode, in taken jumps and calls */
 	int64_t slice;
+	/* --schedlog: a line on stderr for every scheduling decision */
+	bool schedlog;
 	/* print a line of scheduler state to stderr every this many ms
 	 * (0: never), like Go's GODEBUG=schedtrace; not in deterministic mode */
 	int64_t schedtrace_ms;

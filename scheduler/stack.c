@@ -118,14 +118,14 @@ static inline void sched_asan_finish(void *fake, const void **bottom, size_t *si
 /* ------------------------------------------------------ overflow report */
 
 /* Append s to buf at *n, within cap.  Async-signal-safe. */
-static void sched_put(char *buf, size_t cap, size_t *n, const char *s)
+void sched_put(char *buf, size_t cap, size_t *n, const char *s)
 {
 	while (*s != '\0' && *n < cap)
 		buf[(*n)++] = *s++;
 }
 
 /* Append v in decimal.  Async-signal-safe (no printf in a signal handler). */
-static void sched_put_uint(char *buf, size_t cap, size_t *n, uintmax_t v)
+void sched_put_uint(char *buf, size_t cap, size_t *n, uintmax_t v)
 {
 	char digits[24];
 	size_t i = sizeof digits;

@@ -131,6 +131,12 @@ extern __thread sched_mstack *sched_mstack_self;
  */
 void sched_stack_init(void);
 
+/* Append s, or v in decimal, to buf at *n, within cap: formatting without
+ * stdio, for signal handlers and g0 (where glibc's unbuffered stderr would
+ * format into an 8 KiB buffer on the stack). */
+void sched_put(char *buf, size_t cap, size_t *n, const char *s);
+void sched_put_uint(char *buf, size_t cap, size_t *n, uintmax_t v);
+
 /* Round a g0 size up to whole pages; 0 when outside [MIN, MAX]. */
 size_t sched_sysstack_round(size_t bytes);
 

@@ -27,6 +27,11 @@ static const char usage[] =
 	"                     taken jumps and calls, a virtual clock; same output and\n"
 	"                     schedule on every run\n"
 	"  --schedtrace=MS    print a line of scheduler state every MS milliseconds\n"
+	"  --schedlog         print every scheduling decision: which G runs on which P\n"
+	"                     and M, and why (runnext, local or global queue, stolen,\n"
+	"                     back from a syscall)\n"
+	"  --slice=N          deterministic mode's time slice: N taken jumps and calls\n"
+	"                     (default 10000)\n"
 	"  --max-stack=SIZE   largest a goroutine's VM stack may grow (default 64M)\n"
 	"  --trace=FILE       write an execution trace in Go 1.19's format\n"
 	"                     (read it with go tool trace, or greenvm trace)\n"
@@ -148,6 +153,12 @@ static int cmd_run(int argc, char **argv)
 			if (parse_number(v, 0, 1, 3600000, &n) != 0)
 				return fail("--schedtrace: bad period '%s' (milliseconds, 1 to 3600000)", v);
 			o.schedtrace_ms = (int64_t)n;
+		} else if (strcmp(a, "--schedlog") == 0) {
+			o.schedlog = 1;
+		} else if ((v = option_value(a, "--slice"))) {
+			if (parse_number(v, 0, 1, 1000000000, &n) != 0)
+				return fail("--slice: bad slice '%s' (1 to 1000000000 jumps and calls)", v);
+			o.slice = (int64_t)n;
 		} else if ((v = option_value(a, "--trace"))) {
 			if (!*v)
 				return fail("%s", "--trace: no file name");
@@ -186,6 +197,9 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (i >= argc)
 		return fail("%s", "run: no program given (see greenvm --help)");
+	if (o.slice && !o.deterministic)
+		return fail("%s", "--slice: only with --sched=deterministic (a normal run's "
+				  "slice is 10 ms, measured by sysmon)");
 	vm_program *p = load_or_report(argv[i]);
 	if (!p)
 		return VM_EXIT_BADPROG;

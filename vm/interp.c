@@ -1125,6 +1125,8 @@ int vm_run(vm_program *p, const vm_run_options *o)
 		.procs = o->deterministic ? 1 : o->procs,
 		.sysstack = o->sysstack,
 		.deterministic = o->deterministic,
+		.slice = o->slice,
+		.schedlog = o->schedlog != 0,
 		.schedtrace_ms = o->schedtrace_ms,
 		.hooks = {
 			.mloop = mloop,

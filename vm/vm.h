@@ -321,6 +321,11 @@ typedef struct vm_run_options {
 	uint64_t gc_stress;
 	/* --schedtrace=MS: a scheduler-state line every MS milliseconds */
 	int64_t schedtrace_ms;
+	/* --schedlog: a line for every scheduling decision */
+	int schedlog;
+	/* --slice=N: the deterministic time slice, in taken jumps and calls
+	 * (0: the default, 10000) */
+	int64_t slice;
 	/* --debug-overflow-mstack (debug builds): overflow an M stack on purpose */
 	int debug_overflow_mstack;
 	/* --stack-stats: 1 text, 2 JSON, printed to stderr at exit */

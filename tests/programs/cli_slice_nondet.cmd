@@ -1,0 +1,1 @@
+run --slice=5 programs/hello.gasm

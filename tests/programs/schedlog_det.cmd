@@ -1,0 +1,1 @@
+run --sched=deterministic --schedlog programs/pingpong.gasm 3

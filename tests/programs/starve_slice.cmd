@@ -1,0 +1,1 @@
+run --sched=deterministic --slice=1000 tests/programs/starve.gasm -v
