@@ -21,8 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "trace/reader.h"
-#include "trace/tools.h"
+#include "trace/tools/reader.h"
+#include "trace/tools/tools.h"
 
 #define GO "/usr/lib/go-1.19/bin/go"
 #define GODATA "/usr/lib/go-1.19/src/internal/trace/testdata/"

@@ -1,4 +1,5 @@
-/* tools.h: `greenvm trace dump|stats|json|html`, the trace tools (trace/tools.c).
+/* tools.h: `greenvm trace dump|stats|json|html`, the trace tools
+ * (trace/tools/tools.c), the public header of the trace tools library.
  *
  * The tools read a trace with the reader (reader.h) and show it: one event a
  * line, Go's goroutine analysis, a Chrome trace (JSON) or one HTML page.
@@ -10,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "trace/reader.h"
+#include "trace/tools/reader.h"
 
 /* The entry of `greenvm trace ...`: argv[0] is the subcommand (dump, stats,
  * json, html), then its arguments.  Returns the exit status: 0, 1 when the

@@ -1,4 +1,4 @@
-/* reader.h: greenvm's reader of Go 1.19 execution traces (internal to trace/).
+/* reader.h: greenvm's reader of Go 1.19 execution traces (trace/tools/).
  *
  * The reader shares only the format's constants with the writer (enum
  * trace_event in trace/trace.h), never its code, so that it can judge the

@@ -10,15 +10,12 @@
  *   json   the Chrome Trace Event Format (chrome://tracing, Perfetto);
  *   html   one self-contained page: a zoomable timeline and the stats.
  */
-/* The tools run on an ordinary thread stack (the command line), never on
- * g0: the folder's small-frame rule does not apply to this file. */
-#pragma GCC diagnostic ignored "-Wframe-larger-than="
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "trace/tools.h"
+#include "trace/tools/assets.h"
+#include "trace/tools/tools.h"
 
 /* ---- the analysis (Go's GoroutineStats) -------------------------------- */
 
@@ -555,67 +552,6 @@ static int tool_json(const trace_rd *t, const char *file, FILE *out)
 
 /* ---- html ---------------------------------------------------------------- */
 
-/* The page's script: draws the lanes from the data in #data, zooms with the
- * wheel, pans by dragging, shows an event's details on hover, and writes a
- * summary of what it drew into <body data-...> for tests. */
-static const char html_script[] =
-	"const D=JSON.parse(document.getElementById('data').textContent);\n"
-	"const cv=document.getElementById('tl'),cx=cv.getContext('2d'),tip=document.getElementById('tip');\n"
-	"const LH=22,LW=150,TOP=26;\n"
-	"const lanes=[];D.ps.forEach(p=>lanes.push({kind:'p',id:p,label:'P'+p,items:[]}));\n"
-	"const gl={};D.gs.forEach(g=>{gl[g.id]=lanes.length;lanes.push({kind:'g',id:g.id,label:'G'+g.id+' '+g.fn,items:[]});});\n"
-	"const pl={};D.ps.forEach((p,i)=>pl[p]=i);\n"
-	"D.run.forEach(r=>{if(r[0] in pl)lanes[pl[r[0]]].items.push({a:r[2],b:r[3],g:r[1],st:0,why:r[4]});});\n"
-	"D.seg.forEach(s=>{if(s[0] in gl)lanes[gl[s[0]]].items.push({a:s[2],b:s[3],g:s[0],st:s[1],why:s[4]});});\n"
-	"const STATES=['running','runnable','blocked','syscall','sleeping'];\n"
-	"const SCOL=['#3b82f6','#fbbf24','#f87171','#a78bfa','#94a3b8'];\n"
-	"function gcol(g){const h=(g*137.508)%360;return 'hsl('+h+',62%,58%)';}\n"
-	"let t0=0,t1=Math.max(D.dur,1);\n"
-	"function resize(){cv.width=cv.parentElement.clientWidth;cv.height=TOP+lanes.length*LH+4;draw();}\n"
-	"function X(t){return LW+(t-t0)/(t1-t0)*(cv.width-LW);}\n"
-	"function trim(v,d){return v.toFixed(d).replace(/\\.?0+$/,'');}\n"
-	"function fmt(ns){return ns>=1e6?trim(ns/1e6,3)+' ms':ns>=1e3?trim(ns/1e3,1)+' \\u00b5s':Math.round(ns)+' ns';}\n"
-	"let drawn={p:0,g:0};\n"
-	"function draw(){cx.clearRect(0,0,cv.width,cv.height);cx.font='12px sans-serif';drawn={p:0,g:0};\n"
-	" const step=Math.pow(10,Math.floor(Math.log10((t1-t0)/5)));cx.fillStyle='#555';cx.strokeStyle='#e5e7eb';\n"
-	" for(let t=Math.ceil(t0/step)*step;t<=t1;t+=step){const x=X(t);cx.beginPath();cx.moveTo(x,TOP-6);cx.lineTo(x,cv.height);cx.stroke();cx.fillText(fmt(t),x+2,12);}\n"
-	" lanes.forEach((l,i)=>{const y=TOP+i*LH;cx.fillStyle=i%2?'#f8fafc':'#eef2f7';cx.fillRect(LW,y,cv.width-LW,LH);\n"
-	"  cx.fillStyle=l.kind=='p'?'#1e3a8a':'#334155';cx.fillText(l.label.slice(0,22),4,y+15);\n"
-	"  l.items.forEach(it=>{if(it.b<t0||it.a>t1)return;const x0=Math.max(X(it.a),LW),x1=Math.min(X(it.b),cv.width);\n"
-	"   cx.fillStyle=l.kind=='p'?gcol(it.g):SCOL[it.st];cx.fillRect(x0,y+3,Math.max(x1-x0,1),LH-6);\n"
-	"   if(l.kind=='p'&&x1-x0>28){cx.fillStyle='#fff';cx.fillText('G'+it.g,x0+3,y+15);}});\n"
-	"  drawn[l.kind]++;});\n"
-	" cx.fillStyle='#fff';cx.fillRect(0,0,LW,TOP-4);\n"
-	" document.body.dataset.lanesP=drawn.p;document.body.dataset.lanesG=drawn.g;document.body.dataset.drawn='yes';}\n"
-	"cv.addEventListener('wheel',ev=>{ev.preventDefault();const r=cv.getBoundingClientRect(),x=ev.clientX-r.left;if(x<LW)return;\n"
-	" const t=t0+(x-LW)/(cv.width-LW)*(t1-t0),k=ev.deltaY>0?1.25:0.8;t0=t-(t-t0)*k;t1=t+(t1-t)*k;\n"
-	" if(t1-t0<10){t1=t0+10;}draw();},{passive:false});\n"
-	"let drag=null;cv.addEventListener('mousedown',ev=>{drag={x:ev.clientX,t0:t0,t1:t1};});\n"
-	"window.addEventListener('mouseup',()=>drag=null);\n"
-	"cv.addEventListener('mousemove',ev=>{const r=cv.getBoundingClientRect(),x=ev.clientX-r.left,y=ev.clientY-r.top;\n"
-	" if(drag){const dt=(ev.clientX-drag.x)/(cv.width-LW)*(drag.t1-drag.t0);t0=drag.t0-dt;t1=drag.t1-dt;draw();return;}\n"
-	" const l=lanes[Math.floor((y-TOP)/LH)];tip.style.display='none';if(!l||x<LW)return;\n"
-	" const t=t0+(x-LW)/(cv.width-LW)*(t1-t0),slop=(t1-t0)/(cv.width-LW)*2;\n"
-	" const it=l.items.find(i=>i.a-slop<=t&&t<=i.b+slop);if(!it)return;const g=D.gs.find(q=>q.id==it.g);\n"
-	" tip.innerHTML='<b>G'+it.g+'</b> '+(g?g.fn:'')+'<br>'+(l.kind=='p'?'running on P'+l.id:STATES[it.st])+\n"
-	"  '<br>from '+fmt(it.a)+' for '+fmt(it.b-it.a)+(it.why?'<br>then '+it.why:'');\n"
-	" tip.style.display='block';tip.style.left=(ev.pageX+12)+'px';tip.style.top=(ev.pageY+12)+'px';});\n"
-	"cv.addEventListener('mouseleave',()=>tip.style.display='none');\n"
-	"document.getElementById('reset').onclick=()=>{t0=0;t1=Math.max(D.dur,1);draw();};\n"
-	"window.addEventListener('resize',resize);resize();\n";
-
-static const char html_style[] =
-	"body{font:14px/1.4 system-ui,sans-serif;margin:16px;color:#1f2937;background:#fff}\n"
-	"h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:20px 0 6px}\n"
-	".note{color:#6b7280}#wrap{border:1px solid #d1d5db;border-radius:6px;overflow:hidden}\n"
-	"canvas{display:block;cursor:crosshair}\n"
-	"#tip{position:absolute;display:none;background:#111827;color:#f9fafb;padding:6px 8px;"
-	"border-radius:4px;font-size:12px;pointer-events:none}\n"
-	"table{border-collapse:collapse;font-size:13px}td,th{padding:3px 8px;text-align:right;"
-	"border-bottom:1px solid #e5e7eb}td:last-child,th:last-child{text-align:left}\n"
-	"th{background:#f3f4f6}.key span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;"
-	"vertical-align:middle;border-radius:2px}\n";
-
 /* The state a goroutine enters with an event that ends its running slice. */
 static int after_state(int type)
 {
@@ -702,62 +638,79 @@ static void html_data(const trace_rd *t, const trace_tool_stats *st, FILE *out)
 	fputs("]}", out);
 }
 
+/* What the holes of timeline.html are filled from. */
+typedef struct html_page {
+	const trace_rd *t;      /* the trace */
+	const char *file;       /* its file name */
+	trace_tool_stats st;    /* its analysis */
+	int rc;                 /* 0, or 1 when out of memory */
+} html_page;
+
+/* Write what the hole {{name}} (len bytes of name) of timeline.html holds. */
+static void html_fill(FILE *out, const char *name, size_t len, html_page *pg)
+{
+#define IS(s) (len == sizeof s - 1 && memcmp(name, s, len) == 0)
+	const trace_tool_stats *st = &pg->st;
+	if (IS("file")) {
+		put_html(out, pg->file);
+	} else if (IS("style")) {
+		fputs(trace_tools_timeline_css, out);
+	} else if (IS("script")) {
+		fputs(trace_tools_timeline_js, out);
+	} else if (IS("summary")) {
+		fprintf(out, "%zu events, %.3f ms, %zu goroutines, %zu Ps.", pg->t->nev,
+			ms(st->duration), st->ng, st->np);
+	} else if (IS("data")) {
+		html_data(pg->t, st, out);
+	} else if (IS("goroutines")) {
+		/* After {{data}}: the groups re-sort st, which html_data searches. */
+		size_t ngr;
+		tool_group *gr = make_groups(&pg->st, &ngr);
+		if (!gr) {
+			pg->rc = 1;
+			return;
+		}
+		for (size_t i = 0; i < ngr; i++) {
+			const trace_tool_g *s = &gr[i].sum;
+			fprintf(out, "<tr><td>%zu</td><td>%.3f</td><td>%.3f</td><td>%.3f</td>", gr[i].n,
+				ms(s->exec), ms(s->sched), ms(s->block));
+			for (int k = 0; k < TRACE_BLOCK_N; k++)
+				fprintf(out, "<td>%.3f</td>", ms(s->block_by[k]));
+			fprintf(out, "<td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%.3f</td><td>", ms(s->sleep),
+				ms(s->syscall), ms(s->io), ms(s->gc));
+			put_html(out, gr[i].name[0] ? gr[i].name : "(unknown)");
+			fputs("</td></tr>\n", out);
+		}
+		free(gr);
+	} else if (IS("ps")) {
+		for (size_t i = 0; i < st->np; i++)
+			fprintf(out, "<tr><td>P%lld</td><td>%.3f</td><td>%.1f%%</td><td></td></tr>\n",
+				(long long)st->p[i].id, ms(st->p[i].busy),
+				st->duration ? 100.0 * (double)st->p[i].busy / (double)st->duration : 0.0);
+	}
+#undef IS
+}
+
+/* The page: timeline.html with its holes filled. */
 static int tool_html(const trace_rd *t, const char *file, FILE *out)
 {
-	trace_tool_stats st;
-	if (trace_tool_analyse(t, &st) != 0) {
+	html_page pg = {.t = t, .file = file};
+	if (trace_tool_analyse(t, &pg.st) != 0) {
 		fprintf(stderr, "%s: out of memory\n", file);
 		return 1;
 	}
-	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>", out);
-	put_html(out, file);
-	fprintf(out, " - greenvm trace</title>\n<style>\n%s</style></head>\n<body>\n<h1>", html_style);
-	put_html(out, file);
-	fprintf(out, "</h1>\n<div class=\"note\">%zu events, %.3f ms, %zu goroutines, %zu Ps. "
-		"Wheel to zoom, drag to pan, hover for details. <button id=\"reset\">reset zoom</button></div>\n",
-		t->nev, ms(st.duration), st.ng, st.np);
-	fputs("<div class=\"key note\">goroutine lanes:"
-	      "<span style=\"background:#3b82f6\"></span>running"
-	      "<span style=\"background:#fbbf24\"></span>runnable"
-	      "<span style=\"background:#f87171\"></span>blocked"
-	      "<span style=\"background:#a78bfa\"></span>syscall"
-	      "<span style=\"background:#94a3b8\"></span>sleeping</div>\n"
-	      "<div id=\"wrap\"><canvas id=\"tl\"></canvas></div><div id=\"tip\"></div>\n", out);
-	/* The data; the stats table is computed here, before groups re-sort st. */
-	fputs("<script type=\"application/json\" id=\"data\">", out);
-	html_data(t, &st, out);
-	fputs("</script>\n", out);
-	size_t ngr;
-	tool_group *gr = make_groups(&st, &ngr);
-	if (!gr) {
-		trace_tool_stats_free(&st);
+	const char *p = trace_tools_timeline_html, *hole, *end;
+	while (pg.rc == 0 && (hole = strstr(p, "{{")) && (end = strstr(hole, "}}"))) {
+		fwrite(p, 1, (size_t)(hole - p), out);
+		html_fill(out, hole + 2, (size_t)(end - hole - 2), &pg);
+		p = end + 2;
+	}
+	if (pg.rc == 0)
+		fputs(p, out);
+	else
 		fprintf(stderr, "%s: out of memory\n", file);
-		return 1;
-	}
-	fputs("<h2>Goroutines by start function (ms)</h2>\n<table id=\"stats\"><tr><th>count</th>"
-	      "<th>exec</th><th>sched wait</th><th>block</th><th>send</th><th>recv</th><th>select</th>"
-	      "<th>sync</th><th>cond</th><th>sleep</th><th>syscall</th><th>io</th><th>gc</th>"
-	      "<th>function</th></tr>\n", out);
-	for (size_t i = 0; i < ngr; i++) {
-		const trace_tool_g *s = &gr[i].sum;
-		fprintf(out, "<tr><td>%zu</td><td>%.3f</td><td>%.3f</td><td>%.3f</td>", gr[i].n,
-			ms(s->exec), ms(s->sched), ms(s->block));
-		for (int k = 0; k < TRACE_BLOCK_N; k++)
-			fprintf(out, "<td>%.3f</td>", ms(s->block_by[k]));
-		fprintf(out, "<td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%.3f</td><td>", ms(s->sleep),
-			ms(s->syscall), ms(s->io), ms(s->gc));
-		put_html(out, gr[i].name[0] ? gr[i].name : "(unknown)");
-		fputs("</td></tr>\n", out);
-	}
-	fputs("</table>\n<h2>Ps</h2>\n<table><tr><th>P</th><th>busy (ms)</th><th>use</th><th></th></tr>\n", out);
-	for (size_t i = 0; i < st.np; i++)
-		fprintf(out, "<tr><td>P%lld</td><td>%.3f</td><td>%.1f%%</td><td></td></tr>\n",
-			(long long)st.p[i].id, ms(st.p[i].busy),
-			st.duration ? 100.0 * (double)st.p[i].busy / (double)st.duration : 0.0);
-	fprintf(out, "</table>\n<script>\n%s</script>\n</body></html>\n", html_script);
-	free(gr);
-	trace_tool_stats_free(&st);
-	return 0;
+	trace_tool_stats_free(&pg.st);
+	return pg.rc;
 }
 
 /* ---- the command line ---------------------------------------------------- */

@@ -27,9 +27,7 @@
  * real traces a record has about 3 bytes).
  */
 /* The reader runs on an ordinary thread stack (the `greenvm trace` tools and
- * tests), never on g0: the folder's small-frame rule does not apply here.
- * Its big state is on the heap all the same. */
-#pragma GCC diagnostic ignored "-Wframe-larger-than="
+ * tests), never on g0; its big state is on the heap all the same. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,7 +39,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "trace/reader.h"
+#include "trace/tools/reader.h"
 
 /* ---- event descriptions (Go's EventDescriptions) ---------------------- */
 
