@@ -20,8 +20,8 @@ fi
 
 # 1. Every program of the program tests, at 1, 2 and 4 Ps: the trace is
 # complete however the program ends, and go tool trace -d accepts it.
-for cmd in tests/programs/*.cmd; do
-	read -r -a args <"$cmd"
+# (tests/progtest.py list: greenvm's arguments for each run of each case)
+while read -r -a args <&3; do
 	[ "${args[0]}" = run ] || continue
 	case " ${args[*]} " in *" --procs="* | *" --sched="* | *"--max-stack"*) continue ;; esac
 	case "${args[1]}" in programs/*) ;; *) continue ;; esac
@@ -35,7 +35,7 @@ for cmd in tests/programs/*.cmd; do
 			fail "${args[*]:1} --procs=$p: go tool trace -d: $(grep -v Parsing "$tmp/err" | head -2)"
 		fi
 	done
-done
+done 3< <(python3 tests/progtest.py list)
 
 # 2. The legacy dump on a 4 KiB g0 overflows and is reported; on 256 KiB it
 # works, and Go's parser sees the same events as with the direct dump.  The
