@@ -1,10 +1,10 @@
 /* test_docs.c: docs/assembly.md's instruction table says exactly what vm/opcodes.h says. */
-#include <CUnit/Basic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vm/vm.h"
+#include "tests/unit/unit.h"
 
 #define DOC "docs/assembly.md"
 #define NCOLS 7 /* code, mnemonic, operand, pops, pushes, flow, what it does */
@@ -140,14 +140,8 @@ static void test_split_row(void)
 
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("docs", NULL, NULL);
-	CU_add_test(s, "split_row", test_split_row);
-	CU_add_test(s, "instruction table matches opcodes.h", test_instruction_table);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return unit_run("docs", NULL, NULL, (const unit_test[]){
+		{"split_row", test_split_row},
+		{"instruction table matches opcodes.h", test_instruction_table},
+		{NULL, NULL}});
 }

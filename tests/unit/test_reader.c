@@ -11,7 +11,6 @@
  * Chromium are test dependencies (./run test installs them): without one,
  * the tests that need it fail.
  */
-#include <CUnit/Basic.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdarg.h>
@@ -23,6 +22,7 @@
 
 #include "trace/tools/reader.h"
 #include "trace/tools/tools.h"
+#include "tests/unit/unit.h"
 
 #define GO "/usr/lib/go-1.19/bin/go"
 #define GODATA "/usr/lib/go-1.19/src/internal/trace/testdata/"
@@ -653,21 +653,15 @@ int main(int argc, char **argv)
 	make_trace();
 	if (!have_go)
 		printf("test_reader: go (%s) is absent or failed: its tests fail\n", GO);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("reader", NULL, NULL);
-	CU_add_test(s, "event counts equal go tool trace -d's", test_counts);
-	CU_add_test(s, "Go's testdata traces read as go tool trace -d reads them", test_go_testdata);
-	CU_add_test(s, "goroutine analysis totals equal goroutines.go's rules", test_stats);
-	CU_add_test(s, "every truncation and byte corruption: error or parse", test_truncations_and_corruptions);
-	CU_add_test(s, "random bytes: error or parse", test_random_bytes);
-	CU_add_test(s, "a bad trace: FILE: offset 0x...: reason, status 1", test_error_exit);
-	CU_add_test(s, "json: valid, with P tracks, slices, flows, GC, heap", test_json);
-	CU_add_test(s, "html: self-contained, every lane drawn, no console errors", test_html);
-	CU_add_test(s, "peak memory reading a few-MB trace stays under 20x the file", test_peak_memory);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed != 0;
+	return unit_run("reader", NULL, NULL, (const unit_test[]){
+		{"event counts equal go tool trace -d's", test_counts},
+		{"Go's testdata traces read as go tool trace -d reads them", test_go_testdata},
+		{"goroutine analysis totals equal goroutines.go's rules", test_stats},
+		{"every truncation and byte corruption: error or parse", test_truncations_and_corruptions},
+		{"random bytes: error or parse", test_random_bytes},
+		{"a bad trace: FILE: offset 0x...: reason, status 1", test_error_exit},
+		{"json: valid, with P tracks, slices, flows, GC, heap", test_json},
+		{"html: self-contained, every lane drawn, no console errors", test_html},
+		{"peak memory reading a few-MB trace stays under 20x the file", test_peak_memory},
+		{NULL, NULL}});
 }

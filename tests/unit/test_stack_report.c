@@ -1,9 +1,9 @@
 /* test_stack_report.c: runs tests/stackrep/stack_report.py on the fixture in tests/stackrep/fixture/ and checks its findings. */
-#include <CUnit/Basic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include "tests/unit/unit.h"
 
 /* A fresh folder for one run of the script (mkdtemp's). */
 static char dir[64];
@@ -172,15 +172,9 @@ static void test_verdict_fails(void)
 
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("stack_report", NULL, NULL);
-	CU_add_test(s, "worst case and chain of the fixture", test_worst_case_and_chain);
-	CU_add_test(s, "nested systemstack runs its own fn", test_nested_systemstack);
-	CU_add_test(s, "verdict fails over the g0 size", test_verdict_fails);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	int failed = (int)CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return unit_run("stack_report", NULL, NULL, (const unit_test[]){
+		{"worst case and chain of the fixture", test_worst_case_and_chain},
+		{"nested systemstack runs its own fn", test_nested_systemstack},
+		{"verdict fails over the g0 size", test_verdict_fails},
+		{NULL, NULL}});
 }

@@ -1,10 +1,10 @@
 /* test_verify.c: the verifier and loader: tests/bad/ with exact messages, good programs, hostile input. */
-#include <CUnit/Basic.h>
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vm/vm.h"
+#include "tests/unit/unit.h"
 
 #define BAD_DIR "tests/bad"
 
@@ -343,20 +343,14 @@ static void test_random_code(void)
 
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("verify", NULL, NULL);
-	CU_add_test(s, "tests/bad: exact messages", test_bad_programs);
-	CU_add_test(s, "maxstack computed", test_maxstack_computed);
-	CU_add_test(s, "good control flow", test_good_control_flow);
-	CU_add_test(s, "declared maxstack", test_declared_maxstack_kept);
-	CU_add_test(s, "frame caps", test_frame_caps);
-	CU_add_test(s, "200,000-instruction function", test_large_function);
-	CU_add_test(s, "random text", test_random_text);
-	CU_add_test(s, "random code", test_random_code);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return unit_run("verify", NULL, NULL, (const unit_test[]){
+		{"tests/bad: exact messages", test_bad_programs},
+		{"maxstack computed", test_maxstack_computed},
+		{"good control flow", test_good_control_flow},
+		{"declared maxstack", test_declared_maxstack_kept},
+		{"frame caps", test_frame_caps},
+		{"200,000-instruction function", test_large_function},
+		{"random text", test_random_text},
+		{"random code", test_random_code},
+		{NULL, NULL}});
 }
