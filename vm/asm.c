@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc/common.h"
 #include "vm/internal.h"
 
 /* ---------------------------------------------------------------- */
@@ -34,63 +35,13 @@ static int grow(void *arrp, uint32_t n, uint32_t *cap, size_t sz)
 	return 0;
 }
 
-/* An open-addressing table from byte strings to uint32 values. */
-typedef struct name_table {
-	/* slots: key (not owned, NULL = empty), its length, and its value */
-	struct name_slot {
-		const char *key;
-		size_t len;
-		uint32_t val;
-	} *slots;
-	/* number of slots, a power of two; used < cap / 2 */
-	uint32_t cap, used;
-} name_table;
-
-static struct name_slot *nt_find(name_table *t, const char *key, size_t len)
-{
-	if (!t->cap)
-		return NULL;
-	uint32_t i = (uint32_t)vm_hash_bytes(key, len) & (t->cap - 1);
-	for (;;) {
-		struct name_slot *s = &t->slots[i];
-		if (!s->key || (s->len == len && memcmp(s->key, key, len) == 0))
-			return s;
-		i = (i + 1) & (t->cap - 1);
-	}
-}
+/* The name tables are id tables (gc/common.h) from names to indices. */
 
 /* Value of key, or -1. */
-static int64_t nt_get(name_table *t, const char *key, size_t len)
+static int64_t nt_get(const idtab *t, const char *key, size_t len)
 {
-	struct name_slot *s = nt_find(t, key, len);
-	return s && s->key ? (int64_t)s->val : -1;
-}
-
-/* Insert key (which must stay valid); -1 out of memory. */
-static int nt_put(name_table *t, const char *key, size_t len, uint32_t val)
-{
-	if ((t->used + 1) * 2 > t->cap) {
-		name_table n = { calloc(t->cap ? t->cap * 2 : 64, sizeof *n.slots),
-				 t->cap ? t->cap * 2 : 64, 0 };
-		if (!n.slots)
-			return -1;
-		for (uint32_t i = 0; i < t->cap; i++)
-			if (t->slots[i].key)
-				*nt_find(&n, t->slots[i].key, t->slots[i].len) = t->slots[i], n.used++;
-		free(t->slots);
-		*t = n;
-	}
-	struct name_slot *s = nt_find(t, key, len);
-	if (!s->key)
-		t->used++;
-	*s = (struct name_slot){ key, len, val };
-	return 0;
-}
-
-static void nt_clear(name_table *t)
-{
-	free(t->slots);
-	*t = (name_table){ 0 };
+	uint32_t *v = idtab_get_name(t, key, len);
+	return v ? (int64_t)*v : -1;
 }
 
 /* ---------------------------------------------------------------- */
@@ -116,7 +67,7 @@ typedef struct asm_state {
 	uint32_t cap_consts, cap_funcs, cap_code, cap_lines, cap_externs;
 
 	/* function and extern names -> index; constant keys -> pool index */
-	name_table funcs, externs, consts;
+	idtab funcs, externs, consts;
 	/* keys of the constant table: kind byte + value bytes, owned */
 	char **const_keys;
 	uint32_t cap_const_keys;
@@ -127,7 +78,7 @@ typedef struct asm_state {
 	/* the function being assembled, or NULL between functions */
 	vm_function *fn;
 	/* its locals and labels by name; labels map to word offsets */
-	name_table locals, labels;
+	idtab locals, labels;
 	/* jumps to labels not yet defined in this function */
 	fixup *jumps;
 	uint32_t njumps, cap_jumps;
@@ -364,14 +315,14 @@ static int64_t intern_const(asm_state *a, vm_value v)
 		return k;
 	}
 	if (grow(&p->consts, p->nconsts, &a->cap_consts, sizeof *p->consts) != 0 ||
-	    grow(&a->const_keys, p->nconsts, &a->cap_const_keys, sizeof *a->const_keys) != 0 ||
-	    nt_put(&a->consts, key, klen, p->nconsts) != 0) {
+	    grow(&a->const_keys, p->nconsts, &a->cap_const_keys, sizeof *a->const_keys) != 0) {
 		free(key);
 		if (v.kind == VK_STRING)
 			free(v.u.s);
 		return FAIL(a, "out of memory");
 	}
 	a->const_keys[p->nconsts] = key;
+	idtab_put_name(&a->consts, key, klen, p->nconsts, NULL);
 	p->consts[p->nconsts] = v;
 	return p->nconsts++;
 }
@@ -432,7 +383,7 @@ static int operand(asm_state *a, cursor *c, int kind, const char *mnem)
 		if (!(n = ident(c, &name)))
 			return FAIL(a, "%s: expected %s name", mnem,
 				    kind == OPND_FUNC ? "a function" : kind == OPND_LABEL ? "a label" : "an extern");
-		name_table *t = kind == OPND_FUNC ? &a->funcs : kind == OPND_LABEL ? &a->labels : &a->externs;
+		idtab *t = kind == OPND_FUNC ? &a->funcs : kind == OPND_LABEL ? &a->labels : &a->externs;
 		iv = nt_get(t, name, n);
 		if (iv >= 0)
 			return emit(a, (uint32_t)iv);
@@ -456,8 +407,7 @@ static int add_local(asm_state *a, const char *name, size_t n)
 		return FAIL(a, "local %.*s declared twice", (int)n, name);
 	if (a->fn->nlocals >= (1u << 20))
 		return FAIL(a, "too many locals (at most %u)", 1u << 20);
-	if (nt_put(&a->locals, name, n, a->fn->nlocals) != 0)
-		return FAIL(a, "out of memory");
+	idtab_put_name(&a->locals, name, n, a->fn->nlocals, NULL);
 	a->fn->nlocals++;
 	return 0;
 }
@@ -478,8 +428,9 @@ static int begin_func(asm_state *a, cursor *c)
 	vm_function *f = &p->funcs[p->nfuncs];
 	*f = (vm_function){ .maxstack = UINT32_MAX, .start = p->ncode, .line = a->debug_line };
 	f->name = strndup(name, n);
-	if (!f->name || nt_put(&a->funcs, f->name, n, p->nfuncs) != 0)
+	if (!f->name)
 		return FAIL(a, "out of memory");
+	idtab_put_name(&a->funcs, f->name, n, p->nfuncs, NULL);
 	p->nfuncs++;
 	a->fn = f;
 	const char *pn;
@@ -508,8 +459,8 @@ static int end_func(asm_state *a)
 	}
 	f->len = a->p->ncode - f->start;
 	a->njumps = 0;
-	nt_clear(&a->labels);
-	nt_clear(&a->locals);
+	idtab_free(&a->labels);
+	idtab_free(&a->locals);
 	a->fn = NULL;
 	return 0;
 }
@@ -543,8 +494,7 @@ static int declare_extern(asm_state *a, cursor *c)
 	if (!(e->name = strndup(name, n)))
 		return FAIL(a, "out of memory");
 	p->nexterns++; /* now vm_program_free frees the name */
-	if (nt_put(&a->externs, e->name, n, p->nexterns - 1) != 0)
-		return FAIL(a, "out of memory");
+	idtab_put_name(&a->externs, e->name, n, p->nexterns - 1, NULL);
 
 	/* the library: libc, libm or "file name" */
 	skip_space(c);
@@ -685,8 +635,7 @@ static int line(asm_state *a, cursor *c)
 			return FAIL(a, "label %.*s outside a function", (int)n, name);
 		if (nt_get(&a->labels, name, n) >= 0)
 			return FAIL(a, "label %.*s defined twice", (int)n, name);
-		if (nt_put(&a->labels, name, n, a->p->ncode - a->fn->start) != 0)
-			return FAIL(a, "out of memory");
+		idtab_put_name(&a->labels, name, n, a->p->ncode - a->fn->start, NULL);
 		if (at_end(c))
 			return 0;
 		if (!(n = ident(c, &name)))
@@ -759,11 +708,11 @@ vm_program *vm_asm(const char *file, const char *text, size_t len, vm_diag *d)
 	free(a.fcalls);
 	free(a.xcalls);
 	free(a.jumps);
-	nt_clear(&a.funcs);
-	nt_clear(&a.externs);
-	nt_clear(&a.consts);
-	nt_clear(&a.locals);
-	nt_clear(&a.labels);
+	idtab_free(&a.funcs);
+	idtab_free(&a.externs);
+	idtab_free(&a.consts);
+	idtab_free(&a.locals);
+	idtab_free(&a.labels);
 	if (err) {
 		vm_program_free(a.p);
 		return NULL;

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc/common.h"
 #include "vm/internal.h"
 
 #define GBC_MAGIC "\x7fGBC"
@@ -320,32 +321,22 @@ static int is_ident(const uint8_t *s, uint32_t n)
 }
 
 /* Index of the first of n records whose name an earlier one already has,
- * or n if the names are unique; -1 when out of memory.  The records are
- * `size` bytes apart and each starts with its name (a char *), as
- * vm_function and vm_extern do.  An open-addressing hash set of record
- * indices: linear time on average. */
-static int64_t duplicate_name(const void *records, size_t size, uint32_t n)
+ * or n if the names are unique.  The records are `size` bytes apart and
+ * each starts with its name (a char *), as vm_function and vm_extern do.
+ * An id table of names: linear time on average. */
+static uint32_t duplicate_name(const void *records, size_t size, uint32_t n)
 {
-#define NAME(i) (*(char *const *)((const char *)records + (size_t)(i) * size))
-	uint64_t cap = 16;
-	while (cap < 2 * (uint64_t)n)
-		cap *= 2;
-	uint32_t *slot = malloc(cap * sizeof *slot);
-	if (!slot)
-		return -1;
-	memset(slot, 0xff, cap * sizeof *slot); /* UINT32_MAX = empty */
+	idtab seen = { 0 };
 	uint32_t i;
 	for (i = 0; i < n; i++) {
-		uint64_t h = vm_hash_bytes(NAME(i), strlen(NAME(i))) & (cap - 1);
-		while (slot[h] != UINT32_MAX && strcmp(NAME(slot[h]), NAME(i)) != 0)
-			h = (h + 1) & (cap - 1);
-		if (slot[h] != UINT32_MAX)
+		const char *name = *(char *const *)((const char *)records + (size_t)i * size);
+		bool fresh;
+		idtab_put_name(&seen, name, strlen(name), i, &fresh);
+		if (!fresh)
 			break;
-		slot[h] = i;
 	}
-	free(slot);
+	idtab_free(&seen);
 	return i;
-#undef NAME
 }
 _Static_assert(offsetof(vm_function, name) == 0 && offsetof(vm_extern, name) == 0,
 	       "duplicate_name finds a record's name at its start");
@@ -402,11 +393,7 @@ static int decode_funcs(gbc_reader *r, vm_program *p)
 	}
 	if (!leave(r))
 		goto fail;
-	int64_t dup = duplicate_name(p->funcs, sizeof *p->funcs, p->nfuncs);
-	if (dup < 0) {
-		oom(r);
-		goto fail;
-	}
+	uint32_t dup = duplicate_name(p->funcs, sizeof *p->funcs, p->nfuncs);
 	if (dup < n) {
 		vm_diag_offset(r->d, r->file, name_at[dup], "function %s is defined twice",
 			       p->funcs[dup].name);
@@ -554,11 +541,7 @@ static int decode_externs(gbc_reader *r, vm_program *p)
 	}
 	if (!leave(r))
 		goto fail;
-	int64_t dup = duplicate_name(p->externs, sizeof *p->externs, n);
-	if (dup < 0) {
-		oom(r);
-		goto fail;
-	}
+	uint32_t dup = duplicate_name(p->externs, sizeof *p->externs, n);
 	if (dup < n) {
 		vm_diag_offset(r->d, r->file, name_at[dup], "extern %s is declared twice",
 			       p->externs[dup].name);

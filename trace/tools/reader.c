@@ -18,8 +18,8 @@
  *     of indices is ever made;
  *   - goroutine and P ids are interned (events hold 32- and 16-bit
  *     indices); per-goroutine and per-P state are arrays by index; task,
- *     string and stack tables are open-addressing hash maps from 64-bit ids
- *     to 32-bit indices.
+ *     string and stack tables are id tables (gc/common.h) from 64-bit ids to
+ *     32-bit indices.
  *
  * Errors longjmp back to trace_rd_mem, which frees everything.  Every
  * allocation grows with records read, so memory is a small multiple of the
@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gc/gc.h"
 #include "trace/tools/reader.h"
 
 /* ---- event descriptions (Go's EventDescriptions) ---------------------- */
@@ -138,14 +139,14 @@ typedef struct rd_state {
 	size_t nev, cap_ev;    /* their count and capacity */
 	uint32_t *heap;        /* the merge's heap of batches */
 	trace_rd_event *moved; /* GoSysExits taken out to move to their real time */
-	struct trace_rd_map *bmap; /* P id -> batch index */
+	idtab bmap;    /* P id -> batch index */
 	struct rd_batch *b;    /* the batches */
 	size_t nb, cap_b;      /* their count and capacity */
-	struct trace_rd_map *timers; /* goroutines named by EvTimerGoroutine */
-	struct trace_rd_map *gmap;   /* goroutine id -> index into t->gids and gs */
+	idtab timers; /* goroutines named by EvTimerGoroutine */
+	idtab gmap;   /* goroutine id -> index into t->gids and gs */
 	struct rd_g *gs;       /* per-goroutine state of the current phase, by index */
 	size_t cap_g;          /* capacity of gs (t->ngids are in use) */
-	struct trace_rd_map *pmap, *tasks; /* P id -> index into t->pids; task id -> event */
+	idtab pmap, tasks; /* P id -> index into t->pids; task id -> event */
 	struct rd_p *ps;       /* per-P state of the check, by index */
 	size_t cap_p;          /* capacity of ps (t->npids are in use) */
 } rd_state;
@@ -166,7 +167,7 @@ static void rd_fail(rd_state *s, size_t off, const char *fmt, ...)
 }
 
 /* Grow *p (of *cap elements of size sz) to hold at least n. */
-static void rd_grow(rd_state *s, void *pp, size_t *cap, size_t n, size_t sz)
+static void rd_grow(void *pp, size_t *cap, size_t n, size_t sz)
 {
 	void **p = pp;
 	if (n <= *cap)
@@ -174,84 +175,8 @@ static void rd_grow(rd_state *s, void *pp, size_t *cap, size_t n, size_t sz)
 	size_t c = *cap ? *cap : 16;
 	while (c < n)
 		c *= 2;
-	void *q = realloc(*p, c * sz);
-	if (!q)
-		rd_fail(s, s->pos, "out of memory");
-	*p = q;
+	*p = xrealloc(*p, c * sz);
 	*cap = c;
-}
-
-/* ---- a hash map from uint64 ids to uint32 values -------------------- */
-
-struct trace_rd_map {
-	uint64_t *keys; /* the keys of used slots */
-	uint32_t *vals; /* their values */
-	uint8_t *used;  /* 1 where a slot holds a key */
-	size_t cap;     /* slots, a power of two (0: nothing allocated) */
-	size_t n;       /* used slots; n * 2 <= cap */
-};
-
-static size_t map_slot(const struct trace_rd_map *m, uint64_t key)
-{
-	size_t i = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & (m->cap - 1);
-	while (m->used[i] && m->keys[i] != key)
-		i = (i + 1) & (m->cap - 1);
-	return i;
-}
-
-static uint32_t *map_get(const struct trace_rd_map *m, uint64_t key)
-{
-	if (!m || m->cap == 0)
-		return NULL;
-	size_t i = map_slot(m, key);
-	return m->used[i] ? &m->vals[i] : NULL;
-}
-
-static void map_free(struct trace_rd_map *m)
-{
-	if (!m)
-		return;
-	free(m->keys);
-	free(m->vals);
-	free(m->used);
-	free(m);
-}
-
-/* The value of key, inserted as `init` when absent (*fresh says which). */
-static uint32_t *map_put(rd_state *s, struct trace_rd_map **mp, uint64_t key,
-			 uint32_t init, bool *fresh)
-{
-	struct trace_rd_map *m = *mp;
-	if (!m && !(m = *mp = calloc(1, sizeof *m)))
-		rd_fail(s, s->pos, "out of memory");
-	if ((m->n + 1) * 2 > m->cap) {
-		struct trace_rd_map old = *m;
-		m->cap = old.cap ? old.cap * 2 : 64;
-		m->keys = malloc(m->cap * sizeof *m->keys);
-		m->vals = malloc(m->cap * sizeof *m->vals);
-		m->used = calloc(m->cap, 1);
-		if (!m->keys || !m->vals || !m->used) {
-			free(m->keys), free(m->vals), free(m->used);
-			*m = old;
-			rd_fail(s, s->pos, "out of memory");
-		}
-		for (size_t i = 0; i < old.cap; i++) {
-			if (!old.used[i])
-				continue;
-			size_t j = map_slot(m, old.keys[i]);
-			m->used[j] = 1, m->keys[j] = old.keys[i], m->vals[j] = old.vals[i];
-		}
-		free(old.keys), free(old.vals), free(old.used);
-	}
-	size_t i = map_slot(m, key);
-	bool f = !m->used[i];
-	if (f) {
-		m->used[i] = 1, m->keys[i] = key, m->vals[i] = init;
-		m->n++;
-	}
-	if (fresh)
-		*fresh = f;
-	return &m->vals[i];
 }
 
 /* ---- goroutine and P ids to indices ------------------------------------ */
@@ -299,10 +224,10 @@ static uint32_t rd_gid(rd_state *s, uint64_t id)
 {
 	trace_rd *t = s->t;
 	bool fresh;
-	uint32_t *v = map_put(s, &s->gmap, id, (uint32_t)t->ngids, &fresh);
+	uint32_t *v = idtab_put(&s->gmap, id, (uint32_t)t->ngids, &fresh);
 	if (fresh) {
-		rd_grow(s, &t->gids, &t->cap_gids, t->ngids + 1, sizeof *t->gids);
-		rd_grow(s, &s->gs, &s->cap_g, t->ngids + 1, sizeof *s->gs);
+		rd_grow(&t->gids, &t->cap_gids, t->ngids + 1, sizeof *t->gids);
+		rd_grow(&s->gs, &s->cap_g, t->ngids + 1, sizeof *s->gs);
 		t->gids[t->ngids] = id;
 		rd_g_reset(&s->gs[t->ngids]);
 		t->ngids++;
@@ -315,16 +240,16 @@ static uint32_t rd_gid(rd_state *s, uint64_t id)
 static uint16_t rd_pid(rd_state *s, int64_t id, size_t off)
 {
 	trace_rd *t = s->t;
-	uint32_t *v = map_get(s->pmap, (uint64_t)id);
+	uint32_t *v = idtab_get(&s->pmap, (uint64_t)id);
 	if (v)
 		return (uint16_t)*v;
 	if (t->npids > UINT16_MAX)
 		rd_fail(s, off, "too many P ids (more than %d)", UINT16_MAX + 1);
-	rd_grow(s, &t->pids, &t->cap_pids, t->npids + 1, sizeof *t->pids);
-	rd_grow(s, &s->ps, &s->cap_p, t->npids + 1, sizeof *s->ps);
+	rd_grow(&t->pids, &t->cap_pids, t->npids + 1, sizeof *t->pids);
+	rd_grow(&s->ps, &s->cap_p, t->npids + 1, sizeof *s->ps);
 	t->pids[t->npids] = id;
 	s->ps[t->npids] = (rd_p){false, 0, TRACE_RD_NONE};
-	*map_put(s, &s->pmap, (uint64_t)id, 0, NULL) = (uint32_t)t->npids;
+	*idtab_put(&s->pmap, (uint64_t)id, 0, NULL) = (uint32_t)t->npids;
 	return (uint16_t)t->npids++;
 }
 
@@ -366,7 +291,7 @@ static uint32_t rd_pool_add(rd_state *s, size_t off0, uint64_t n)
 	if (n > s->len - s->pos)
 		rd_fail(s, off0, "truncated string: %llu bytes, %zu left",
 			(unsigned long long)n, s->len - s->pos);
-	rd_grow(s, &t->pool, &t->cap_pool, t->npool + n + 1, 1);
+	rd_grow(&t->pool, &t->cap_pool, t->npool + n + 1, 1);
 	uint32_t at = (uint32_t)t->npool;
 	memcpy(t->pool + at, s->data + s->pos, n);
 	t->pool[at + n] = 0;
@@ -379,9 +304,9 @@ static rd_batch *rd_batch_for(rd_state *s, int64_t p, uint32_t *index, size_t of
 {
 	bool fresh;
 	uint16_t pi = rd_pid(s, p, off);
-	uint32_t *v = map_put(s, &s->bmap, (uint64_t)p, (uint32_t)s->nb, &fresh);
+	uint32_t *v = idtab_put(&s->bmap, (uint64_t)p, (uint32_t)s->nb, &fresh);
 	if (fresh) {
-		rd_grow(s, &s->b, &s->cap_b, s->nb + 1, sizeof *s->b);
+		rd_grow(&s->b, &s->cap_b, s->nb + 1, sizeof *s->b);
 		s->b[s->nb] = (rd_batch){pi, 0, TRACE_RD_NONE, TRACE_RD_NONE, 0, TRACE_RD_NONE};
 		s->nb++;
 	}
@@ -441,13 +366,13 @@ static void rd_records(rd_state *s)
 			uint64_t id = rd_varint(s);
 			if (id == 0)
 				rd_fail(s, off0, "string has invalid id 0");
-			if (map_get(t->strings, id))
+			if (idtab_get(&t->strings, id))
 				rd_fail(s, off0, "string has duplicate id %llu", (unsigned long long)id);
 			uint64_t n = rd_varint(s);
 			if (n == 0)
 				rd_fail(s, off0, "string has invalid length 0");
 			uint32_t at = rd_pool_add(s, off0, n);
-			*map_put(s, &t->strings, id, 0, NULL) = at;
+			*idtab_put(&t->strings, id, 0, NULL) = at;
 			continue;
 		}
 		s->nargs = 0;
@@ -458,7 +383,7 @@ static void rd_records(rd_state *s)
 			uint64_t evlen = rd_varint(s);
 			size_t start = s->pos;
 			while (evlen > s->pos - start) {
-				rd_grow(s, &s->args, &s->cap_args, s->nargs + 1, sizeof *s->args);
+				rd_grow(&s->args, &s->cap_args, s->nargs + 1, sizeof *s->args);
 				s->args[s->nargs++] = rd_varint(s);
 			}
 			if (evlen != s->pos - start)
@@ -488,7 +413,7 @@ static void rd_records(rd_state *s)
 			t->freq = a[0];
 			continue;
 		case TRACE_EV_TIMER_GOROUTINE:
-			map_put(s, &s->timers, a[0], 1, NULL);
+			idtab_put(&s->timers, a[0], 1, NULL);
 			continue;
 		case TRACE_EV_STACK: {
 			if (s->nargs < 2)
@@ -501,8 +426,8 @@ static void rd_records(rd_state *s)
 			if (a[0] == 0 || a[1] == 0)
 				continue;
 			uint32_t n = (uint32_t)a[1];
-			rd_grow(s, &t->frames, &t->cap_frames, t->nframes + n, sizeof *t->frames);
-			rd_grow(s, &t->stackv, &t->cap_stackv, t->nstackv + 1, sizeof *t->stackv);
+			rd_grow(&t->frames, &t->cap_frames, t->nframes + n, sizeof *t->frames);
+			rd_grow(&t->stackv, &t->cap_stackv, t->nstackv + 1, sizeof *t->stackv);
 			for (uint32_t i = 0; i < n; i++) {
 				trace_rd_frame *f = &t->frames[t->nframes + i];
 				f->pc = a[2 + 4 * i], f->fn = a[3 + 4 * i];
@@ -511,11 +436,11 @@ static void rd_records(rd_state *s)
 			t->stackv[t->nstackv].first = (uint32_t)t->nframes;
 			t->stackv[t->nstackv].n = n;
 			t->nframes += n;
-			*map_put(s, &t->stacks, a[0], 0, NULL) = (uint32_t)t->nstackv++;
+			*idtab_put(&t->stacks, a[0], 0, NULL) = (uint32_t)t->nstackv++;
 			continue;
 		}
 		}
-		rd_grow(s, &s->ev, &s->cap_ev, s->nev + 1, sizeof *s->ev);
+		rd_grow(&s->ev, &s->cap_ev, s->nev + 1, sizeof *s->ev);
 		trace_rd_event *e = &s->ev[s->nev];
 		uint64_t ea[3] = {0, 0, 0}, stk = 0; /* Go's Args and StkID */
 		size_t n = s->nargs;
@@ -575,7 +500,7 @@ static void rd_records(rd_state *s)
 		} else if (!start && descs[type].nargs == 0 && stk <= UINT32_MAX) {
 			e->a = (uint32_t)stk;
 		} else {
-			rd_grow(s, &t->x, &t->cap_x, t->nx + 1, sizeof *t->x);
+			rd_grow(&t->x, &t->cap_x, t->nx + 1, sizeof *t->x);
 			t->x[t->nx] = (trace_rd_xargs){{ea[0], ea[1], ea[2]}, stk, msg};
 			e->flags = TRACE_RD_X, e->a = (uint32_t)t->nx++;
 		}
@@ -602,14 +527,14 @@ static void rd_check_ids(rd_state *s)
 	trace_rd *t = s->t;
 	for (size_t i = 0; i < t->nframes; i++) {
 		const trace_rd_frame *f = &t->frames[i];
-		if ((f->fn && !map_get(t->strings, f->fn)) || (f->file && !map_get(t->strings, f->file)))
+		if ((f->fn && !idtab_get(&t->strings, f->fn)) || (f->file && !idtab_get(&t->strings, f->file)))
 			rd_fail(s, s->len, "stack frame %zu names unknown string %llu", i,
-				(unsigned long long)(map_get(t->strings, f->fn) ? f->file : f->fn));
+				(unsigned long long)(idtab_get(&t->strings, f->fn) ? f->file : f->fn));
 	}
 	for (size_t i = 0; i < s->nev; i++) {
 		const trace_rd_event *e = &s->ev[i];
 		uint64_t stk = trace_rd_stk(t, e);
-		if (stk && !map_get(t->stacks, stk))
+		if (stk && !idtab_get(&t->stacks, stk))
 			rd_fail(s, e->off, "%s has unknown stack id %llu", descs[e->type].name,
 				(unsigned long long)stk);
 	}
@@ -741,12 +666,8 @@ static int rd_cmp_ts(const void *x, const void *y)
  * order) and chain it again. */
 static void rd_sort_samples(rd_state *s, rd_batch *b)
 {
-	uint32_t *ix = malloc((b->n + 1) * sizeof *ix);
-	trace_rd_event *tmp = malloc((b->n + 1) * sizeof *tmp);
-	if (!ix || !tmp) {
-		free(ix), free(tmp);
-		rd_fail(s, 0, "out of memory");
-	}
+	uint32_t *ix = xmalloc((b->n + 1) * sizeof *ix);
+	trace_rd_event *tmp = xmalloc((b->n + 1) * sizeof *tmp);
 	uint32_t k = 0;
 	for (uint32_t i = b->head; i != TRACE_RD_NONE; i = s->ev[i].link)
 		ix[k++] = i;
@@ -767,12 +688,10 @@ static void rd_sort_samples(rd_state *s, rd_batch *b)
  * cycles, which now stay inside a block, are followed in cache. */
 enum { RD_BLOCK = 1 << 15 };
 
-static void rd_permute(rd_state *s, trace_rd_event *ev, size_t n)
+static void rd_permute(trace_rd_event *ev, size_t n)
 {
 	size_t nb = n / RD_BLOCK + 1;
-	uint32_t *fill = malloc(nb * sizeof *fill); /* next free slot of each block */
-	if (!fill)
-		rd_fail(s, 0, "out of memory");
+	uint32_t *fill = xmalloc(nb * sizeof *fill); /* next free slot of each block */
 	for (size_t b = 0; b < nb; b++)
 		fill[b] = (uint32_t)(b * RD_BLOCK);
 	for (size_t b = 0; b < nb; b++) {
@@ -800,14 +719,12 @@ static void rd_merge(rd_state *s)
 {
 	trace_rd *t = s->t;
 	size_t n = s->nev;
-	uint32_t *prof = map_get(s->bmap, (uint64_t)(int64_t)TRACE_RD_PROFILE_P);
+	uint32_t *prof = idtab_get(&s->bmap, (uint64_t)(int64_t)TRACE_RD_PROFILE_P);
 	if (prof)
 		rd_sort_samples(s, &s->b[*prof]);
 
 	rd_g_phase(s);
-	rd_heap h = {.b = s->heap = malloc((s->nb + 1) * sizeof *h.b), .n = 0};
-	if (!h.b)
-		rd_fail(s, 0, "out of memory");
+	rd_heap h = {.b = s->heap = xmalloc((s->nb + 1) * sizeof *h.b), .n = 0};
 	for (uint32_t i = 0; i < s->nb; i++)
 		s->b[i].wait = TRACE_RD_NONE, rd_offer(s, &h, i);
 	uint32_t done = 0;
@@ -849,7 +766,7 @@ static void rd_merge(rd_state *s)
 		rd_offer(s, &h, bi);
 	}
 	trace_rd_event *ev = s->ev;
-	rd_permute(s, ev, n);
+	rd_permute(ev, n);
 
 	/* Timestamps must respect the order found. */
 	for (size_t i = 1; i < n; i++)
@@ -871,7 +788,7 @@ static void rd_merge(rd_state *s)
 				rd_fail(s, e->off, "stray syscall exit");
 			if ((int64_t)real < block)
 				rd_fail(s, e->off, "time stamps out of order (syscall exit)");
-			rd_grow(s, &s->moved, &cap_moved, nmoved + 1, sizeof *s->moved);
+			rd_grow(&s->moved, &cap_moved, nmoved + 1, sizeof *s->moved);
 			s->moved[nmoved] = *e;
 			s->moved[nmoved++].ts = (int64_t)real;
 			continue;
@@ -898,7 +815,7 @@ static void rd_merge(rd_state *s)
 		double ns = (double)(int64_t)((uint64_t)e->ts - (uint64_t)min) * ns_per_tick;
 		e->ts = ns >= 9.2e18 ? INT64_MAX : ns <= -9.2e18 ? INT64_MIN : (int64_t)ns;
 		e->link = TRACE_RD_NONE;
-		if (e->type == TRACE_EV_GO_UNBLOCK && map_get(s->timers, t->gids[e->g]))
+		if (e->type == TRACE_EV_GO_UNBLOCK && idtab_get(&s->timers, t->gids[e->g]))
 			e->p = timer_p;
 		if (e->type == TRACE_EV_GO_SYSEXIT)
 			e->p = sys_p;
@@ -969,7 +886,7 @@ static void rd_set_stk(rd_state *s, trace_rd_event *e, uint64_t stk)
 	if (!(e->flags & TRACE_RD_X)) {
 		if (stk == 0)
 			return;
-		rd_grow(s, &t->x, &t->cap_x, t->nx + 1, sizeof *t->x);
+		rd_grow(&t->x, &t->cap_x, t->nx + 1, sizeof *t->x);
 		t->x[t->nx] = (trace_rd_xargs){{trace_rd_arg(t, e, 0), trace_rd_arg(t, e, 1), 0}, 0, 0};
 		e->flags |= TRACE_RD_X, e->a = (uint32_t)t->nx++;
 	}
@@ -1152,14 +1069,14 @@ static void rd_check(rd_state *s)
 			break;
 		case TRACE_EV_USER_TASK_CREATE: {
 			bool fresh;
-			uint32_t *v = map_put(s, &s->tasks, a0, i, &fresh);
+			uint32_t *v = idtab_put(&s->tasks, a0, i, &fresh);
 			if (!fresh && *v != TRACE_RD_NONE)
 				rd_fail(s, e->off, "task id %llu conflicts", a0);
 			*v = i;
 			break;
 		}
 		case TRACE_EV_USER_TASK_END: {
-			uint32_t *v = map_get(s->tasks, a0);
+			uint32_t *v = idtab_get(&s->tasks, a0);
 			if (v && *v != TRACE_RD_NONE)
 				ev[*v].link = i, *v = TRACE_RD_NONE;
 			break;
@@ -1200,8 +1117,8 @@ static void rd_state_free(rd_state *s)
 {
 	free(s->args), free(s->ev), free(s->moved);
 	free(s->b), free(s->gs), free(s->ps), free(s->heap);
-	map_free(s->bmap), map_free(s->timers), map_free(s->gmap);
-	map_free(s->pmap), map_free(s->tasks);
+	idtab_free(&s->bmap), idtab_free(&s->timers), idtab_free(&s->gmap);
+	idtab_free(&s->pmap), idtab_free(&s->tasks);
 	free(s);
 }
 
@@ -1210,7 +1127,7 @@ static void rd_run(rd_state *s)
 {
 	trace_rd *t = s->t;
 	t->version = rd_header(s);
-	rd_grow(s, &s->args, &s->cap_args, 16, sizeof *s->args);
+	rd_grow(&s->args, &s->cap_args, 16, sizeof *s->args);
 	rd_pool_add(s, 0, 0); /* pool[0] = "" */
 	rd_gid(s, 0);         /* gids[0] = goroutine 0 */
 	rd_records(s);
@@ -1229,11 +1146,7 @@ static int rd_parse(trace_rd *t, const uint8_t *data, size_t len, bool drop, con
 		    char *err, size_t errlen)
 {
 	memset(t, 0, sizeof *t);
-	rd_state *s = calloc(1, sizeof *s);
-	if (!s) {
-		snprintf(err, errlen, "%s: out of memory", name);
-		return -1;
-	}
+	rd_state *s = xcalloc(1, sizeof *s);
 	s->err = err, s->errlen = errlen, s->name = name;
 	s->data = data, s->len = len, s->t = t;
 	s->drop = drop;
@@ -1287,19 +1200,19 @@ void trace_rd_free(trace_rd *t)
 {
 	free(t->ev), free(t->x), free(t->gids), free(t->pids);
 	free(t->pool), free(t->frames), free(t->stackv);
-	map_free(t->strings), map_free(t->stacks);
+	idtab_free(&t->strings), idtab_free(&t->stacks);
 	memset(t, 0, sizeof *t);
 }
 
 const char *trace_rd_string(const trace_rd *t, uint64_t id)
 {
-	uint32_t *v = id ? map_get(t->strings, id) : NULL;
+	uint32_t *v = id ? idtab_get(&t->strings, id) : NULL;
 	return v ? t->pool + *v : "";
 }
 
 const trace_rd_frame *trace_rd_stack(const trace_rd *t, uint64_t id, int *n)
 {
-	uint32_t *v = id ? map_get(t->stacks, id) : NULL;
+	uint32_t *v = id ? idtab_get(&t->stacks, id) : NULL;
 	*n = v ? (int)t->stackv[*v].n : 0;
 	return v ? &t->frames[t->stackv[*v].first] : NULL;
 }

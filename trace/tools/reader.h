@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "gc/common.h"
 #include "trace/trace.h"
 
 /* Go's fake P ids (internal/trace FakeP...), used after the merge. */
@@ -78,8 +79,6 @@ typedef struct trace_rd_frame {
 	uint64_t line; /* line number */
 } trace_rd_frame;
 
-struct trace_rd_map;
-
 /* A parsed trace. */
 typedef struct trace_rd {
 	int version;             /* 1011, 1019 or 1020 (go 1.11, 1.19, 1.20) */
@@ -96,8 +95,8 @@ typedef struct trace_rd {
 	size_t npool, cap_pool;  /* used and allocated bytes of pool */
 	trace_rd_frame *frames;  /* every stack's frames, one after another */
 	size_t nframes, cap_frames; /* used and allocated frames */
-	struct trace_rd_map *strings; /* string id -> offset in pool */
-	struct trace_rd_map *stacks;  /* stack id -> index into stackv */
+	idtab strings;   /* string id -> offset in pool */
+	idtab stacks;    /* stack id -> index into stackv */
 	struct { uint32_t first, n; } *stackv; /* a stack: its frames[first..first+n) */
 	size_t nstackv, cap_stackv;   /* used and allocated stacks */
 } trace_rd;

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc/common.h"
+#include "gc/gc.h"
 #include "trace/tools/assets.h"
 #include "trace/tools/tools.h"
 
@@ -107,7 +109,7 @@ static void tool_index_free(tool_index *ix)
 	free(ix->g), free(ix->p), free(ix->live), free(ix->at);
 }
 
-int trace_tool_analyse(const trace_rd *t, trace_tool_stats *st)
+void trace_tool_analyse(const trace_rd *t, trace_tool_stats *st)
 {
 	memset(st, 0, sizeof *st);
 	size_t ng = 0, np = 0;
@@ -116,16 +118,11 @@ int trace_tool_analyse(const trace_rd *t, trace_tool_stats *st)
 		np += t->ev[i].type == TRACE_EV_PROC_START;
 	}
 	tool_index ix = {
-		.g = calloc(t->ngids + 1, sizeof *ix.g), .p = calloc(t->npids + 1, sizeof *ix.p),
-		.live = malloc((ng + 1) * sizeof *ix.live), .at = malloc((ng + 1) * sizeof *ix.at),
+		.g = xcalloc(t->ngids + 1, sizeof *ix.g), .p = xcalloc(t->npids + 1, sizeof *ix.p),
+		.live = xmalloc((ng + 1) * sizeof *ix.live), .at = xmalloc((ng + 1) * sizeof *ix.at),
 	};
-	st->g = calloc(ng + 1, sizeof *st->g);
-	st->p = calloc(np + 1, sizeof *st->p);
-	if (!st->g || !st->p || !ix.g || !ix.p || !ix.live || !ix.at) {
-		tool_index_free(&ix);
-		trace_tool_stats_free(st);
-		return -1;
-	}
+	st->g = xcalloc(ng + 1, sizeof *st->g);
+	st->p = xcalloc(np + 1, sizeof *st->p);
 	for (size_t i = 0; i < t->nev; i++) {
 		const trace_rd_event *e = &t->ev[i];
 		if (e->type == TRACE_EV_GO_CREATE) {
@@ -275,7 +272,6 @@ int trace_tool_analyse(const trace_rd *t, trace_tool_stats *st)
 		p_stop(&st->p[k], last);
 	st->duration = last;
 	tool_index_free(&ix);
-	return 0;
 }
 
 void trace_tool_stats_free(trace_tool_stats *st)
@@ -285,22 +281,6 @@ void trace_tool_stats_free(trace_tool_stats *st)
 }
 
 /* ---- small output helpers ---------------------------------------------- */
-
-/* Write s as the inside of a JSON string; "</" is escaped too, so that the
- * text can sit inside an HTML <script>. */
-static void put_json_str(FILE *out, const char *s)
-{
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			fprintf(out, "\\%c", *c);
-		else if (*c < 0x20 || *c == 0x7f)
-			fprintf(out, "\\u%04x", *c);
-		else if (*c == '/' && c > (const unsigned char *)s && c[-1] == '<')
-			fputs("\\/", out);
-		else
-			fputc(*c, out);
-	}
-}
 
 static void put_html(FILE *out, const char *s)
 {
@@ -375,10 +355,8 @@ static int cmp_group_exec(const void *a, const void *b)
 static tool_group *make_groups(trace_tool_stats *st, size_t *ngroups)
 {
 	qsort(st->g, st->ng, sizeof *st->g, cmp_group_pc);
-	tool_group *gr = calloc(st->ng + 1, sizeof *gr);
+	tool_group *gr = xcalloc(st->ng + 1, sizeof *gr);
 	size_t n = 0;
-	if (!gr)
-		return NULL;
 	for (size_t i = 0; i < st->ng; i++) {
 		if (n == 0 || gr[n - 1].pc != st->g[i].pc)
 			gr[n++] = (tool_group){st->g[i].pc, st->g[i].name, 0, {0}};
@@ -405,12 +383,8 @@ static int tool_stats(const trace_rd *t, const char *file, FILE *out)
 {
 	trace_tool_stats st;
 	size_t ngr;
-	tool_group *gr;
-	if (trace_tool_analyse(t, &st) != 0 || !(gr = make_groups(&st, &ngr))) {
-		trace_tool_stats_free(&st);
-		fprintf(stderr, "%s: out of memory\n", file);
-		return 1;
-	}
+	trace_tool_analyse(t, &st);
+	tool_group *gr = make_groups(&st, &ngr);
 	fprintf(out, "trace %s: %zu events, %.3f ms, %zu goroutines, %zu Ps\n\n", file, t->nev,
 		ms(st.duration), st.ng, st.np);
 	fprintf(out, "goroutines by start function (times in ms, as go tool trace's goroutine pages)\n");
@@ -473,7 +447,7 @@ static const char *g_func(const trace_rd *t, const trace_rd_event *start)
 	return f ? trace_rd_string(t, f[0].fn) : "";
 }
 
-static int tool_json(const trace_rd *t, const char *file, FILE *out)
+static int tool_json(const trace_rd *t, FILE *out)
 {
 	char lb[32];
 	fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n", out);
@@ -481,11 +455,7 @@ static int tool_json(const trace_rd *t, const char *file, FILE *out)
 	      "\"args\":{\"name\":\"greenvm trace\"}}", out);
 	/* One named track per P seen (ProcStart), plus the fake ones in use,
 	 * in the order they first appear; events carry their P's index. */
-	bool *named = calloc(t->npids ? t->npids : 1, sizeof *named);
-	if (!named) {
-		fprintf(stderr, "%s: out of memory\n", file);
-		return 1;
-	}
+	bool *named = xcalloc(t->npids ? t->npids : 1, sizeof *named);
 	for (size_t i = 0; i < t->nev; i++) {
 		if (t->ev[i].type == TRACE_EV_CPU_SAMPLE || named[t->ev[i].p])
 			continue;
@@ -506,7 +476,7 @@ static int tool_json(const trace_rd *t, const char *file, FILE *out)
 				break;
 			const trace_rd_event *end = &t->ev[e->link];
 			fprintf(out, ",\n{\"name\":\"G%llu ", (unsigned long long)trace_rd_g(t, e));
-			put_json_str(out, g_func(t, e));
+			json_put_escaped(out, g_func(t, e));
 			fprintf(out, "\",\"cat\":\"goroutine\",\"ph\":\"X\",\"pid\":1,\"tid\":%lld,"
 				"\"ts\":%.3f,\"dur\":%.3f,\"args\":{\"g\":%llu,\"end\":\"%s\"}}",
 				(long long)trace_rd_p(t, e), ts, (double)(end->ts - e->ts) / 1e3,
@@ -570,9 +540,9 @@ static void html_data(const trace_rd *t, const trace_tool_stats *st, FILE *out)
 		fprintf(out, "%s%lld", i ? "," : "", (long long)st->p[i].id);
 	fputs("],\"gs\":[", out);
 	for (size_t i = 0; i < st->ng; i++) {
-		fprintf(out, "%s{\"id\":%llu,\"fn\":\"", i ? "," : "", (unsigned long long)st->g[i].id);
-		put_json_str(out, st->g[i].name);
-		fputs("\"}", out);
+		fprintf(out, "%s{\"id\":%llu,\"fn\":", i ? "," : "", (unsigned long long)st->g[i].id);
+		json_put_string(out, st->g[i].name);
+		fputs("}", out);
 	}
 	/* run: [p, g, start, end, what ended it]: the P lanes. */
 	fputs("],\"run\":[", out);
@@ -593,12 +563,12 @@ static void html_data(const trace_rd *t, const trace_tool_stats *st, FILE *out)
 	 * as in the script).  open[k] is goroutine k's open segment state
 	 * (-1: none) and since[k] its start. */
 	fputs("],\"seg\":[", out);
-	int *open = malloc((st->ng + 1) * sizeof *open);
-	int64_t *since = malloc((st->ng + 1) * sizeof *since);
+	int *open = xmalloc((st->ng + 1) * sizeof *open);
+	int64_t *since = xmalloc((st->ng + 1) * sizeof *since);
 	first = true;
-	for (size_t k = 0; open && since && k < st->ng; k++)
+	for (size_t k = 0; k < st->ng; k++)
 		open[k] = -1;
-	for (size_t i = 0; open && since && i < t->nev; i++) {
+	for (size_t i = 0; i < t->nev; i++) {
 		const trace_rd_event *e = &t->ev[i];
 		int state = -2; /* -2: no transition, -1: the goroutine ends */
 		uint64_t g = trace_rd_g(t, e);
@@ -626,7 +596,7 @@ static void html_data(const trace_rd *t, const trace_tool_stats *st, FILE *out)
 		}
 		open[k] = state, since[k] = e->ts;
 	}
-	for (size_t k = 0; open && since && k < st->ng; k++) {
+	for (size_t k = 0; k < st->ng; k++) {
 		if (open[k] < 0)
 			continue;
 		fprintf(out, "%s[%llu,%d,%lld,%lld,\"\"]", first ? "" : ",",
@@ -643,7 +613,6 @@ typedef struct html_page {
 	const trace_rd *t;      /* the trace */
 	const char *file;       /* its file name */
 	trace_tool_stats st;    /* its analysis */
-	int rc;                 /* 0, or 1 when out of memory */
 } html_page;
 
 /* Write what the hole {{name}} (len bytes of name) of timeline.html holds. */
@@ -666,10 +635,6 @@ static void html_fill(FILE *out, const char *name, size_t len, html_page *pg)
 		/* After {{data}}: the groups re-sort st, which html_data searches. */
 		size_t ngr;
 		tool_group *gr = make_groups(&pg->st, &ngr);
-		if (!gr) {
-			pg->rc = 1;
-			return;
-		}
 		for (size_t i = 0; i < ngr; i++) {
 			const trace_tool_g *s = &gr[i].sum;
 			fprintf(out, "<tr><td>%zu</td><td>%.3f</td><td>%.3f</td><td>%.3f</td>", gr[i].n,
@@ -695,22 +660,16 @@ static void html_fill(FILE *out, const char *name, size_t len, html_page *pg)
 static int tool_html(const trace_rd *t, const char *file, FILE *out)
 {
 	html_page pg = {.t = t, .file = file};
-	if (trace_tool_analyse(t, &pg.st) != 0) {
-		fprintf(stderr, "%s: out of memory\n", file);
-		return 1;
-	}
+	trace_tool_analyse(t, &pg.st);
 	const char *p = trace_tools_timeline_html, *hole, *end;
-	while (pg.rc == 0 && (hole = strstr(p, "{{")) && (end = strstr(hole, "}}"))) {
+	while ((hole = strstr(p, "{{")) && (end = strstr(hole, "}}"))) {
 		fwrite(p, 1, (size_t)(hole - p), out);
 		html_fill(out, hole + 2, (size_t)(end - hole - 2), &pg);
 		p = end + 2;
 	}
-	if (pg.rc == 0)
-		fputs(p, out);
-	else
-		fprintf(stderr, "%s: out of memory\n", file);
+	fputs(p, out);
 	trace_tool_stats_free(&pg.st);
-	return pg.rc;
+	return 0;
 }
 
 /* ---- the command line ---------------------------------------------------- */
@@ -745,9 +704,9 @@ int trace_tool_main(int argc, char **argv)
 	    (!needs_out && strcmp(cmd, "dump") != 0 && strcmp(cmd, "stats") != 0))
 		return usage();
 	trace_rd t;
-	char *err = malloc(512);
-	if (!err || trace_rd_file(&t, file, err, 512) != 0) {
-		fprintf(stderr, "%s\n", err ? err : "out of memory");
+	char *err = xmalloc(512);
+	if (trace_rd_file(&t, file, err, 512) != 0) {
+		fprintf(stderr, "%s\n", err);
 		free(err);
 		return 1;
 	}
@@ -764,7 +723,7 @@ int trace_tool_main(int argc, char **argv)
 	else if (strcmp(cmd, "stats") == 0)
 		rc = tool_stats(&t, file, out);
 	else if (strcmp(cmd, "json") == 0)
-		rc = tool_json(&t, file, out);
+		rc = tool_json(&t, out);
 	else
 		rc = tool_html(&t, file, out);
 	if (fflush(out) != 0 || ferror(out)) {

@@ -64,9 +64,9 @@ typedef struct trace_tool_stats {
 	int64_t duration; /* ns from the first to the last event */
 } trace_tool_stats;
 
-/* Analyse t into *st (Go's GoroutineStats, plus P use).  0, or -1 when out
- * of memory. */
-int trace_tool_analyse(const trace_rd *t, trace_tool_stats *st);
+/* Analyse t into *st (Go's GoroutineStats, plus P use); free it with
+ * trace_tool_stats_free. */
+void trace_tool_analyse(const trace_rd *t, trace_tool_stats *st);
 void trace_tool_stats_free(trace_tool_stats *st);
 
 #endif
