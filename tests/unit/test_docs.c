@@ -9,18 +9,6 @@
 #define DOC "docs/assembly.md"
 #define NCOLS 7 /* code, mnemonic, operand, pops, pushes, flow, what it does */
 
-static char *read_doc(void)
-{
-	FILE *f = fopen(DOC, "rb");
-	if (!f)
-		return NULL;
-	static char buf[1 << 18];
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	return buf;
-}
-
 static const char *kind_word(int kind)
 {
 	static const char *const w[] = { "none", "imm", "const", "local", "func", "label", "extern" };
@@ -71,7 +59,7 @@ static int split_row(const char *line, char cells[][160], int max)
 
 static void test_instruction_table(void)
 {
-	char *doc = read_doc();
+	char *doc = unit_slurp(DOC, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
 	char *sec = strstr(doc, "\n## Instructions\n");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sec);
@@ -124,6 +112,7 @@ static void test_instruction_table(void)
 		CU_ASSERT_EQUAL(seen[code], 1);
 	}
 	CU_ASSERT_EQUAL(rows, defined);
+	free(doc);
 }
 
 /* The splitter itself: escaped bars, trimming, and a row that is too short. */

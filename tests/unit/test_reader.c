@@ -47,23 +47,6 @@ static int sh(const char *fmt, ...)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = malloc((size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-		n = 0;
-	buf[n] = 0;
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 /* Build and run the Go program once (build/go/tracegen, build/go/prog.trace). */
 static void make_trace(void)
 {
@@ -347,7 +330,7 @@ static void test_stats(void)
 	char *argv[] = {"stats", trace_path, "-o", out, NULL};
 	CU_ASSERT_EQUAL(trace_tool_main(4, argv), 0);
 	size_t len;
-	char *text = slurp(out, &len);
+	char *text = unit_slurp(out, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "main.worker"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "main.sleeper"));
@@ -377,7 +360,7 @@ static void parse_any(const uint8_t *buf, size_t len)
 static void fuzz_file(const char *path)
 {
 	size_t len;
-	uint8_t *data = (uint8_t *)slurp(path, &len);
+	uint8_t *data = (uint8_t *)unit_slurp(path, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(data);
 	size_t errors = 0;
 	for (size_t n = 0; n < len; n++) { /* every truncation */
@@ -459,7 +442,7 @@ static void test_error_exit(void)
 	close(saved);
 	CU_ASSERT_EQUAL(rc, 1);
 	size_t len;
-	char *msg = slurp(err, &len);
+	char *msg = unit_slurp(err, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(msg);
 	char want[1500];
 	snprintf(want, sizeof want, "%s: offset 0x14: bad value", bad);
@@ -592,7 +575,7 @@ static void test_html(void)
 	char *argv[] = {"html", trace_path, "-o", out, NULL};
 	CU_ASSERT_EQUAL_FATAL(trace_tool_main(4, argv), 0);
 	size_t len;
-	char *page = slurp(out, &len);
+	char *page = unit_slurp(out, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(page);
 	CU_ASSERT_PTR_NULL(strstr(page, "http://")); /* self-contained */
 	CU_ASSERT_PTR_NULL(strstr(page, "https://"));
@@ -605,7 +588,7 @@ static void test_html(void)
 	CU_ASSERT_EQUAL(sh("d=$(mktemp -d) && timeout 120 /usr/bin/chromium %s --user-data-dir=$d "
 			   "--dump-dom file://%s >%s 2>%s; rc=$?; rm -rf $d; exit $rc",
 			   flags, out, dom, log), 0);
-	char *text = slurp(dom, &len);
+	char *text = unit_slurp(dom, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	/* The page wrote how many lanes it drew: every P and goroutine. */
 	trace_rd t;
@@ -623,7 +606,7 @@ static void test_html(void)
 	trace_tool_stats_free(&st);
 	trace_rd_free(&t);
 	/* No console errors. */
-	char *errs = slurp(log, &len);
+	char *errs = unit_slurp(log, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(errs);
 	CU_ASSERT_PTR_NULL(strstr(errs, "Uncaught"));
 	CU_ASSERT_PTR_NULL(strstr(errs, ":CONSOLE("));

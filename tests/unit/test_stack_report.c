@@ -8,19 +8,6 @@
 /* A fresh folder for one run of the script (mkdtemp's). */
 static char dir[64];
 
-/* The whole of a file, NUL-terminated, or NULL; free it. */
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	static char buf[1 << 16];
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	return strdup(buf);
-}
-
 /* Run the report on the fixture with a g0 of sysstack bytes; its exit status. */
 static int run_report(int sysstack)
 {
@@ -43,7 +30,7 @@ static long su_frame_in(const char *unit, const char *name)
 	char path[128], pat[64];
 	snprintf(path, sizeof path, "%s/obj/%s.su", dir, unit);
 	snprintf(pat, sizeof pat, ":%s\t", name);
-	char *su = slurp(path);
+	char *su = unit_slurp(path, NULL);
 	if (!su)
 		return -1;
 	char *p = strstr(su, pat);
@@ -63,7 +50,7 @@ static char *entry_json(const char *name)
 	char path[128], pat[96];
 	snprintf(path, sizeof path, "%s/report.json", dir);
 	snprintf(pat, sizeof pat, "{\"entry\": \"%s\"", name);
-	char *json = slurp(path);
+	char *json = unit_slurp(path, NULL);
 	if (!json)
 		return NULL;
 	char *e = strstr(json, pat);
@@ -90,7 +77,7 @@ static void test_worst_case_and_chain(void)
 	CU_ASSERT_EQUAL_FATAL(run_report(16384), 0);
 	char path[128];
 	snprintf(path, sizeof path, "%s/report.json", dir);
-	char *json = slurp(path);
+	char *json = unit_slurp(path, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(json);
 	char *e = strstr(json, "{\"entry\": \"fix_entry\"");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
@@ -109,7 +96,7 @@ static void test_worst_case_and_chain(void)
 	CU_ASSERT_PTR_NULL(strstr(c, "leaf_small")); /* not on the deepest chain */
 	free(json);
 	snprintf(path, sizeof path, "%s/out.txt", dir);
-	char *out = slurp(path);
+	char *out = unit_slurp(path, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "verdict: every entry fits"));
 	free(out);
@@ -147,7 +134,7 @@ static void test_nested_systemstack(void)
 	free(e);
 	char path[128];
 	snprintf(path, sizeof path, "%s/out.txt", dir);
-	char *out = slurp(path);
+	char *out = unit_slurp(path, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "`fn` in systemstack (ss.c:7): the function passed on this path: inner_on_g0"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "`fn` in systemstack (ss.c:7): the function passed on this path: middle_on_g0"));
@@ -162,7 +149,7 @@ static void test_verdict_fails(void)
 	CU_ASSERT_EQUAL_FATAL(run_report(6144), 1);
 	char path[128];
 	snprintf(path, sizeof path, "%s/out.txt", dir);
-	char *out = slurp(path);
+	char *out = unit_slurp(path, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "DOES NOT FIT"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "verdict: FAIL: fix_entry"));

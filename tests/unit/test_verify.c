@@ -22,23 +22,6 @@ static vm_program *assemble(const char *text, vm_diag *d)
 /* tests/bad: every NAME.gasm and NAME.gbc.hex, with NAME.expect       */
 /* ------------------------------------------------------------------ */
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = malloc((size_t)n + 1);
-	size_t got = fread(buf, 1, (size_t)n, f);
-	fclose(f);
-	buf[got] = 0;
-	if (len)
-		*len = got;
-	return buf;
-}
-
 /* Hex bytes, '#' comments to the end of the line. */
 static uint8_t *unhex(const char *text, size_t *len)
 {
@@ -72,7 +55,7 @@ static void load_bad(const char *name, vm_diag *d)
 	if (nl > 8 && strcmp(name + nl - 8, ".gbc.hex") == 0) {
 		/* decode as if the bytes were the file NAME.gbc */
 		size_t n;
-		char *hex = slurp(path, NULL);
+		char *hex = unit_slurp(path, NULL);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(hex);
 		uint8_t *img = unhex(hex, &n);
 		path[strlen(path) - 4] = 0;
@@ -115,7 +98,7 @@ static void test_bad_programs(void)
 		char path[512];
 		char *dot = strchr(names[i], '.');
 		snprintf(path, sizeof path, "%s/%.*s.expect", BAD_DIR, (int)(dot - names[i]), names[i]);
-		char *want = slurp(path, NULL);
+		char *want = unit_slurp(path, NULL);
 		vm_diag d = { .msg = "" };
 		load_bad(names[i], &d);
 		if (want) {
