@@ -279,6 +279,11 @@ char *xstrdup(const char *s)
 	return memcpy(xmalloc(n), s, n);
 }
 
+char *xstrndup(const char *s, size_t n)
+{
+	return check(strndup(s, n), n + 1);
+}
+
 void *gc_alloc(size_t n)
 {
 	before_alloc();

@@ -81,6 +81,8 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
+/* The first n bytes of s (fewer if it ends before), NUL-terminated. */
+char *xstrndup(const char *s, size_t n);
 
 /* Statistics since gc_init, for --gc-stats. */
 typedef struct gc_stats {

@@ -12,27 +12,26 @@
 #include <string.h>
 
 #include "gc/common.h"
+#include "gc/gc.h"
 #include "vm/internal.h"
 
 /* ---------------------------------------------------------------- */
 /* Growable arrays and a name table                                 */
 /* ---------------------------------------------------------------- */
 
-/* Make room for one more element in *arr (of *cap elements of size sz). */
-static int grow(void *arrp, uint32_t n, uint32_t *cap, size_t sz)
+/* Make room for one more element in *arr (of *cap elements of size sz).
+ * Out of memory is fatal (xrealloc); counts are uint32_t, and the source
+ * text that would need more than that many elements could not be read. */
+static void grow(void *arrp, uint32_t n, uint32_t *cap, size_t sz)
 {
 	void **arr = arrp;
 	if (n < *cap)
-		return 0;
-	if (*cap >= UINT32_MAX / 2)
-		return -1;
-	uint32_t nc = *cap ? *cap * 2 : 16;
-	void *na = realloc(*arr, (size_t)nc * sz);
-	if (!na)
-		return -1;
-	*arr = na;
-	*cap = nc;
-	return 0;
+		return;
+	uint64_t nc = *cap ? (uint64_t)*cap * 2 : 16;
+	if (nc > UINT32_MAX)
+		nc = UINT32_MAX;
+	*arr = xrealloc(*arr, (size_t)nc * sz);
+	*cap = (uint32_t)nc;
 }
 
 /* The name tables are id tables (gc/common.h) from names to indices. */
@@ -220,9 +219,7 @@ static int parse_string(asm_state *a, cursor *c, vm_string **out)
 	for (const char *q = s; q < c->end && *q != '"'; q++, cap++)
 		if (*q == '\\')
 			q++;
-	vm_string *str = malloc(sizeof *str + cap + 1);
-	if (!str)
-		return FAIL(a, "out of memory");
+	vm_string *str = xmalloc(sizeof *str + cap + 1);
 	size_t n = 0;
 	const char *q = s;
 	for (;;) {
@@ -278,9 +275,8 @@ static int parse_string(asm_state *a, cursor *c, vm_string **out)
 static int emit(asm_state *a, uint32_t word)
 {
 	vm_program *p = a->p;
-	if (grow(&p->code, p->ncode, &a->cap_code, sizeof *p->code) != 0 ||
-	    grow(&p->lines, p->ncode, &a->cap_lines, sizeof *p->lines) != 0)
-		return FAIL(a, "out of memory");
+	grow(&p->code, p->ncode, &a->cap_code, sizeof *p->code);
+	grow(&p->lines, p->ncode, &a->cap_lines, sizeof *p->lines);
 	p->code[p->ncode] = word;
 	p->lines[p->ncode] = a->debug_line;
 	p->ncode++;
@@ -295,17 +291,13 @@ static int64_t intern_const(asm_state *a, vm_value v)
 	char *key;
 	if (v.kind == VK_STRING) {
 		klen = 1 + v.u.s->len;
-		key = malloc(klen);
-		if (key)
-			memcpy(key + 1, v.u.s->data, v.u.s->len);
+		key = xmalloc(klen);
+		memcpy(key + 1, v.u.s->data, v.u.s->len);
 	} else {
 		klen = 1 + sizeof v.u.i;
-		key = malloc(klen);
-		if (key)
-			memcpy(key + 1, &v.u.i, sizeof v.u.i);
+		key = xmalloc(klen);
+		memcpy(key + 1, &v.u.i, sizeof v.u.i);
 	}
-	if (!key)
-		return FAIL(a, "out of memory");
 	key[0] = (char)v.kind;
 	int64_t k = nt_get(&a->consts, key, klen);
 	if (k >= 0) {
@@ -314,13 +306,8 @@ static int64_t intern_const(asm_state *a, vm_value v)
 			free(v.u.s);
 		return k;
 	}
-	if (grow(&p->consts, p->nconsts, &a->cap_consts, sizeof *p->consts) != 0 ||
-	    grow(&a->const_keys, p->nconsts, &a->cap_const_keys, sizeof *a->const_keys) != 0) {
-		free(key);
-		if (v.kind == VK_STRING)
-			free(v.u.s);
-		return FAIL(a, "out of memory");
-	}
+	grow(&p->consts, p->nconsts, &a->cap_consts, sizeof *p->consts);
+	grow(&a->const_keys, p->nconsts, &a->cap_const_keys, sizeof *a->const_keys);
 	a->const_keys[p->nconsts] = key;
 	idtab_put_name(&a->consts, key, klen, p->nconsts, NULL);
 	p->consts[p->nconsts] = v;
@@ -391,8 +378,7 @@ static int operand(asm_state *a, cursor *c, int kind, const char *mnem)
 		uint32_t *cnt = kind == OPND_FUNC ? &a->nfcalls : kind == OPND_LABEL ? &a->njumps : &a->nxcalls;
 		uint32_t *cap = kind == OPND_FUNC ? &a->cap_fcalls
 			      : kind == OPND_LABEL ? &a->cap_jumps : &a->cap_xcalls;
-		if (grow(list, *cnt, cap, sizeof **list) != 0)
-			return FAIL(a, "out of memory");
+		grow(list, *cnt, cap, sizeof **list);
 		(*list)[(*cnt)++] = (fixup){ a->p->ncode, a->text_line, name, n };
 		return emit(a, 0);
 	}
@@ -423,13 +409,10 @@ static int begin_func(asm_state *a, cursor *c)
 		return FAIL(a, ".func needs a name");
 	if (nt_get(&a->funcs, name, n) >= 0)
 		return FAIL(a, "function %.*s defined twice", (int)n, name);
-	if (grow(&p->funcs, p->nfuncs, &a->cap_funcs, sizeof *p->funcs) != 0)
-		return FAIL(a, "out of memory");
+	grow(&p->funcs, p->nfuncs, &a->cap_funcs, sizeof *p->funcs);
 	vm_function *f = &p->funcs[p->nfuncs];
 	*f = (vm_function){ .maxstack = UINT32_MAX, .start = p->ncode, .line = a->debug_line };
-	f->name = strndup(name, n);
-	if (!f->name)
-		return FAIL(a, "out of memory");
+	f->name = xstrndup(name, n);
 	idtab_put_name(&a->funcs, f->name, n, p->nfuncs, NULL);
 	p->nfuncs++;
 	a->fn = f;
@@ -487,12 +470,10 @@ static int declare_extern(asm_state *a, cursor *c)
 		return FAIL(a, ".extern needs the C function's name");
 	if (nt_get(&a->externs, name, n) >= 0)
 		return FAIL(a, "extern %.*s declared twice", (int)n, name);
-	if (grow(&p->externs, p->nexterns, &a->cap_externs, sizeof *p->externs) != 0)
-		return FAIL(a, "out of memory");
+	grow(&p->externs, p->nexterns, &a->cap_externs, sizeof *p->externs);
 	vm_extern *e = &p->externs[p->nexterns];
 	*e = (vm_extern){ .line = a->debug_line };
-	if (!(e->name = strndup(name, n)))
-		return FAIL(a, "out of memory");
+	e->name = xstrndup(name, n);
 	p->nexterns++; /* now vm_program_free frees the name */
 	idtab_put_name(&a->externs, e->name, n, p->nexterns - 1, NULL);
 
@@ -506,7 +487,7 @@ static int declare_extern(asm_state *a, cursor *c)
 			free(s);
 			return FAIL(a, ".extern %s: bad library file name", e->name);
 		}
-		e->lib = strdup(s->data);
+		e->lib = xstrdup(s->data);
 		free(s);
 	} else {
 		const char *lib;
@@ -516,10 +497,8 @@ static int declare_extern(asm_state *a, cursor *c)
 		if (ln != 4 || (memcmp(lib, "libc", 4) != 0 && memcmp(lib, "libm", 4) != 0))
 			return FAIL(a, ".extern %s: unknown library '%.*s' (libc, libm or a quoted file name)",
 				    e->name, (int)ln, lib);
-		e->lib = strndup(lib, ln);
+		e->lib = xstrndup(lib, ln);
 	}
-	if (!e->lib)
-		return FAIL(a, "out of memory");
 
 	/* the result type, then the arguments' */
 	const char *tn;
@@ -591,9 +570,9 @@ static int directive(asm_state *a, cursor *c)
 			return FAIL(a, ".file: bad name");
 		}
 		free(a->p->file);
-		a->p->file = strdup(s->data);
+		a->p->file = xstrdup(s->data);
 		free(s);
-		return a->p->file ? 0 : FAIL(a, "out of memory");
+		return 0;
 	}
 #undef IS
 	return FAIL(a, "unknown directive .%.*s", (int)n, name);
@@ -647,14 +626,9 @@ static int line(asm_state *a, cursor *c)
 vm_program *vm_asm(const char *file, const char *text, size_t len, vm_diag *d)
 {
 	asm_state a = { .file = file, .d = d };
-	a.p = calloc(1, sizeof *a.p);
-	int err = !a.p;
-	if (!err) {
-		a.p->loaded_from = strdup(file);
-		err = !a.p->loaded_from;
-	}
-	if (err)
-		vm_diag_file(d, file, "out of memory");
+	a.p = xcalloc(1, sizeof *a.p);
+	a.p->loaded_from = xstrdup(file);
+	int err = 0;
 
 	const char *s = text, *end = text + len;
 	while (!err && s < end) {
@@ -699,8 +673,8 @@ vm_program *vm_asm(const char *file, const char *text, size_t len, vm_diag *d)
 		else
 			a.p->main_fn = (uint32_t)m;
 	}
-	if (!err && !a.p->file && !(a.p->file = strdup(file)))
-		err = (vm_diag_file(d, file, "out of memory"), 1);
+	if (!err && !a.p->file)
+		a.p->file = xstrdup(file);
 
 	for (uint32_t i = 0; a.p && i < a.p->nconsts; i++)
 		free(a.const_keys[i]);

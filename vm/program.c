@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc/gc.h"
 #include "vm/internal.h"
 
 const vm_opinfo vm_ops[OP__LIMIT] = {
@@ -108,21 +109,12 @@ static uint8_t *read_file(const char *path, size_t *len, vm_diag *d)
 		return NULL;
 	}
 	size_t cap = 1 << 16, n = 0;
-	uint8_t *buf = malloc(cap);
+	uint8_t *buf = xmalloc(cap);
 	for (;;) {
-		if (!buf) {
-			fclose(f);
-			vm_diag_file(d, path, "out of memory");
-			return NULL;
-		}
 		n += fread(buf + n, 1, cap - n - 1, f);
 		if (n < cap - 1)
 			break;
-		cap *= 2;
-		uint8_t *nb = realloc(buf, cap);
-		if (!nb)
-			free(buf);
-		buf = nb;
+		buf = xrealloc(buf, cap *= 2);
 	}
 	if (ferror(f)) {
 		vm_diag_file(d, path, "%s", strerror(errno ? errno : EIO));
