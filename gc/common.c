@@ -1,4 +1,5 @@
-/* common.c: the id table and the JSON string writer (see common.h). */
+/* common.c: the id table, reading a file and the JSON string writer (see common.h). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,6 +76,34 @@ void idtab_free(idtab *t)
 {
 	free(t->slots);
 	*t = (idtab){ 0 };
+}
+
+/* ---- files ---------------------------------------------------------------- */
+
+char *slurp_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 1 << 16, n = 0;
+	char *buf = xmalloc(cap);
+	for (;;) {
+		n += fread(buf + n, 1, cap - n - 1, f);
+		if (n < cap - 1)
+			break;
+		buf = xrealloc(buf, cap *= 2);
+	}
+	int bad = ferror(f), err = errno;
+	fclose(f);
+	if (bad) {
+		free(buf);
+		errno = err ? err : EIO;
+		return NULL;
+	}
+	buf[n] = 0;
+	if (len)
+		*len = n;
+	return buf;
 }
 
 /* ---- JSON ---------------------------------------------------------------- */

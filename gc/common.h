@@ -1,7 +1,7 @@
 /* common.h: the small C helpers every folder shares (gc/common.c).
  *
  * One copy of each: the byte hash (FNV-1a), the table from ids or names to
- * indices, and the JSON string writer.  Memory comes from xmalloc and its
+ * indices, reading a whole file, and the JSON string writer.  Memory comes from xmalloc and its
  * kin (gc/gc.h), which never return NULL: out of memory is fatal, as it is
  * for the collector.  The helpers live in gc/ because gc/ is the bottom of
  * the dependency graph (docs/architecture.md): every other folder may
@@ -67,6 +67,13 @@ uint32_t *idtab_get_name(const idtab *t, const char *name, size_t len);
 uint32_t *idtab_put_name(idtab *t, const char *name, size_t len, uint32_t val, bool *fresh);
 /* Free the slots; the table is empty again. */
 void idtab_free(idtab *t);
+
+/* ---- files ---------------------------------------------------------------- */
+
+/* The whole of the file at path, NUL-terminated, its length in *len (when
+ * len is not NULL); free it.  NULL, with errno set, when the file cannot be
+ * opened or read. */
+char *slurp_file(const char *path, size_t *len);
 
 /* ---- JSON ---------------------------------------------------------------- */
 

@@ -11,6 +11,7 @@
 
 #include "gc/gc.h"
 #include "vm/vm.h"
+#include "gc/common.h"
 #include "tests/unit/unit.h"
 
 #define DOC "docs/assembly.md"
@@ -66,7 +67,7 @@ static int split_row(const char *line, char cells[][160], int max)
 
 static void test_instruction_table(void)
 {
-	char *doc = unit_slurp(DOC, NULL);
+	char *doc = slurp_file(DOC, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
 	char *sec = strstr(doc, "\n## Instructions\n");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sec);
@@ -192,7 +193,7 @@ static void add_sources(const char *dir)
 			continue;
 		}
 		size_t len;
-		char *text = is_source(e->d_name) ? unit_slurp(path, &len) : NULL;
+		char *text = is_source(e->d_name) ? slurp_file(path, &len) : NULL;
 		if (!text)
 			continue;
 		while (nsources + len + 2 > cap_sources)
@@ -265,7 +266,7 @@ static bool looks_like_path(const char *s)
 /* Check every span of one page; returns how many citations were checked. */
 static int check_page(const char *page)
 {
-	char *text = unit_slurp(page, NULL);
+	char *text = slurp_file(page, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	int checked = 0;
 	bool fence = false;
@@ -336,7 +337,7 @@ static int check_header_paths(const char *dir)
 			checked += check_header_paths(path);
 			continue;
 		}
-		char *text = has_suffix(e->d_name, ".h") ? unit_slurp(path, NULL) : NULL;
+		char *text = has_suffix(e->d_name, ".h") ? slurp_file(path, NULL) : NULL;
 		for (char *p = text; p && *p; p++) {
 			if ((p > text && (ident_char(p[-1]) || p[-1] == '/' || p[-1] == '.')) || !ours(p))
 				continue;

@@ -22,6 +22,7 @@
 
 #include "trace/tools/reader.h"
 #include "trace/tools/tools.h"
+#include "gc/common.h"
 #include "tests/unit/unit.h"
 
 #define GO "/usr/lib/go-1.19/bin/go"
@@ -330,7 +331,7 @@ static void test_stats(void)
 	char *argv[] = {"stats", trace_path, "-o", out, NULL};
 	CU_ASSERT_EQUAL(trace_tool_main(4, argv), 0);
 	size_t len;
-	char *text = unit_slurp(out, &len);
+	char *text = slurp_file(out, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "main.worker"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "main.sleeper"));
@@ -360,7 +361,7 @@ static void parse_any(const uint8_t *buf, size_t len)
 static void fuzz_file(const char *path)
 {
 	size_t len;
-	uint8_t *data = (uint8_t *)unit_slurp(path, &len);
+	uint8_t *data = (uint8_t *)slurp_file(path, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(data);
 	size_t errors = 0;
 	for (size_t n = 0; n < len; n++) { /* every truncation */
@@ -442,7 +443,7 @@ static void test_error_exit(void)
 	close(saved);
 	CU_ASSERT_EQUAL(rc, 1);
 	size_t len;
-	char *msg = unit_slurp(err, &len);
+	char *msg = slurp_file(err, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(msg);
 	char want[1500];
 	snprintf(want, sizeof want, "%s: offset 0x14: bad value", bad);
@@ -575,7 +576,7 @@ static void test_html(void)
 	char *argv[] = {"html", trace_path, "-o", out, NULL};
 	CU_ASSERT_EQUAL_FATAL(trace_tool_main(4, argv), 0);
 	size_t len;
-	char *page = unit_slurp(out, &len);
+	char *page = slurp_file(out, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(page);
 	CU_ASSERT_PTR_NULL(strstr(page, "http://")); /* self-contained */
 	CU_ASSERT_PTR_NULL(strstr(page, "https://"));
@@ -588,7 +589,7 @@ static void test_html(void)
 	CU_ASSERT_EQUAL(sh("d=$(mktemp -d) && timeout 120 /usr/bin/chromium %s --user-data-dir=$d "
 			   "--dump-dom file://%s >%s 2>%s; rc=$?; rm -rf $d; exit $rc",
 			   flags, out, dom, log), 0);
-	char *text = unit_slurp(dom, &len);
+	char *text = slurp_file(dom, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	/* The page wrote how many lanes it drew: every P and goroutine. */
 	trace_rd t;
@@ -606,7 +607,7 @@ static void test_html(void)
 	trace_tool_stats_free(&st);
 	trace_rd_free(&t);
 	/* No console errors. */
-	char *errs = unit_slurp(log, &len);
+	char *errs = slurp_file(log, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(errs);
 	CU_ASSERT_PTR_NULL(strstr(errs, "Uncaught"));
 	CU_ASSERT_PTR_NULL(strstr(errs, ":CONSOLE("));

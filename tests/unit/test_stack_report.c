@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include "gc/common.h"
 #include "tests/unit/unit.h"
 
 /* A fresh folder for one run of the script (mkdtemp's). */
@@ -30,7 +31,7 @@ static long su_frame_in(const char *unit, const char *name)
 	char path[128], pat[64];
 	snprintf(path, sizeof path, "%s/obj/%s.su", dir, unit);
 	snprintf(pat, sizeof pat, ":%s\t", name);
-	char *su = unit_slurp(path, NULL);
+	char *su = slurp_file(path, NULL);
 	if (!su)
 		return -1;
 	char *p = strstr(su, pat);
@@ -50,7 +51,7 @@ static char *entry_json(const char *name)
 	char path[128], pat[96];
 	snprintf(path, sizeof path, "%s/report.json", dir);
 	snprintf(pat, sizeof pat, "{\"entry\": \"%s\"", name);
-	char *json = unit_slurp(path, NULL);
+	char *json = slurp_file(path, NULL);
 	if (!json)
 		return NULL;
 	char *e = strstr(json, pat);
@@ -77,7 +78,7 @@ static void test_worst_case_and_chain(void)
 	CU_ASSERT_EQUAL_FATAL(run_report(16384), 0);
 	char path[128];
 	snprintf(path, sizeof path, "%s/report.json", dir);
-	char *json = unit_slurp(path, NULL);
+	char *json = slurp_file(path, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(json);
 	char *e = strstr(json, "{\"entry\": \"fix_entry\"");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
@@ -96,7 +97,7 @@ static void test_worst_case_and_chain(void)
 	CU_ASSERT_PTR_NULL(strstr(c, "leaf_small")); /* not on the deepest chain */
 	free(json);
 	snprintf(path, sizeof path, "%s/out.txt", dir);
-	char *out = unit_slurp(path, NULL);
+	char *out = slurp_file(path, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "verdict: every entry fits"));
 	free(out);
@@ -134,7 +135,7 @@ static void test_nested_systemstack(void)
 	free(e);
 	char path[128];
 	snprintf(path, sizeof path, "%s/out.txt", dir);
-	char *out = unit_slurp(path, NULL);
+	char *out = slurp_file(path, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "`fn` in systemstack (ss.c:7): the function passed on this path: inner_on_g0"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "`fn` in systemstack (ss.c:7): the function passed on this path: middle_on_g0"));
@@ -149,7 +150,7 @@ static void test_verdict_fails(void)
 	CU_ASSERT_EQUAL_FATAL(run_report(6144), 1);
 	char path[128];
 	snprintf(path, sizeof path, "%s/out.txt", dir);
-	char *out = unit_slurp(path, NULL);
+	char *out = slurp_file(path, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "DOES NOT FIT"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "verdict: FAIL: fix_entry"));

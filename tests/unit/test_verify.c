@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "vm/vm.h"
+#include "gc/common.h"
 #include "tests/unit/unit.h"
 
 #define BAD_DIR "tests/bad"
@@ -55,7 +56,7 @@ static void load_bad(const char *name, vm_diag *d)
 	if (nl > 8 && strcmp(name + nl - 8, ".gbc.hex") == 0) {
 		/* decode as if the bytes were the file NAME.gbc */
 		size_t n;
-		char *hex = unit_slurp(path, NULL);
+		char *hex = slurp_file(path, NULL);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(hex);
 		uint8_t *img = unhex(hex, &n);
 		path[strlen(path) - 4] = 0;
@@ -98,7 +99,7 @@ static void test_bad_programs(void)
 		char path[512];
 		char *dot = strchr(names[i], '.');
 		snprintf(path, sizeof path, "%s/%.*s.expect", BAD_DIR, (int)(dot - names[i]), names[i]);
-		char *want = unit_slurp(path, NULL);
+		char *want = slurp_file(path, NULL);
 		vm_diag d = { .msg = "" };
 		load_bad(names[i], &d);
 		if (want) {

@@ -1,9 +1,5 @@
-/* unit.c: the one CUnit main of greenvm's unit tests, and their helpers (see unit.h). */
-#include <stdio.h>
-#include <stdlib.h>
-
+/* unit.c: the one CUnit main of greenvm's unit tests (see unit.h). */
 #include "tests/unit/unit.h"
-#include "gc/gc.h"
 
 int unit_run(const char *name, CU_InitializeFunc init, CU_CleanupFunc clean,
 	     const unit_test *tests)
@@ -18,24 +14,4 @@ int unit_run(const char *name, CU_InitializeFunc init, CU_CleanupFunc clean,
 	unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
 	CU_cleanup_registry();
 	return failed ? 1 : 0;
-}
-
-char *unit_slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 1 << 16, n = 0;
-	char *buf = xmalloc(cap);
-	for (;;) {
-		n += fread(buf + n, 1, cap - n - 1, f);
-		if (n < cap - 1)
-			break;
-		buf = xrealloc(buf, cap *= 2);
-	}
-	fclose(f);
-	buf[n] = 0;
-	if (len)
-		*len = n;
-	return buf;
 }

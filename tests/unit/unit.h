@@ -11,7 +11,6 @@
 #define GREENVM_TESTS_UNIT_H
 
 #include <CUnit/Basic.h>
-#include <stddef.h>
 
 /* One test: its name as CUnit prints it, and its function. */
 typedef struct unit_test {
@@ -24,9 +23,5 @@ typedef struct unit_test {
  * Returns main's exit status: 0 when every test passed, 1 otherwise. */
 int unit_run(const char *name, CU_InitializeFunc init, CU_CleanupFunc clean,
 	     const unit_test *tests);
-
-/* The whole of the file at path, NUL-terminated (its length in *len when
- * len is not NULL), or NULL when it cannot be read; free it. */
-char *unit_slurp(const char *path, size_t *len);
 
 #endif
