@@ -277,6 +277,32 @@ static void *check(void *p, size_t n)
 	return p;
 }
 
+void *xmalloc(size_t n)
+{
+	return check(malloc(n), n);
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	return check(calloc(n, size), n * size);
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	return check(realloc(p, n), n);
+}
+
+char *xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	return memcpy(xmalloc(n), s, n);
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	return check(strndup(s, n), n + 1);
+}
+
 void *gc_alloc(size_t n)
 {
 	before_alloc();

@@ -82,6 +82,18 @@ void gc_free(void *p);
  * allocate from it. */
 void gc_do_blocking(void (*fn)(void *), void *arg);
 
+/* C memory outside the collected heap (malloc's), for the runtime's and
+ * the tools' own structures: the same out-of-memory policy as the
+ * collector's (the message above, exit 2), so they never return NULL and
+ * callers do not check.  Free with free().  Not on g0, where nothing
+ * allocates (g0 code takes memory from its arenas). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+/* The first n bytes of s (fewer if it ends before), NUL-terminated. */
+char *xstrndup(const char *s, size_t n);
+
 /* Statistics since gc_init, for --gc-stats. */
 typedef struct gc_stats {
 	/* collections finished, of which `forced` by stress mode */

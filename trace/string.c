@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "gc/common.h"
 #include "trace/trace_impl.h"
 
 /* The entry for s[0..len) with hash h, or NULL.  strings_lock held. */
@@ -62,17 +63,6 @@ TRACE_SYSTEMSTACK static void string_on_g0(void *arg)
 	buf->pos += a->len;
 }
 
-/* FNV-1a over the n bytes of a name (the stack table hashes words
- * instead: trace_stack_hash). */
-static uint64_t hash_bytes(const void *p, size_t n)
-{
-	const uint8_t *s = p;
-	uint64_t h = 14695981039346656037ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ s[i]) * 1099511628211ull;
-	return h;
-}
-
 /* The id of s[0..len), 0 for "".  A string longer than TRACE_STRING_MAX
  * keeps its last TRACE_STRING_MAX bytes, as Go does with names.  May write
  * an EvString into *bufp, flushing it: call only between events. */
@@ -84,7 +74,7 @@ uint64_t trace_string(trace_buf **bufp, int32_t pid, const char *s, size_t len)
 		s += len - TRACE_STRING_MAX;
 		len = TRACE_STRING_MAX;
 	}
-	struct string_args a = {bufp, pid, s, len, hash_bytes(s, len), 0};
+	struct string_args a = {bufp, pid, s, len, fnv1a(s, len), 0};
 	pthread_mutex_lock(&trace.strings_lock);
 	trace_string_rec *r = find(s, len, a.hash);
 	pthread_mutex_unlock(&trace.strings_lock);

@@ -15,7 +15,10 @@
  * trace/ is a leaf: it knows nothing of the interpreter or the scheduler.
  * What it needs from them comes through the hooks given to trace_init.
  * Every name here starts with trace_ (types), TRACE_ (constants), or is
- * one of Go's event names; everything else in trace/ is internal.
+ * one of Go's event names; everything else in trace/ is internal.  The
+ * reader and the views of `greenvm trace ...` are not part of the writer:
+ * they are the trace tools library in trace/tools/ (header
+ * trace/tools/tools.h), which uses only this header's event numbers.
  */
 #ifndef GREENVM_TRACE_H
 #define GREENVM_TRACE_H

@@ -11,86 +11,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc/common.h"
+#include "gc/gc.h"
 #include "vm/internal.h"
 
 /* ---------------------------------------------------------------- */
 /* Growable arrays and a name table                                 */
 /* ---------------------------------------------------------------- */
 
-/* Make room for one more element in *arr (of *cap elements of size sz). */
-static int grow(void *arrp, uint32_t n, uint32_t *cap, size_t sz)
+/* Make room for one more element in *arr (of *cap elements of size sz).
+ * Out of memory is fatal (xrealloc); counts are uint32_t, and the source
+ * text that would need more than that many elements could not be read. */
+static void grow(void *arrp, uint32_t n, uint32_t *cap, size_t sz)
 {
 	void **arr = arrp;
 	if (n < *cap)
-		return 0;
-	if (*cap >= UINT32_MAX / 2)
-		return -1;
-	uint32_t nc = *cap ? *cap * 2 : 16;
-	void *na = realloc(*arr, (size_t)nc * sz);
-	if (!na)
-		return -1;
-	*arr = na;
-	*cap = nc;
-	return 0;
+		return;
+	uint64_t nc = *cap ? (uint64_t)*cap * 2 : 16;
+	if (nc > UINT32_MAX)
+		nc = UINT32_MAX;
+	*arr = xrealloc(*arr, (size_t)nc * sz);
+	*cap = (uint32_t)nc;
 }
 
-/* An open-addressing table from byte strings to uint32 values. */
-typedef struct name_table {
-	/* slots: key (not owned, NULL = empty), its length, and its value */
-	struct name_slot {
-		const char *key;
-		size_t len;
-		uint32_t val;
-	} *slots;
-	/* number of slots, a power of two; used < cap / 2 */
-	uint32_t cap, used;
-} name_table;
-
-static struct name_slot *nt_find(name_table *t, const char *key, size_t len)
-{
-	if (!t->cap)
-		return NULL;
-	uint32_t i = (uint32_t)vm_hash_bytes(key, len) & (t->cap - 1);
-	for (;;) {
-		struct name_slot *s = &t->slots[i];
-		if (!s->key || (s->len == len && memcmp(s->key, key, len) == 0))
-			return s;
-		i = (i + 1) & (t->cap - 1);
-	}
-}
+/* The name tables are id tables (gc/common.h) from names to indices. */
 
 /* Value of key, or -1. */
-static int64_t nt_get(name_table *t, const char *key, size_t len)
+static int64_t nt_get(const idtab *t, const char *key, size_t len)
 {
-	struct name_slot *s = nt_find(t, key, len);
-	return s && s->key ? (int64_t)s->val : -1;
-}
-
-/* Insert key (which must stay valid); -1 out of memory. */
-static int nt_put(name_table *t, const char *key, size_t len, uint32_t val)
-{
-	if ((t->used + 1) * 2 > t->cap) {
-		name_table n = { calloc(t->cap ? t->cap * 2 : 64, sizeof *n.slots),
-				 t->cap ? t->cap * 2 : 64, 0 };
-		if (!n.slots)
-			return -1;
-		for (uint32_t i = 0; i < t->cap; i++)
-			if (t->slots[i].key)
-				*nt_find(&n, t->slots[i].key, t->slots[i].len) = t->slots[i], n.used++;
-		free(t->slots);
-		*t = n;
-	}
-	struct name_slot *s = nt_find(t, key, len);
-	if (!s->key)
-		t->used++;
-	*s = (struct name_slot){ key, len, val };
-	return 0;
-}
-
-static void nt_clear(name_table *t)
-{
-	free(t->slots);
-	*t = (name_table){ 0 };
+	uint32_t *v = idtab_get_name(t, key, len);
+	return v ? (int64_t)*v : -1;
 }
 
 /* ---------------------------------------------------------------- */
@@ -116,7 +66,7 @@ typedef struct asm_state {
 	uint32_t cap_consts, cap_funcs, cap_code, cap_lines, cap_externs;
 
 	/* function and extern names -> index; constant keys -> pool index */
-	name_table funcs, externs, consts;
+	idtab funcs, externs, consts;
 	/* keys of the constant table: kind byte + value bytes, owned */
 	char **const_keys;
 	uint32_t cap_const_keys;
@@ -127,7 +77,7 @@ typedef struct asm_state {
 	/* the function being assembled, or NULL between functions */
 	vm_function *fn;
 	/* its locals and labels by name; labels map to word offsets */
-	name_table locals, labels;
+	idtab locals, labels;
 	/* jumps to labels not yet defined in this function */
 	fixup *jumps;
 	uint32_t njumps, cap_jumps;
@@ -269,9 +219,7 @@ static int parse_string(asm_state *a, cursor *c, vm_string **out)
 	for (const char *q = s; q < c->end && *q != '"'; q++, cap++)
 		if (*q == '\\')
 			q++;
-	vm_string *str = malloc(sizeof *str + cap + 1);
-	if (!str)
-		return FAIL(a, "out of memory");
+	vm_string *str = xmalloc(sizeof *str + cap + 1);
 	size_t n = 0;
 	const char *q = s;
 	for (;;) {
@@ -327,9 +275,8 @@ static int parse_string(asm_state *a, cursor *c, vm_string **out)
 static int emit(asm_state *a, uint32_t word)
 {
 	vm_program *p = a->p;
-	if (grow(&p->code, p->ncode, &a->cap_code, sizeof *p->code) != 0 ||
-	    grow(&p->lines, p->ncode, &a->cap_lines, sizeof *p->lines) != 0)
-		return FAIL(a, "out of memory");
+	grow(&p->code, p->ncode, &a->cap_code, sizeof *p->code);
+	grow(&p->lines, p->ncode, &a->cap_lines, sizeof *p->lines);
 	p->code[p->ncode] = word;
 	p->lines[p->ncode] = a->debug_line;
 	p->ncode++;
@@ -344,17 +291,13 @@ static int64_t intern_const(asm_state *a, vm_value v)
 	char *key;
 	if (v.kind == VK_STRING) {
 		klen = 1 + v.u.s->len;
-		key = malloc(klen);
-		if (key)
-			memcpy(key + 1, v.u.s->data, v.u.s->len);
+		key = xmalloc(klen);
+		memcpy(key + 1, v.u.s->data, v.u.s->len);
 	} else {
 		klen = 1 + sizeof v.u.i;
-		key = malloc(klen);
-		if (key)
-			memcpy(key + 1, &v.u.i, sizeof v.u.i);
+		key = xmalloc(klen);
+		memcpy(key + 1, &v.u.i, sizeof v.u.i);
 	}
-	if (!key)
-		return FAIL(a, "out of memory");
 	key[0] = (char)v.kind;
 	int64_t k = nt_get(&a->consts, key, klen);
 	if (k >= 0) {
@@ -363,15 +306,10 @@ static int64_t intern_const(asm_state *a, vm_value v)
 			free(v.u.s);
 		return k;
 	}
-	if (grow(&p->consts, p->nconsts, &a->cap_consts, sizeof *p->consts) != 0 ||
-	    grow(&a->const_keys, p->nconsts, &a->cap_const_keys, sizeof *a->const_keys) != 0 ||
-	    nt_put(&a->consts, key, klen, p->nconsts) != 0) {
-		free(key);
-		if (v.kind == VK_STRING)
-			free(v.u.s);
-		return FAIL(a, "out of memory");
-	}
+	grow(&p->consts, p->nconsts, &a->cap_consts, sizeof *p->consts);
+	grow(&a->const_keys, p->nconsts, &a->cap_const_keys, sizeof *a->const_keys);
 	a->const_keys[p->nconsts] = key;
+	idtab_put_name(&a->consts, key, klen, p->nconsts, NULL);
 	p->consts[p->nconsts] = v;
 	return p->nconsts++;
 }
@@ -432,7 +370,7 @@ static int operand(asm_state *a, cursor *c, int kind, const char *mnem)
 		if (!(n = ident(c, &name)))
 			return FAIL(a, "%s: expected %s name", mnem,
 				    kind == OPND_FUNC ? "a function" : kind == OPND_LABEL ? "a label" : "an extern");
-		name_table *t = kind == OPND_FUNC ? &a->funcs : kind == OPND_LABEL ? &a->labels : &a->externs;
+		idtab *t = kind == OPND_FUNC ? &a->funcs : kind == OPND_LABEL ? &a->labels : &a->externs;
 		iv = nt_get(t, name, n);
 		if (iv >= 0)
 			return emit(a, (uint32_t)iv);
@@ -440,8 +378,7 @@ static int operand(asm_state *a, cursor *c, int kind, const char *mnem)
 		uint32_t *cnt = kind == OPND_FUNC ? &a->nfcalls : kind == OPND_LABEL ? &a->njumps : &a->nxcalls;
 		uint32_t *cap = kind == OPND_FUNC ? &a->cap_fcalls
 			      : kind == OPND_LABEL ? &a->cap_jumps : &a->cap_xcalls;
-		if (grow(list, *cnt, cap, sizeof **list) != 0)
-			return FAIL(a, "out of memory");
+		grow(list, *cnt, cap, sizeof **list);
 		(*list)[(*cnt)++] = (fixup){ a->p->ncode, a->text_line, name, n };
 		return emit(a, 0);
 	}
@@ -456,8 +393,7 @@ static int add_local(asm_state *a, const char *name, size_t n)
 		return FAIL(a, "local %.*s declared twice", (int)n, name);
 	if (a->fn->nlocals >= (1u << 20))
 		return FAIL(a, "too many locals (at most %u)", 1u << 20);
-	if (nt_put(&a->locals, name, n, a->fn->nlocals) != 0)
-		return FAIL(a, "out of memory");
+	idtab_put_name(&a->locals, name, n, a->fn->nlocals, NULL);
 	a->fn->nlocals++;
 	return 0;
 }
@@ -473,13 +409,11 @@ static int begin_func(asm_state *a, cursor *c)
 		return FAIL(a, ".func needs a name");
 	if (nt_get(&a->funcs, name, n) >= 0)
 		return FAIL(a, "function %.*s defined twice", (int)n, name);
-	if (grow(&p->funcs, p->nfuncs, &a->cap_funcs, sizeof *p->funcs) != 0)
-		return FAIL(a, "out of memory");
+	grow(&p->funcs, p->nfuncs, &a->cap_funcs, sizeof *p->funcs);
 	vm_function *f = &p->funcs[p->nfuncs];
 	*f = (vm_function){ .maxstack = UINT32_MAX, .start = p->ncode, .line = a->debug_line };
-	f->name = strndup(name, n);
-	if (!f->name || nt_put(&a->funcs, f->name, n, p->nfuncs) != 0)
-		return FAIL(a, "out of memory");
+	f->name = xstrndup(name, n);
+	idtab_put_name(&a->funcs, f->name, n, p->nfuncs, NULL);
 	p->nfuncs++;
 	a->fn = f;
 	const char *pn;
@@ -508,8 +442,8 @@ static int end_func(asm_state *a)
 	}
 	f->len = a->p->ncode - f->start;
 	a->njumps = 0;
-	nt_clear(&a->labels);
-	nt_clear(&a->locals);
+	idtab_free(&a->labels);
+	idtab_free(&a->locals);
 	a->fn = NULL;
 	return 0;
 }
@@ -536,15 +470,12 @@ static int declare_extern(asm_state *a, cursor *c)
 		return FAIL(a, ".extern needs the C function's name");
 	if (nt_get(&a->externs, name, n) >= 0)
 		return FAIL(a, "extern %.*s declared twice", (int)n, name);
-	if (grow(&p->externs, p->nexterns, &a->cap_externs, sizeof *p->externs) != 0)
-		return FAIL(a, "out of memory");
+	grow(&p->externs, p->nexterns, &a->cap_externs, sizeof *p->externs);
 	vm_extern *e = &p->externs[p->nexterns];
 	*e = (vm_extern){ .line = a->debug_line };
-	if (!(e->name = strndup(name, n)))
-		return FAIL(a, "out of memory");
+	e->name = xstrndup(name, n);
 	p->nexterns++; /* now vm_program_free frees the name */
-	if (nt_put(&a->externs, e->name, n, p->nexterns - 1) != 0)
-		return FAIL(a, "out of memory");
+	idtab_put_name(&a->externs, e->name, n, p->nexterns - 1, NULL);
 
 	/* the library: libc, libm or "file name" */
 	skip_space(c);
@@ -556,7 +487,7 @@ static int declare_extern(asm_state *a, cursor *c)
 			free(s);
 			return FAIL(a, ".extern %s: bad library file name", e->name);
 		}
-		e->lib = strdup(s->data);
+		e->lib = xstrdup(s->data);
 		free(s);
 	} else {
 		const char *lib;
@@ -566,10 +497,8 @@ static int declare_extern(asm_state *a, cursor *c)
 		if (ln != 4 || (memcmp(lib, "libc", 4) != 0 && memcmp(lib, "libm", 4) != 0))
 			return FAIL(a, ".extern %s: unknown library '%.*s' (libc, libm or a quoted file name)",
 				    e->name, (int)ln, lib);
-		e->lib = strndup(lib, ln);
+		e->lib = xstrndup(lib, ln);
 	}
-	if (!e->lib)
-		return FAIL(a, "out of memory");
 
 	/* the result type, then the arguments' */
 	const char *tn;
@@ -641,9 +570,9 @@ static int directive(asm_state *a, cursor *c)
 			return FAIL(a, ".file: bad name");
 		}
 		free(a->p->file);
-		a->p->file = strdup(s->data);
+		a->p->file = xstrdup(s->data);
 		free(s);
-		return a->p->file ? 0 : FAIL(a, "out of memory");
+		return 0;
 	}
 #undef IS
 	return FAIL(a, "unknown directive .%.*s", (int)n, name);
@@ -685,8 +614,7 @@ static int line(asm_state *a, cursor *c)
 			return FAIL(a, "label %.*s outside a function", (int)n, name);
 		if (nt_get(&a->labels, name, n) >= 0)
 			return FAIL(a, "label %.*s defined twice", (int)n, name);
-		if (nt_put(&a->labels, name, n, a->p->ncode - a->fn->start) != 0)
-			return FAIL(a, "out of memory");
+		idtab_put_name(&a->labels, name, n, a->p->ncode - a->fn->start, NULL);
 		if (at_end(c))
 			return 0;
 		if (!(n = ident(c, &name)))
@@ -698,14 +626,9 @@ static int line(asm_state *a, cursor *c)
 vm_program *vm_asm(const char *file, const char *text, size_t len, vm_diag *d)
 {
 	asm_state a = { .file = file, .d = d };
-	a.p = calloc(1, sizeof *a.p);
-	int err = !a.p;
-	if (!err) {
-		a.p->loaded_from = strdup(file);
-		err = !a.p->loaded_from;
-	}
-	if (err)
-		vm_diag_file(d, file, "out of memory");
+	a.p = xcalloc(1, sizeof *a.p);
+	a.p->loaded_from = xstrdup(file);
+	int err = 0;
 
 	const char *s = text, *end = text + len;
 	while (!err && s < end) {
@@ -750,8 +673,8 @@ vm_program *vm_asm(const char *file, const char *text, size_t len, vm_diag *d)
 		else
 			a.p->main_fn = (uint32_t)m;
 	}
-	if (!err && !a.p->file && !(a.p->file = strdup(file)))
-		err = (vm_diag_file(d, file, "out of memory"), 1);
+	if (!err && !a.p->file)
+		a.p->file = xstrdup(file);
 
 	for (uint32_t i = 0; a.p && i < a.p->nconsts; i++)
 		free(a.const_keys[i]);
@@ -759,11 +682,11 @@ vm_program *vm_asm(const char *file, const char *text, size_t len, vm_diag *d)
 	free(a.fcalls);
 	free(a.xcalls);
 	free(a.jumps);
-	nt_clear(&a.funcs);
-	nt_clear(&a.externs);
-	nt_clear(&a.consts);
-	nt_clear(&a.locals);
-	nt_clear(&a.labels);
+	idtab_free(&a.funcs);
+	idtab_free(&a.externs);
+	idtab_free(&a.consts);
+	idtab_free(&a.locals);
+	idtab_free(&a.labels);
 	if (err) {
 		vm_program_free(a.p);
 		return NULL;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trace/tools.h"
+#include "trace/tools/tools.h"
 #include "vm/vm.h"
 
 static const char usage[] =

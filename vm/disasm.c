@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc/gc.h"
 #include "vm/vm.h"
 
 /* Column where the trailing "; pc ..." comments start. */
@@ -208,11 +209,7 @@ void vm_disasm(const vm_program *p, FILE *out)
 	for (uint32_t i = 0; i < p->nfuncs; i++)
 		if (p->funcs[i].len > longest)
 			longest = p->funcs[i].len;
-	uint8_t *target = malloc(longest);
-	if (!target) {
-		fputs("; out of memory\n", out);
-		return;
-	}
+	uint8_t *target = xmalloc(longest);
 	fprintf(out, "; greenvm disassembly of %s: %u function%s, %u constant%s, %u code words\n",
 		p->loaded_from ? p->loaded_from : p->file ? p->file : "?", p->nfuncs,
 		p->nfuncs == 1 ? "" : "s", p->nconsts, p->nconsts == 1 ? "" : "s", p->ncode);

@@ -87,9 +87,7 @@ static int resolve_one(const vm_program *p, vm_extern *e, vm_diag *d)
 	e->fn = dlsym(e->handle, e->name);
 	if (!e->fn || dlerror())
 		return fail(p, e, d, "unknown symbol in %s", e->lib);
-	ffi_call_iface *ci = malloc(sizeof *ci);
-	if (!ci)
-		return fail(p, e, d, "out of memory");
+	ffi_call_iface *ci = xmalloc(sizeof *ci);
 	for (uint32_t i = 0; i < e->nargs; i++)
 		ci->types[i] = ctype_ffi(e->args[i]);
 	ffi_status st = ffi_prep_cif(&ci->cif, FFI_DEFAULT_ABI, e->nargs, ctype_ffi(e->ret), ci->types);

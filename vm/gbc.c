@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc/common.h"
+#include "gc/gc.h"
 #include "vm/internal.h"
 
 #define GBC_MAGIC "\x7fGBC"
@@ -76,7 +78,7 @@ static uint32_t const_size(const vm_value *v)
 
 size_t vm_gbc_encode(const vm_program *p, uint8_t **out)
 {
-	*out = NULL; /* and 0 returned, if the program is too big or memory runs out */
+	*out = NULL; /* and 0 returned, if the program is too big */
 	const char *file = p->file ? p->file : "";
 	uint64_t sec[GBC_NSEC];
 	sec[SEC_CONSTS] = 4;
@@ -98,9 +100,7 @@ size_t vm_gbc_encode(const vm_program *p, uint8_t **out)
 			return 0; /* cannot be described by a u32 length */
 		total += sec[s];
 	}
-	uint8_t *buf = malloc(total), *w = buf;
-	if (!buf)
-		return 0;
+	uint8_t *buf = xmalloc(total), *w = buf;
 
 	w = putbytes(w, GBC_MAGIC, 4);
 	w = put32(w, GBC_VERSION);
@@ -235,12 +235,6 @@ static int leave(gbc_reader *r)
 	return 0;
 }
 
-static int oom(gbc_reader *r)
-{
-	vm_diag_file(r->d, r->file, "out of memory");
-	return 0;
-}
-
 /* A count read at offset at: before anything is allocated for it, check
  * that count records of at least min bytes fit in what is left of the
  * section, so a lying count cannot make the decoder allocate more than the
@@ -262,8 +256,8 @@ static int decode_consts(gbc_reader *r, vm_program *p)
 		return 0;
 	if (!count_fits(r, at, n, GBC_MIN_CONST, "constant"))
 		return 0;
-	if (n && !(p->consts = calloc(n, sizeof *p->consts)))
-		return oom(r);
+	if (n)
+		p->consts = xcalloc(n, sizeof *p->consts);
 	p->nconsts = n; /* unfilled entries are nil, which vm_program_free skips */
 	for (uint32_t i = 0; i < n; i++) {
 		vm_value *v = &p->consts[i];
@@ -290,8 +284,7 @@ static int decode_consts(gbc_reader *r, vm_program *p)
 					       i, slen, (unsigned long long)left(r));
 				return 0;
 			}
-			if (!(v->u.s = malloc(sizeof(vm_string) + (size_t)slen + 1)))
-				return oom(r);
+			v->u.s = xmalloc(sizeof(vm_string) + (size_t)slen + 1);
 			v->kind = VK_STRING;
 			v->u.s->len = slen;
 			memcpy(v->u.s->data, r->buf + r->pos, slen);
@@ -320,32 +313,22 @@ static int is_ident(const uint8_t *s, uint32_t n)
 }
 
 /* Index of the first of n records whose name an earlier one already has,
- * or n if the names are unique; -1 when out of memory.  The records are
- * `size` bytes apart and each starts with its name (a char *), as
- * vm_function and vm_extern do.  An open-addressing hash set of record
- * indices: linear time on average. */
-static int64_t duplicate_name(const void *records, size_t size, uint32_t n)
+ * or n if the names are unique.  The records are `size` bytes apart and
+ * each starts with its name (a char *), as vm_function and vm_extern do.
+ * An id table of names: linear time on average. */
+static uint32_t duplicate_name(const void *records, size_t size, uint32_t n)
 {
-#define NAME(i) (*(char *const *)((const char *)records + (size_t)(i) * size))
-	uint64_t cap = 16;
-	while (cap < 2 * (uint64_t)n)
-		cap *= 2;
-	uint32_t *slot = malloc(cap * sizeof *slot);
-	if (!slot)
-		return -1;
-	memset(slot, 0xff, cap * sizeof *slot); /* UINT32_MAX = empty */
+	idtab seen = { 0 };
 	uint32_t i;
 	for (i = 0; i < n; i++) {
-		uint64_t h = vm_hash_bytes(NAME(i), strlen(NAME(i))) & (cap - 1);
-		while (slot[h] != UINT32_MAX && strcmp(NAME(slot[h]), NAME(i)) != 0)
-			h = (h + 1) & (cap - 1);
-		if (slot[h] != UINT32_MAX)
+		const char *name = *(char *const *)((const char *)records + (size_t)i * size);
+		bool fresh;
+		idtab_put_name(&seen, name, strlen(name), i, &fresh);
+		if (!fresh)
 			break;
-		slot[h] = i;
 	}
-	free(slot);
+	idtab_free(&seen);
 	return i;
-#undef NAME
 }
 _Static_assert(offsetof(vm_function, name) == 0 && offsetof(vm_extern, name) == 0,
 	       "duplicate_name finds a record's name at its start");
@@ -365,11 +348,8 @@ static int decode_funcs(gbc_reader *r, vm_program *p)
 			       p->main_fn, n);
 		return 0;
 	}
-	uint64_t *name_at = malloc((n ? n : 1) * sizeof *name_at); /* for messages */
-	if (!name_at || !(p->funcs = calloc(n, sizeof *p->funcs))) {
-		free(name_at);
-		return oom(r);
-	}
+	uint64_t *name_at = xmalloc((n ? n : 1) * sizeof *name_at); /* for messages */
+	p->funcs = xcalloc(n, sizeof *p->funcs);
 	p->nfuncs = n; /* unfilled names are NULL, which vm_program_free skips */
 	for (uint32_t i = 0; i < n; i++) {
 		vm_function *f = &p->funcs[i];
@@ -391,10 +371,7 @@ static int decode_funcs(gbc_reader *r, vm_program *p)
 			vm_diag_offset(r->d, r->file, r->pos, "function %u's name is not an identifier", i);
 			goto fail;
 		}
-		if (!(f->name = malloc((size_t)nlen + 1))) {
-			oom(r);
-			goto fail;
-		}
+		f->name = xmalloc((size_t)nlen + 1);
 		memcpy(f->name, r->buf + r->pos, nlen);
 		f->name[nlen] = 0;
 		name_at[i] = r->pos;
@@ -402,11 +379,7 @@ static int decode_funcs(gbc_reader *r, vm_program *p)
 	}
 	if (!leave(r))
 		goto fail;
-	int64_t dup = duplicate_name(p->funcs, sizeof *p->funcs, p->nfuncs);
-	if (dup < 0) {
-		oom(r);
-		goto fail;
-	}
+	uint32_t dup = duplicate_name(p->funcs, sizeof *p->funcs, p->nfuncs);
 	if (dup < n) {
 		vm_diag_offset(r->d, r->file, name_at[dup], "function %s is defined twice",
 			       p->funcs[dup].name);
@@ -428,8 +401,8 @@ static int decode_code(gbc_reader *r, vm_program *p, uint64_t seclen)
 	}
 	p->code_offset = r->pos;
 	p->ncode = (uint32_t)(seclen / 4);
-	if (p->ncode && !(p->code = malloc(seclen)))
-		return oom(r);
+	if (p->ncode)
+		p->code = xmalloc(seclen);
 	for (uint32_t i = 0; i < p->ncode; i++)
 		rd32(r, &p->code[i], "a code word"); /* cannot fail: seclen is exact */
 	return leave(r);
@@ -451,8 +424,7 @@ static int decode_debug(gbc_reader *r, vm_program *p)
 		vm_diag_offset(r->d, r->file, r->pos, "the file name contains a NUL byte");
 		return 0;
 	}
-	if (!(p->file = malloc((size_t)n + 1)))
-		return oom(r);
+	p->file = xmalloc((size_t)n + 1);
 	memcpy(p->file, r->buf + r->pos, n);
 	p->file[n] = 0;
 	r->pos += n;
@@ -462,8 +434,8 @@ static int decode_debug(gbc_reader *r, vm_program *p)
 			       (unsigned long long)left(r), 4 * (unsigned long long)p->ncode, p->ncode);
 		return 0;
 	}
-	if (p->ncode && !(p->lines = malloc(4 * (size_t)p->ncode)))
-		return oom(r);
+	if (p->ncode)
+		p->lines = xmalloc(4 * (size_t)p->ncode);
 	for (uint32_t i = 0; i < p->ncode; i++)
 		rd32(r, &p->lines[i], "a line number"); /* cannot fail: checked above */
 	return leave(r);
@@ -490,8 +462,7 @@ static int rd_name(gbc_reader *r, uint32_t i, const char *what, int ident, char 
 			       ident ? "not an identifier" : "empty or holds a NUL byte");
 		return 0;
 	}
-	if (!(*out = malloc((size_t)n + 1)))
-		return oom(r);
+	*out = xmalloc((size_t)n + 1);
 	memcpy(*out, b, n);
 	(*out)[n] = 0;
 	r->pos += n;
@@ -506,11 +477,9 @@ static int decode_externs(gbc_reader *r, vm_program *p)
 		return 0;
 	if (!count_fits(r, at, n, GBC_MIN_EXTERN, "extern"))
 		return 0;
-	uint64_t *name_at = malloc((n ? n : 1) * sizeof *name_at); /* for messages */
-	if (!name_at || (n && !(p->externs = calloc(n, sizeof *p->externs)))) {
-		free(name_at);
-		return oom(r);
-	}
+	uint64_t *name_at = xmalloc((n ? n : 1) * sizeof *name_at); /* for messages */
+	if (n)
+		p->externs = xcalloc(n, sizeof *p->externs);
 	p->nexterns = n; /* unfilled names are NULL, which vm_program_free skips */
 	for (uint32_t i = 0; i < n; i++) {
 		vm_extern *e = &p->externs[i];
@@ -554,11 +523,7 @@ static int decode_externs(gbc_reader *r, vm_program *p)
 	}
 	if (!leave(r))
 		goto fail;
-	int64_t dup = duplicate_name(p->externs, sizeof *p->externs, n);
-	if (dup < 0) {
-		oom(r);
-		goto fail;
-	}
+	uint32_t dup = duplicate_name(p->externs, sizeof *p->externs, n);
 	if (dup < n) {
 		vm_diag_offset(r->d, r->file, name_at[dup], "extern %s is declared twice",
 			       p->externs[dup].name);
@@ -602,12 +567,8 @@ vm_program *vm_gbc_decode(const char *file, const uint8_t *buf, size_t len, vm_d
 		return NULL;
 	}
 
-	vm_program *p = calloc(1, sizeof *p);
-	if (!p || !(p->loaded_from = strdup(file))) {
-		free(p);
-		vm_diag_file(d, file, "out of memory");
-		return NULL;
-	}
+	vm_program *p = xcalloc(1, sizeof *p);
+	p->loaded_from = xstrdup(file);
 	p->binary = 1;
 	int ok = (enter(&r, SEC_CONSTS, sec[SEC_CONSTS]), decode_consts(&r, p)) &&
 		 (enter(&r, SEC_FUNCS, sec[SEC_FUNCS]), decode_funcs(&r, p)) &&

@@ -120,14 +120,4 @@ static inline bool vm_ident_char(int ch)
 	return vm_ident_start(ch) || (ch >= '0' && ch <= '9') || ch == '.';
 }
 
-/* FNV-1a over n bytes: the hash of both name tables. */
-static inline uint64_t vm_hash_bytes(const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 1099511628211ull;
-	return h;
-}
-
 #endif

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc/common.h"
+#include "gc/gc.h"
 #include "vm/internal.h"
 
 const vm_opinfo vm_ops[OP__LIMIT] = {
@@ -99,49 +101,14 @@ void vm_diag_file(vm_diag *d, const char *file, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Read a whole file into a malloc'd buffer (one spare byte, NUL). */
-static uint8_t *read_file(const char *path, size_t *len, vm_diag *d)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		vm_diag_file(d, path, "%s", strerror(errno));
-		return NULL;
-	}
-	size_t cap = 1 << 16, n = 0;
-	uint8_t *buf = malloc(cap);
-	for (;;) {
-		if (!buf) {
-			fclose(f);
-			vm_diag_file(d, path, "out of memory");
-			return NULL;
-		}
-		n += fread(buf + n, 1, cap - n - 1, f);
-		if (n < cap - 1)
-			break;
-		cap *= 2;
-		uint8_t *nb = realloc(buf, cap);
-		if (!nb)
-			free(buf);
-		buf = nb;
-	}
-	if (ferror(f)) {
-		vm_diag_file(d, path, "%s", strerror(errno ? errno : EIO));
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	buf[n] = 0;
-	*len = n;
-	return buf;
-}
-
 vm_program *vm_load(const char *path, vm_diag *d)
 {
 	size_t len = 0;
-	uint8_t *buf = read_file(path, &len, d);
-	if (!buf)
+	uint8_t *buf = (uint8_t *)slurp_file(path, &len);
+	if (!buf) {
+		vm_diag_file(d, path, "%s", strerror(errno));
 		return NULL;
+	}
 	vm_program *p = vm_gbc_is_binary(buf, len) ? vm_gbc_decode(path, buf, len, d)
 						    : vm_asm(path, (const char *)buf, len, d);
 	free(buf);

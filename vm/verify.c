@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc/gc.h"
 #include "vm/vm.h"
 
 /* No frame may have more locals, or a deeper operand stack, than this
@@ -324,14 +325,10 @@ int vm_verify(vm_program *p, vm_diag *d)
 	for (uint32_t i = 0; i < p->nfuncs; i++)
 		if (p->funcs[i].len > longest)
 			longest = p->funcs[i].len;
-	v.is_insn = malloc(longest);
-	v.depth = malloc(longest * sizeof *v.depth);
-	v.work = malloc(longest * sizeof *v.work);
+	v.is_insn = xmalloc(longest);
+	v.depth = xmalloc(longest * sizeof *v.depth);
+	v.work = xmalloc(longest * sizeof *v.work);
 	int rc = 0;
-	if (!v.is_insn || !v.depth || !v.work) {
-		vm_diag_file(d, diag_file(p), "out of memory");
-		rc = -1;
-	}
 	for (uint32_t i = 0; i < p->nfuncs && rc == 0; i++) {
 		v.f = &p->funcs[i];
 		rc = check_insns(&v) || check_targets(&v) || check_stack(&v) ? -1 : 0;

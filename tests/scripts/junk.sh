@@ -4,10 +4,7 @@
 # Usage: tests/scripts/junk.sh BUILD_DIR
 set -u
 bin=$1/greenvm
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-npass=0
-nfail=0
+. "$(dirname "$0")/common.bash"
 expect() { # expect NAME FILE PATTERN
 	local rc=0
 	timeout 60 "$bin" verify "$2" >/dev/null 2>"$tmp/err" || rc=$?

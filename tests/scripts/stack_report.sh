@@ -15,10 +15,7 @@ case "$dir" in
 	exit 0
 	;;
 esac
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-npass=0
-nfail=0
+. "$(dirname "$0")/common.bash"
 check() { # check NAME OK(0/1) DETAIL
 	if [ "$2" -eq 0 ]; then npass=$((npass + 1)); else
 		echo "FAIL stack report: $1: $3"

@@ -12,10 +12,7 @@
 # compiler keeps values in registers differently at each level.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-npass=0
-nfail=0
+. tests/scripts/common.bash
 opt=-O2
 case "$1" in *debug*) opt="-O0 -g" ;; esac
 # shellcheck disable=SC2206

@@ -5,10 +5,7 @@
 set -u
 bin=$1/greenvm
 go=/usr/lib/go-1.19/bin/go
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-npass=0
-nfail=0
+. "$(dirname "$0")/common.bash"
 pass() { npass=$((npass + 1)); }
 fail() { echo "FAIL trace: $*"; nfail=$((nfail + 1)); }
 
@@ -20,8 +17,8 @@ fi
 
 # 1. Every program of the program tests, at 1, 2 and 4 Ps: the trace is
 # complete however the program ends, and go tool trace -d accepts it.
-for cmd in tests/programs/*.cmd; do
-	read -r -a args <"$cmd"
+# (tests/progtest.py list: greenvm's arguments for each run of each case)
+while read -r -a args <&3; do
 	[ "${args[0]}" = run ] || continue
 	case " ${args[*]} " in *" --procs="* | *" --sched="* | *"--max-stack"*) continue ;; esac
 	case "${args[1]}" in programs/*) ;; *) continue ;; esac
@@ -35,7 +32,7 @@ for cmd in tests/programs/*.cmd; do
 			fail "${args[*]:1} --procs=$p: go tool trace -d: $(grep -v Parsing "$tmp/err" | head -2)"
 		fi
 	done
-done
+done 3< <(python3 tests/progtest.py list)
 
 # 2. The legacy dump on the smallest g0 greenvm accepts (a figure of this
 # CPU and build: docs/stacks.md) overflows and is reported; on 256 KiB it

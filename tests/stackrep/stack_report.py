@@ -429,10 +429,7 @@ def parse_defs(text):
     while i < n:
         c = text[i]
         if c in '"\'':
-            j = i + 1
-            while j < n and text[j] != c:
-                j += 2 if text[j] == '\\' else 1
-            i = j + 1
+            i = after_quoted(text, i)
             continue
         if c == '{':
             if depth == 0:
@@ -479,16 +476,21 @@ def def_header(text, start, brace):
     return m.group(1), start + m.start(1), params
 
 
+def after_quoted(text, i):
+    """Offset just past the C string or character literal opening at text[i]."""
+    c, j, n = text[i], i + 1, len(text)
+    while j < n and text[j] != c:
+        j += 2 if text[j] == '\\' else 1
+    return j + 1
+
+
 def close_brace(text, at):
     """Offset of the '}' that closes the '{' at text[at]."""
     depth, i, n = 0, at, len(text)
     while i < n:
         c = text[i]
         if c in '"\'':
-            j = i + 1
-            while j < n and text[j] != c:
-                j += 2 if text[j] == '\\' else 1
-            i = j + 1
+            i = after_quoted(text, i)
             continue
         if c == '{':
             depth += 1

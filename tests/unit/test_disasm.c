@@ -1,10 +1,10 @@
 /* test_disasm.c: asm -> gbc -> disasm -> asm gives the same .gbc bytes; the comments are right. */
-#include <CUnit/Basic.h>
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vm/vm.h"
+#include "tests/unit/unit.h"
 
 /* Disassemble p into a malloc'd string. */
 static char *disasm_text(const vm_program *p, size_t *len)
@@ -189,15 +189,9 @@ static void test_comments(void)
 
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("disasm", NULL, NULL);
-	CU_add_test(s, "programs/*.gasm round trip", test_programs_dir);
-	CU_add_test(s, "written programs round trip", test_written_programs);
-	CU_add_test(s, "frame and pc comments", test_comments);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return unit_run("disasm", NULL, NULL, (const unit_test[]){
+		{"programs/*.gasm round trip", test_programs_dir},
+		{"written programs round trip", test_written_programs},
+		{"frame and pc comments", test_comments},
+		{NULL, NULL}});
 }

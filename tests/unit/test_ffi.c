@@ -1,11 +1,11 @@
 /* test_ffi.c: FFI: resolving externs, converting every C type both ways, exact errors. */
-#include <CUnit/Basic.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gc/gc.h"
 #include "vm/internal.h"
+#include "tests/unit/unit.h"
 
 /* Every extern the tests call, with main only there to make a program. */
 static const char decls[] =
@@ -240,19 +240,13 @@ static void test_resolve_errors(void)
 
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("ffi", setup, teardown);
-	CU_add_test(s, "externs resolve", test_resolved);
-	CU_add_test(s, "int, long and double both ways", test_numbers);
-	CU_add_test(s, "strings both ways, NULL is nil", test_strings);
-	CU_add_test(s, "pointers and void", test_pointers);
-	CU_add_test(s, "argument errors", test_argument_errors);
-	CU_add_test(s, "prepare and invoke", test_prepare_invoke);
-	CU_add_test(s, "resolution errors", test_resolve_errors);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return unit_run("ffi", setup, teardown, (const unit_test[]){
+		{"externs resolve", test_resolved},
+		{"int, long and double both ways", test_numbers},
+		{"strings both ways, NULL is nil", test_strings},
+		{"pointers and void", test_pointers},
+		{"argument errors", test_argument_errors},
+		{"prepare and invoke", test_prepare_invoke},
+		{"resolution errors", test_resolve_errors},
+		{NULL, NULL}});
 }

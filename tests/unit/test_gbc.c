@@ -1,10 +1,10 @@
 /* test_gbc.c: the .gbc format: exact round trips, exact decode errors, and hostile input. */
-#include <CUnit/Basic.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vm/vm.h"
+#include "tests/unit/unit.h"
 
 /* A program with every constant kind, several functions, labels, .line, and
  * externs of every C type (decoding does not resolve them: "libodd" need
@@ -547,21 +547,15 @@ static void test_huge_counts(void)
 
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("gbc", NULL, NULL);
-	CU_add_test(s, "is_binary", test_is_binary);
-	CU_add_test(s, "round trip", test_round_trip);
-	CU_add_test(s, "hand-made image", test_small_image);
-	CU_add_test(s, "decode errors", test_decode_errors);
-	CU_add_test(s, "duplicate function", test_duplicate_function);
-	CU_add_test(s, "huge counts", test_huge_counts);
-	CU_add_test(s, "every truncation", test_truncated);
-	CU_add_test(s, "every single-byte corruption", test_corrupted);
-	CU_add_test(s, "random bytes", test_random_bytes);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return unit_run("gbc", NULL, NULL, (const unit_test[]){
+		{"is_binary", test_is_binary},
+		{"round trip", test_round_trip},
+		{"hand-made image", test_small_image},
+		{"decode errors", test_decode_errors},
+		{"duplicate function", test_duplicate_function},
+		{"huge counts", test_huge_counts},
+		{"every truncation", test_truncated},
+		{"every single-byte corruption", test_corrupted},
+		{"random bytes", test_random_bytes},
+		{NULL, NULL}});
 }

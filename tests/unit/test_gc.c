@@ -1,8 +1,8 @@
 /* test_gc.c: unit tests of the allocation layer over Boehm (gc/gc.h). */
 
 #include "gc/gc.h"
+#include "tests/unit/unit.h"
 
-#include <CUnit/Basic.h>
 #include <gc.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -282,20 +282,14 @@ static void test_alloc_on_system_stack(void)
 int main(void)
 {
 	gc_init(&(gc_config){ 0 });
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("gc", NULL, NULL);
-	CU_add_test(s, "stress mode collects every N allocations", test_stress_counts);
-	CU_add_test(s, "stress mode counts every kind of allocation", test_stress_all_kinds);
-	CU_add_test(s, "GREENVM_GC_STRESS", test_stress_env);
-	CU_add_test(s, "uncollectable survives, garbage is finalized", test_uncollectable_survives);
-	CU_add_test(s, "event order for one collection", test_event_order);
-	CU_add_test(s, "pause and heap statistics", test_pause_stats);
-	CU_add_test(s, "gc_print_stats line", test_print_stats);
-	CU_add_test(s, "allocating on a system stack", test_alloc_on_system_stack);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed != 0;
+	return unit_run("gc", NULL, NULL, (const unit_test[]){
+		{"stress mode collects every N allocations", test_stress_counts},
+		{"stress mode counts every kind of allocation", test_stress_all_kinds},
+		{"GREENVM_GC_STRESS", test_stress_env},
+		{"uncollectable survives, garbage is finalized", test_uncollectable_survives},
+		{"event order for one collection", test_event_order},
+		{"pause and heap statistics", test_pause_stats},
+		{"gc_print_stats line", test_print_stats},
+		{"allocating on a system stack", test_alloc_on_system_stack},
+		{NULL, NULL}});
 }

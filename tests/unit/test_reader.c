@@ -11,7 +11,6 @@
  * Chromium are test dependencies (./run test installs them): without one,
  * the tests that need it fail.
  */
-#include <CUnit/Basic.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdarg.h>
@@ -21,8 +20,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "trace/reader.h"
-#include "trace/tools.h"
+#include "trace/tools/reader.h"
+#include "trace/tools/tools.h"
+#include "gc/common.h"
+#include "tests/unit/unit.h"
 
 #define GO "/usr/lib/go-1.19/bin/go"
 #define GODATA "/usr/lib/go-1.19/src/internal/trace/testdata/"
@@ -45,23 +46,6 @@ static int sh(const char *fmt, ...)
 	int st = system(cmd);
 	free(cmd);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = malloc((size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-		n = 0;
-	buf[n] = 0;
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
 }
 
 /* Build and run the Go program once (build/go/tracegen, build/go/prog.trace). */
@@ -309,7 +293,7 @@ static void check_stats(const char *path)
 	char err[256];
 	CU_ASSERT_EQUAL_FATAL(trace_rd_file(&t, path, err, sizeof err), 0);
 	trace_tool_stats st;
-	CU_ASSERT_EQUAL_FATAL(trace_tool_analyse(&t, &st), 0);
+	trace_tool_analyse(&t, &st);
 	gsum got = {0};
 	long long by = 0;
 	for (size_t i = 0; i < st.ng; i++) {
@@ -347,7 +331,7 @@ static void test_stats(void)
 	char *argv[] = {"stats", trace_path, "-o", out, NULL};
 	CU_ASSERT_EQUAL(trace_tool_main(4, argv), 0);
 	size_t len;
-	char *text = slurp(out, &len);
+	char *text = slurp_file(out, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "main.worker"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "main.sleeper"));
@@ -377,7 +361,7 @@ static void parse_any(const uint8_t *buf, size_t len)
 static void fuzz_file(const char *path)
 {
 	size_t len;
-	uint8_t *data = (uint8_t *)slurp(path, &len);
+	uint8_t *data = (uint8_t *)slurp_file(path, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(data);
 	size_t errors = 0;
 	for (size_t n = 0; n < len; n++) { /* every truncation */
@@ -459,7 +443,7 @@ static void test_error_exit(void)
 	close(saved);
 	CU_ASSERT_EQUAL(rc, 1);
 	size_t len;
-	char *msg = slurp(err, &len);
+	char *msg = slurp_file(err, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(msg);
 	char want[1500];
 	snprintf(want, sizeof want, "%s: offset 0x14: bad value", bad);
@@ -505,8 +489,8 @@ static long peak_kb_of_reading(const char *path)
 			trace_rd t;
 			trace_tool_stats st;
 			char err[256];
-			if (trace_rd_file(&t, path, err, sizeof err) == 0 &&
-			    trace_tool_analyse(&t, &st) == 0) {
+			if (trace_rd_file(&t, path, err, sizeof err) == 0) {
+				trace_tool_analyse(&t, &st);
 				kb = status_kb("VmHWM:") - base;
 				trace_tool_stats_free(&st);
 				trace_rd_free(&t);
@@ -592,7 +576,7 @@ static void test_html(void)
 	char *argv[] = {"html", trace_path, "-o", out, NULL};
 	CU_ASSERT_EQUAL_FATAL(trace_tool_main(4, argv), 0);
 	size_t len;
-	char *page = slurp(out, &len);
+	char *page = slurp_file(out, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(page);
 	CU_ASSERT_PTR_NULL(strstr(page, "http://")); /* self-contained */
 	CU_ASSERT_PTR_NULL(strstr(page, "https://"));
@@ -605,14 +589,14 @@ static void test_html(void)
 	CU_ASSERT_EQUAL(sh("d=$(mktemp -d) && timeout 120 /usr/bin/chromium %s --user-data-dir=$d "
 			   "--dump-dom file://%s >%s 2>%s; rc=$?; rm -rf $d; exit $rc",
 			   flags, out, dom, log), 0);
-	char *text = slurp(dom, &len);
+	char *text = slurp_file(dom, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	/* The page wrote how many lanes it drew: every P and goroutine. */
 	trace_rd t;
 	char err[256];
 	trace_tool_stats st;
 	CU_ASSERT_EQUAL_FATAL(trace_rd_file(&t, trace_path, err, sizeof err), 0);
-	CU_ASSERT_EQUAL_FATAL(trace_tool_analyse(&t, &st), 0);
+	trace_tool_analyse(&t, &st);
 	char want[128];
 	snprintf(want, sizeof want, "data-lanes-p=\"%zu\"", st.np);
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
@@ -623,7 +607,7 @@ static void test_html(void)
 	trace_tool_stats_free(&st);
 	trace_rd_free(&t);
 	/* No console errors. */
-	char *errs = slurp(log, &len);
+	char *errs = slurp_file(log, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(errs);
 	CU_ASSERT_PTR_NULL(strstr(errs, "Uncaught"));
 	CU_ASSERT_PTR_NULL(strstr(errs, ":CONSOLE("));
@@ -653,21 +637,15 @@ int main(int argc, char **argv)
 	make_trace();
 	if (!have_go)
 		printf("test_reader: go (%s) is absent or failed: its tests fail\n", GO);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("reader", NULL, NULL);
-	CU_add_test(s, "event counts equal go tool trace -d's", test_counts);
-	CU_add_test(s, "Go's testdata traces read as go tool trace -d reads them", test_go_testdata);
-	CU_add_test(s, "goroutine analysis totals equal goroutines.go's rules", test_stats);
-	CU_add_test(s, "every truncation and byte corruption: error or parse", test_truncations_and_corruptions);
-	CU_add_test(s, "random bytes: error or parse", test_random_bytes);
-	CU_add_test(s, "a bad trace: FILE: offset 0x...: reason, status 1", test_error_exit);
-	CU_add_test(s, "json: valid, with P tracks, slices, flows, GC, heap", test_json);
-	CU_add_test(s, "html: self-contained, every lane drawn, no console errors", test_html);
-	CU_add_test(s, "peak memory reading a few-MB trace stays under 20x the file", test_peak_memory);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed != 0;
+	return unit_run("reader", NULL, NULL, (const unit_test[]){
+		{"event counts equal go tool trace -d's", test_counts},
+		{"Go's testdata traces read as go tool trace -d reads them", test_go_testdata},
+		{"goroutine analysis totals equal goroutines.go's rules", test_stats},
+		{"every truncation and byte corruption: error or parse", test_truncations_and_corruptions},
+		{"random bytes: error or parse", test_random_bytes},
+		{"a bad trace: FILE: offset 0x...: reason, status 1", test_error_exit},
+		{"json: valid, with P tracks, slices, flows, GC, heap", test_json},
+		{"html: self-contained, every lane drawn, no console errors", test_html},
+		{"peak memory reading a few-MB trace stays under 20x the file", test_peak_memory},
+		{NULL, NULL}});
 }

@@ -1,10 +1,10 @@
 /* test_sched.c: units of the scheduler: local run queues, the global queue, stealing, timers. */
-#include <CUnit/Basic.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "scheduler/runtime.h"
+#include "tests/unit/unit.h"
 
 /* Gs made here only carry an id; the queues never look inside.  They come
  * from one pool, freed when the suite ends. */
@@ -231,17 +231,11 @@ static void test_timers_in_order(void)
 
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("scheduler", pool_init, pool_free);
-	CU_add_test(s, "run queue: FIFO and runnext", test_runq_fifo_and_runnext);
-	CU_add_test(s, "run queue: overflow to the global queue", test_runq_overflow_to_global);
-	CU_add_test(s, "stealing half", test_steal_half);
-	CU_add_test(s, "stealing races: each G taken once", test_steal_race);
-	CU_add_test(s, "timers fire in order", test_timers_in_order);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return unit_run("scheduler", pool_init, pool_free, (const unit_test[]){
+		{"run queue: FIFO and runnext", test_runq_fifo_and_runnext},
+		{"run queue: overflow to the global queue", test_runq_overflow_to_global},
+		{"stealing half", test_steal_half},
+		{"stealing races: each G taken once", test_steal_race},
+		{"timers fire in order", test_timers_in_order},
+		{NULL, NULL}});
 }

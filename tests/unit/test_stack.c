@@ -1,8 +1,8 @@
 /* test_stack.c: unit tests of Ms, g0, systemstack/mcall/gogo and overflow reports. */
 
 #include "scheduler/stack.h"
+#include "tests/unit/unit.h"
 
-#include <CUnit/Basic.h>
 #include <gc.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -604,24 +604,18 @@ static void test_gc_while_on_g0(void)
 int main(void)
 {
 	sched_stack_init();
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("stack", NULL, NULL);
-	CU_add_test(s, "systemstack runs on g0, nested too", test_systemstack_sp);
-	CU_add_test(s, "sysstack sizes", test_sysstack_sizes);
-	CU_add_test(s, "mcall/gogo 100000 round trips", test_mcall_gogo);
-	CU_add_test(s, "several Ms at once", test_many_ms);
-	CU_add_test(s, "g0 high-water mark", test_high_water);
-	CU_add_test(s, "g0 overflow report", test_g0_overflow);
-	CU_add_test(s, "M stack overflow report", test_mstack_overflow);
-	CU_add_test(s, "M stack reaching into g0", test_mstack_into_g0);
-	CU_add_test(s, "other faults die as usual", test_other_fault);
-	CU_add_test(s, "sched_assert_on_g0", test_assert_on_g0);
-	CU_add_test(s, "GC from g0 keeps M-stack objects", test_gc_from_g0);
-	CU_add_test(s, "GC while an M is on g0", test_gc_while_on_g0);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed != 0;
+	return unit_run("stack", NULL, NULL, (const unit_test[]){
+		{"systemstack runs on g0, nested too", test_systemstack_sp},
+		{"sysstack sizes", test_sysstack_sizes},
+		{"mcall/gogo 100000 round trips", test_mcall_gogo},
+		{"several Ms at once", test_many_ms},
+		{"g0 high-water mark", test_high_water},
+		{"g0 overflow report", test_g0_overflow},
+		{"M stack overflow report", test_mstack_overflow},
+		{"M stack reaching into g0", test_mstack_into_g0},
+		{"other faults die as usual", test_other_fault},
+		{"sched_assert_on_g0", test_assert_on_g0},
+		{"GC from g0 keeps M-stack objects", test_gc_from_g0},
+		{"GC while an M is on g0", test_gc_while_on_g0},
+		{NULL, NULL}});
 }

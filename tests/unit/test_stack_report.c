@@ -1,25 +1,13 @@
 /* test_stack_report.c: runs tests/stackrep/stack_report.py on the fixture in tests/stackrep/fixture/ and checks its findings. */
-#include <CUnit/Basic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include "gc/common.h"
+#include "tests/unit/unit.h"
 
 /* A fresh folder for one run of the script (mkdtemp's). */
 static char dir[64];
-
-/* The whole of a file, NUL-terminated, or NULL; free it. */
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	static char buf[1 << 16];
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	return strdup(buf);
-}
 
 /* Run the report on the fixture with a g0 of sysstack bytes; its exit status. */
 static int run_report(int sysstack)
@@ -43,7 +31,7 @@ static long su_frame_in(const char *unit, const char *name)
 	char path[128], pat[64];
 	snprintf(path, sizeof path, "%s/obj/%s.su", dir, unit);
 	snprintf(pat, sizeof pat, ":%s\t", name);
-	char *su = slurp(path);
+	char *su = slurp_file(path, NULL);
 	if (!su)
 		return -1;
 	char *p = strstr(su, pat);
@@ -63,7 +51,7 @@ static char *entry_json(const char *name)
 	char path[128], pat[96];
 	snprintf(path, sizeof path, "%s/report.json", dir);
 	snprintf(pat, sizeof pat, "{\"entry\": \"%s\"", name);
-	char *json = slurp(path);
+	char *json = slurp_file(path, NULL);
 	if (!json)
 		return NULL;
 	char *e = strstr(json, pat);
@@ -90,7 +78,7 @@ static void test_worst_case_and_chain(void)
 	CU_ASSERT_EQUAL_FATAL(run_report(16384), 0);
 	char path[128];
 	snprintf(path, sizeof path, "%s/report.json", dir);
-	char *json = slurp(path);
+	char *json = slurp_file(path, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(json);
 	char *e = strstr(json, "{\"entry\": \"fix_entry\"");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
@@ -109,7 +97,7 @@ static void test_worst_case_and_chain(void)
 	CU_ASSERT_PTR_NULL(strstr(c, "leaf_small")); /* not on the deepest chain */
 	free(json);
 	snprintf(path, sizeof path, "%s/out.txt", dir);
-	char *out = slurp(path);
+	char *out = slurp_file(path, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "verdict: every entry fits"));
 	free(out);
@@ -147,7 +135,7 @@ static void test_nested_systemstack(void)
 	free(e);
 	char path[128];
 	snprintf(path, sizeof path, "%s/out.txt", dir);
-	char *out = slurp(path);
+	char *out = slurp_file(path, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "`fn` in systemstack (ss.c:7): the function passed on this path: inner_on_g0"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "`fn` in systemstack (ss.c:7): the function passed on this path: middle_on_g0"));
@@ -162,7 +150,7 @@ static void test_verdict_fails(void)
 	CU_ASSERT_EQUAL_FATAL(run_report(6144), 1);
 	char path[128];
 	snprintf(path, sizeof path, "%s/out.txt", dir);
-	char *out = slurp(path);
+	char *out = slurp_file(path, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "DOES NOT FIT"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "verdict: FAIL: fix_entry"));
@@ -172,15 +160,9 @@ static void test_verdict_fails(void)
 
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("stack_report", NULL, NULL);
-	CU_add_test(s, "worst case and chain of the fixture", test_worst_case_and_chain);
-	CU_add_test(s, "nested systemstack runs its own fn", test_nested_systemstack);
-	CU_add_test(s, "verdict fails over the g0 size", test_verdict_fails);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	int failed = (int)CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return unit_run("stack_report", NULL, NULL, (const unit_test[]){
+		{"worst case and chain of the fixture", test_worst_case_and_chain},
+		{"nested systemstack runs its own fn", test_nested_systemstack},
+		{"verdict fails over the g0 size", test_verdict_fails},
+		{NULL, NULL}});
 }

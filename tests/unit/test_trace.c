@@ -1,5 +1,4 @@
 /* test_trace.c: unit tests of the trace writer (trace/), white-box where needed. */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <libgen.h>
 #include <pthread.h>
@@ -9,6 +8,7 @@
 #include "tests/trace/decode.h"
 #include "tests/trace/fakevm.h"
 #include "trace/trace_impl.h"
+#include "tests/unit/unit.h"
 
 static char outdir[512]; /* folder of this program: trace files go there */
 
@@ -501,23 +501,17 @@ int main(int argc, char **argv)
 	snprintf(self, sizeof self, "%s", argv[0]);
 	snprintf(outdir, sizeof outdir, "%s", dirname(self));
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("trace", NULL, NULL);
-	CU_add_test(s, "varint round trip", test_varint_roundtrip);
-	CU_add_test(s, "reserved 10-byte varint", test_reserved_varint);
-	CU_add_test(s, "records at a buffer's end", test_records_at_buffer_end);
-	CU_add_test(s, "batch ticks carry on", test_batch_ticks_carry_on);
-	CU_add_test(s, "1 KiB strings", test_long_strings);
-	CU_add_test(s, "stack table from 8 threads", test_stack_table_concurrent);
-	CU_add_test(s, "stack cache: same innermost PC", test_stack_cache);
-	CU_add_test(s, "parse back: no record split", test_parse_back_no_split);
-	CU_add_test(s, "virtual clock: identical bytes", test_virtual_clock_identical);
-	CU_add_test(s, "systemstack hook used", test_systemstack_hook_used);
-	CU_add_test(s, "output errors", test_output_errors);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed != 0;
+	return unit_run("trace", NULL, NULL, (const unit_test[]){
+		{"varint round trip", test_varint_roundtrip},
+		{"reserved 10-byte varint", test_reserved_varint},
+		{"records at a buffer's end", test_records_at_buffer_end},
+		{"batch ticks carry on", test_batch_ticks_carry_on},
+		{"1 KiB strings", test_long_strings},
+		{"stack table from 8 threads", test_stack_table_concurrent},
+		{"stack cache: same innermost PC", test_stack_cache},
+		{"parse back: no record split", test_parse_back_no_split},
+		{"virtual clock: identical bytes", test_virtual_clock_identical},
+		{"systemstack hook used", test_systemstack_hook_used},
+		{"output errors", test_output_errors},
+		{NULL, NULL}});
 }

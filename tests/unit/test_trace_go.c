@@ -1,6 +1,5 @@
 /* test_trace_go.c: end to end, Go's own parser (`go tool trace -d`) judges a
  * synthetic trace written in DIRECT and in LEGACY dump mode. */
-#include <CUnit/Basic.h>
 #include <libgen.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 
 #include "tests/trace/decode.h"
 #include "tests/trace/fakevm.h"
+#include "tests/unit/unit.h"
 
 #define GO "/usr/lib/go-1.19/bin/go"
 
@@ -266,14 +266,8 @@ int main(int argc, char **argv)
 	snprintf(self, sizeof self, "%s", argv[0]);
 	snprintf(outdir, sizeof outdir, "%s", dirname(self));
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("trace_go", NULL, NULL);
-	CU_add_test(s, "go tool trace -d reads DIRECT and LEGACY alike", test_go_tool_trace);
-	CU_add_test(s, "DIRECT and LEGACY dump the same stacks", test_same_stacks);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed != 0;
+	return unit_run("trace_go", NULL, NULL, (const unit_test[]){
+		{"go tool trace -d reads DIRECT and LEGACY alike", test_go_tool_trace},
+		{"DIRECT and LEGACY dump the same stacks", test_same_stacks},
+		{NULL, NULL}});
 }

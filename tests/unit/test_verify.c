@@ -1,10 +1,11 @@
 /* test_verify.c: the verifier and loader: tests/bad/ with exact messages, good programs, hostile input. */
-#include <CUnit/Basic.h>
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vm/vm.h"
+#include "gc/common.h"
+#include "tests/unit/unit.h"
 
 #define BAD_DIR "tests/bad"
 
@@ -21,23 +22,6 @@ static vm_program *assemble(const char *text, vm_diag *d)
 /* ------------------------------------------------------------------ */
 /* tests/bad: every NAME.gasm and NAME.gbc.hex, with NAME.expect       */
 /* ------------------------------------------------------------------ */
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = malloc((size_t)n + 1);
-	size_t got = fread(buf, 1, (size_t)n, f);
-	fclose(f);
-	buf[got] = 0;
-	if (len)
-		*len = got;
-	return buf;
-}
 
 /* Hex bytes, '#' comments to the end of the line. */
 static uint8_t *unhex(const char *text, size_t *len)
@@ -72,7 +56,7 @@ static void load_bad(const char *name, vm_diag *d)
 	if (nl > 8 && strcmp(name + nl - 8, ".gbc.hex") == 0) {
 		/* decode as if the bytes were the file NAME.gbc */
 		size_t n;
-		char *hex = slurp(path, NULL);
+		char *hex = slurp_file(path, NULL);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(hex);
 		uint8_t *img = unhex(hex, &n);
 		path[strlen(path) - 4] = 0;
@@ -115,7 +99,7 @@ static void test_bad_programs(void)
 		char path[512];
 		char *dot = strchr(names[i], '.');
 		snprintf(path, sizeof path, "%s/%.*s.expect", BAD_DIR, (int)(dot - names[i]), names[i]);
-		char *want = slurp(path, NULL);
+		char *want = slurp_file(path, NULL);
 		vm_diag d = { .msg = "" };
 		load_bad(names[i], &d);
 		if (want) {
@@ -343,20 +327,14 @@ static void test_random_code(void)
 
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("verify", NULL, NULL);
-	CU_add_test(s, "tests/bad: exact messages", test_bad_programs);
-	CU_add_test(s, "maxstack computed", test_maxstack_computed);
-	CU_add_test(s, "good control flow", test_good_control_flow);
-	CU_add_test(s, "declared maxstack", test_declared_maxstack_kept);
-	CU_add_test(s, "frame caps", test_frame_caps);
-	CU_add_test(s, "200,000-instruction function", test_large_function);
-	CU_add_test(s, "random text", test_random_text);
-	CU_add_test(s, "random code", test_random_code);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return unit_run("verify", NULL, NULL, (const unit_test[]){
+		{"tests/bad: exact messages", test_bad_programs},
+		{"maxstack computed", test_maxstack_computed},
+		{"good control flow", test_good_control_flow},
+		{"declared maxstack", test_declared_maxstack_kept},
+		{"frame caps", test_frame_caps},
+		{"200,000-instruction function", test_large_function},
+		{"random text", test_random_text},
+		{"random code", test_random_code},
+		{NULL, NULL}});
 }

@@ -1,1 +1,0 @@
-tests/programs/args.gasm one two 'three'

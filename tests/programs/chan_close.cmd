@@ -1,1 +1,0 @@
-run tests/programs/chan_close.gasm

@@ -1,1 +1,0 @@
-run --bogus programs/hello.gasm

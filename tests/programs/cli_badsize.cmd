@@ -1,1 +1,0 @@
-run --max-stack=12Q programs/hello.gasm

@@ -1,1 +1,0 @@
-run tests/programs/does-not-exist.gasm

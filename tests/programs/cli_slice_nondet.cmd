@@ -1,1 +1,0 @@
-run --slice=5 programs/hello.gasm

@@ -1,1 +1,0 @@
-run --sysstack=4K programs/hello.gasm

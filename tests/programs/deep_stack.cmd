@@ -1,1 +1,0 @@
-run programs/deep_stack.gasm

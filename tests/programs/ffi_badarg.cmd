@@ -1,1 +1,0 @@
-run tests/programs/ffi_badarg.gasm

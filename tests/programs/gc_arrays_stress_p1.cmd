@@ -1,1 +1,0 @@
-run --gc-stress --procs=1 programs/arrays.gasm

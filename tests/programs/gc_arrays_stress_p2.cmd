@@ -1,1 +1,0 @@
-run --gc-stress --procs=2 programs/arrays.gasm

@@ -1,1 +1,0 @@
-run programs/binarytrees.gasm 10

@@ -1,1 +1,0 @@
-run --gc-stress programs/binarytrees.gasm 8

@@ -1,1 +1,0 @@
-run --gc-stress --procs=2 tests/programs/gc_deep.gasm

@@ -1,1 +1,0 @@
-run --max-stack=1K tests/programs/go_frame_limit.gasm

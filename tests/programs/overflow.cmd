@@ -1,1 +1,0 @@
-run --max-stack=1M tests/programs/overflow.gasm

@@ -1,1 +1,0 @@
-run programs/pingpong.gasm 20000

@@ -1,1 +1,0 @@
-run --procs=2 programs/ring.gasm 100000

@@ -1,1 +1,0 @@
-run --sched=deterministic --schedlog programs/pingpong.gasm 3

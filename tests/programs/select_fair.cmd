@@ -1,1 +1,0 @@
-run tests/programs/select_fair.gasm

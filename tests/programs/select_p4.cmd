@@ -1,1 +1,0 @@
-run --procs=4 programs/select.gasm

@@ -1,1 +1,0 @@
-run --procs=1 tests/programs/sleepwake.gasm

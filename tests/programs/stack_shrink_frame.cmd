@@ -1,1 +1,0 @@
-run tests/programs/stack_shrink_frame.gasm

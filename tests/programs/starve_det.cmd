@@ -1,1 +1,0 @@
-run --sched=deterministic tests/programs/starve.gasm -v

@@ -1,1 +1,0 @@
-run --procs=1 --trace=/dev/null tests/programs/starve.gasm

@@ -1,1 +1,0 @@
-run --sched=deterministic --slice=1000 tests/programs/starve.gasm -v

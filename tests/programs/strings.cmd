@@ -1,1 +1,0 @@
-run programs/strings.gasm

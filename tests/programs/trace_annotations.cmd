@@ -1,1 +1,0 @@
-run programs/trace_annotations.gasm

@@ -1,1 +1,0 @@
-run programs/trace_startstop.gasm build/trace_startstop.trace

@@ -1,1 +1,0 @@
-run --sched=deterministic programs/workers.gasm

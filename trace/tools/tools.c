@@ -1,0 +1,737 @@
+/* tools.c: the trace tools behind `greenvm trace dump|stats|json|html`.
+ *
+ * Each tool reads the whole trace with the reader (reader.h: parsed,
+ * ordered and checked as Go 1.19's parser does), then walks its events once:
+ *
+ *   dump   one event a line, in `go tool trace -d`'s form; -s adds stacks;
+ *   stats  Go's goroutine analysis (internal/trace/goroutines.go) grouped
+ *          by start function as on go tool trace's goroutine pages, block
+ *          time split by reason, and each P's use;
+ *   json   the Chrome Trace Event Format (chrome://tracing, Perfetto);
+ *   html   one self-contained page: a zoomable timeline and the stats.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gc/common.h"
+#include "gc/gc.h"
+#include "trace/tools/assets.h"
+#include "trace/tools/tools.h"
+
+/* ---- the analysis (Go's GoroutineStats) -------------------------------- */
+
+static int cmp_g(const void *a, const void *b)
+{
+	uint64_t x = ((const trace_tool_g *)a)->id, y = ((const trace_tool_g *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+static trace_tool_g *find_g(const trace_tool_stats *st, uint64_t id)
+{
+	trace_tool_g key = {.id = id};
+	return bsearch(&key, st->g, st->ng, sizeof *st->g, cmp_g);
+}
+
+/* A real P, not one of Go's fake ones. */
+static bool real_p(int64_t p)
+{
+	return p >= 0 && p < 1000000;
+}
+
+/* Add the pending times of g up to `now` (Go's snapshotStat + finalize). */
+static void g_finalize(trace_tool_g *g, int64_t now, int64_t gc_start)
+{
+	if (gc_start != 0)
+		g->gc += now - (g->create < gc_start ? gc_start : g->create);
+	if (g->total == 0)
+		g->total = now - g->create;
+	if (g->last_start)
+		g->exec += now - g->last_start;
+	if (g->since_net)
+		g->io += now - g->since_net;
+	if (g->since_sync) {
+		g->block += now - g->since_sync;
+		g->block_by[g->block_kind] += now - g->since_sync;
+	}
+	if (g->since_syscall)
+		g->syscall += now - g->since_syscall;
+	if (g->since_sched)
+		g->sched += now - g->since_sched;
+	if (g->since_sweep)
+		g->sweep += now - g->since_sweep;
+	if (g->since_sleep)
+		g->sleep += now - g->since_sleep;
+	g->last_start = g->since_net = g->since_sync = g->since_syscall = 0;
+	g->since_sched = g->since_sweep = g->since_sleep = 0;
+}
+
+/* The goroutine stops running at time ts (block, end, sched...). */
+static void g_stop(trace_tool_g *g, int64_t ts)
+{
+	g->exec += ts - g->last_start;
+	g->last_start = 0;
+}
+
+static void p_stop(trace_tool_p *p, int64_t ts)
+{
+	if (p && p->since >= 0)
+		p->busy += ts - p->since, p->since = -1;
+}
+
+/* The analysis' tables by the reader's indices, so that no event needs a
+ * search: goroutine index -> its trace_tool_g, P index -> its
+ * trace_tool_p (NULL: none), and the goroutines created and not ended
+ * (the ones a GC overlaps), each knowing its place in that list. */
+typedef struct tool_index {
+	trace_tool_g **g;  /* by goroutine index (t->gids) */
+	trace_tool_p **p;  /* by P index (t->pids) */
+	uint32_t *live;    /* positions in st->g of the live goroutines */
+	uint32_t *at;      /* by position in st->g: its place in live, or NONE */
+	size_t nlive;      /* how many are live */
+} tool_index;
+
+static void live_add(tool_index *ix, size_t k)
+{
+	ix->at[k] = (uint32_t)ix->nlive;
+	ix->live[ix->nlive++] = (uint32_t)k;
+}
+
+static void live_remove(tool_index *ix, size_t k)
+{
+	uint32_t i = ix->at[k], last = ix->live[--ix->nlive];
+	ix->live[i] = last, ix->at[last] = i;
+	ix->at[k] = TRACE_RD_NONE;
+}
+
+static void tool_index_free(tool_index *ix)
+{
+	free(ix->g), free(ix->p), free(ix->live), free(ix->at);
+}
+
+void trace_tool_analyse(const trace_rd *t, trace_tool_stats *st)
+{
+	memset(st, 0, sizeof *st);
+	size_t ng = 0, np = 0;
+	for (size_t i = 0; i < t->nev; i++) {
+		ng += t->ev[i].type == TRACE_EV_GO_CREATE;
+		np += t->ev[i].type == TRACE_EV_PROC_START;
+	}
+	tool_index ix = {
+		.g = xcalloc(t->ngids + 1, sizeof *ix.g), .p = xcalloc(t->npids + 1, sizeof *ix.p),
+		.live = xmalloc((ng + 1) * sizeof *ix.live), .at = xmalloc((ng + 1) * sizeof *ix.at),
+	};
+	st->g = xcalloc(ng + 1, sizeof *st->g);
+	st->p = xcalloc(np + 1, sizeof *st->p);
+	for (size_t i = 0; i < t->nev; i++) {
+		const trace_rd_event *e = &t->ev[i];
+		if (e->type == TRACE_EV_GO_CREATE) {
+			trace_tool_g *g = &st->g[st->ng++];
+			g->id = trace_rd_arg(t, e, 0), g->create = e->ts, g->since_sched = e->ts;
+			g->name = "";
+		} else if (e->type == TRACE_EV_PROC_START && real_p(trace_rd_p(t, e)) && !ix.p[e->p]) {
+			st->p[st->np] = (trace_tool_p){trace_rd_p(t, e), 0, -1};
+			ix.p[e->p] = &st->p[st->np++];
+		}
+	}
+	qsort(st->g, st->ng, sizeof *st->g, cmp_g);
+	for (size_t k = 0; k < t->ngids; k++)
+		ix.g[k] = find_g(st, t->gids[k]);
+	for (size_t k = 0; k < st->ng; k++)
+		ix.at[k] = TRACE_RD_NONE;
+	int64_t last = 0, gc_start = 0;
+	for (size_t i = 0; i < t->nev; i++) {
+		const trace_rd_event *e = &t->ev[i];
+		trace_tool_g *g = ix.g[e->g];
+		trace_tool_p *p = ix.p[e->p];
+		if (g && !g->created)
+			g = NULL; /* not yet created: Go's table does not hold it */
+		last = e->ts;
+		switch (e->type) {
+		case TRACE_EV_GO_CREATE: {
+			trace_tool_g *c = find_g(st, trace_rd_arg(t, e, 0));
+			c->created = 1;
+			live_add(&ix, (size_t)(c - st->g));
+			break;
+		}
+		case TRACE_EV_GO_START:
+		case TRACE_EV_GO_START_LABEL: {
+			if (!g)
+				break;
+			int n;
+			const trace_rd_frame *f = trace_rd_stack(t, trace_rd_stk(t, e), &n);
+			if (g->pc == 0 && f)
+				g->pc = f[0].pc, g->name = trace_rd_string(t, f[0].fn);
+			g->last_start = e->ts;
+			if (g->start == 0)
+				g->start = e->ts;
+			if (g->since_sched)
+				g->sched += e->ts - g->since_sched, g->since_sched = 0;
+			if (p)
+				p->since = e->ts;
+			break;
+		}
+		case TRACE_EV_GO_END:
+		case TRACE_EV_GO_STOP:
+			p_stop(p, e->ts);
+			if (g) {
+				g->end = e->ts;
+				g_finalize(g, e->ts, gc_start);
+				size_t k = (size_t)(g - st->g);
+				if (g->end != 0 && ix.at[k] != TRACE_RD_NONE)
+					live_remove(&ix, k); /* (end = 0 still counts as live) */
+			}
+			break;
+		case TRACE_EV_GO_BLOCK_SEND: case TRACE_EV_GO_BLOCK_RECV:
+		case TRACE_EV_GO_BLOCK_SELECT: case TRACE_EV_GO_BLOCK_SYNC:
+		case TRACE_EV_GO_BLOCK_COND:
+			p_stop(p, e->ts);
+			if (g) {
+				g_stop(g, e->ts);
+				g->since_sync = e->ts;
+				g->block_kind = e->type - TRACE_EV_GO_BLOCK_SEND;
+			}
+			break;
+		case TRACE_EV_GO_SCHED:
+		case TRACE_EV_GO_PREEMPT:
+			p_stop(p, e->ts);
+			if (g)
+				g_stop(g, e->ts), g->since_sched = e->ts;
+			break;
+		case TRACE_EV_GO_SLEEP:
+		case TRACE_EV_GO_BLOCK:
+		case TRACE_EV_GO_BLOCK_GC:
+			p_stop(p, e->ts);
+			if (g) {
+				g_stop(g, e->ts);
+				if (e->type == TRACE_EV_GO_SLEEP)
+					g->since_sleep = e->ts;
+			}
+			break;
+		case TRACE_EV_GO_BLOCK_NET:
+			p_stop(p, e->ts);
+			if (g)
+				g_stop(g, e->ts), g->since_net = e->ts;
+			break;
+		case TRACE_EV_GO_UNBLOCK: {
+			trace_tool_g *w = find_g(st, trace_rd_arg(t, e, 0));
+			if (!w || !w->created)
+				break;
+			if (w->since_net)
+				w->io += e->ts - w->since_net, w->since_net = 0;
+			if (w->since_sync) {
+				w->block += e->ts - w->since_sync;
+				w->block_by[w->block_kind] += e->ts - w->since_sync;
+				w->since_sync = 0;
+			}
+			if (w->since_sleep)
+				w->sleep += e->ts - w->since_sleep, w->since_sleep = 0;
+			w->since_sched = e->ts;
+			break;
+		}
+		case TRACE_EV_GO_SYSBLOCK:
+			p_stop(p, e->ts);
+			if (g)
+				g_stop(g, e->ts), g->since_syscall = e->ts;
+			break;
+		case TRACE_EV_GO_SYSEXIT:
+			if (!g)
+				break;
+			if (g->since_syscall)
+				g->syscall += e->ts - g->since_syscall, g->since_syscall = 0;
+			g->since_sched = e->ts;
+			break;
+		case TRACE_EV_GC_SWEEP_START:
+			if (g)
+				g->since_sweep = e->ts;
+			break;
+		case TRACE_EV_GC_SWEEP_DONE:
+			if (g && g->since_sweep)
+				g->sweep += e->ts - g->since_sweep, g->since_sweep = 0;
+			break;
+		case TRACE_EV_GC_START:
+			gc_start = e->ts;
+			break;
+		case TRACE_EV_GC_DONE:
+			for (size_t k = 0; k < ix.nlive; k++) {
+				trace_tool_g *x = &st->g[ix.live[k]];
+				x->gc += e->ts - (gc_start < x->create ? x->create : gc_start);
+			}
+			gc_start = 0;
+			break;
+		case TRACE_EV_PROC_STOP:
+			p_stop(p, e->ts);
+			break;
+		}
+	}
+	/* Go finalizes every goroutine at the end, ended ones too (a GC still
+	 * running then counts again for them, as on Go's pages). */
+	for (size_t k = 0; k < st->ng; k++)
+		g_finalize(&st->g[k], last, gc_start);
+	for (size_t k = 0; k < st->np; k++)
+		p_stop(&st->p[k], last);
+	st->duration = last;
+	tool_index_free(&ix);
+}
+
+void trace_tool_stats_free(trace_tool_stats *st)
+{
+	free(st->g), free(st->p);
+	memset(st, 0, sizeof *st);
+}
+
+/* ---- small output helpers ---------------------------------------------- */
+
+static void put_html(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '&': fputs("&amp;", out); break;
+		case '"': fputs("&quot;", out); break;
+		default: fputc(*s, out);
+		}
+	}
+}
+
+static double ms(int64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+/* ---- dump ---------------------------------------------------------------- */
+
+static void tool_dump(const trace_rd *t, bool stacks, FILE *out)
+{
+	for (size_t i = 0; i < t->nev; i++) {
+		const trace_rd_event *e = &t->ev[i];
+		trace_rd_print(t, e, out);
+		if (!stacks)
+			continue;
+		int n;
+		const trace_rd_frame *f = trace_rd_stack(t, trace_rd_stk(t, e), &n);
+		for (int k = 0; k < n; k++)
+			fprintf(out, "    %s %s:%llu\n", trace_rd_string(t, f[k].fn),
+				trace_rd_string(t, f[k].file), (unsigned long long)f[k].line);
+	}
+}
+
+/* ---- stats --------------------------------------------------------------- */
+
+/* Goroutines of one start function (a row of Go's goroutine page). */
+typedef struct tool_group {
+	uint64_t pc;      /* the start PC */
+	const char *name; /* the start function */
+	size_t n;         /* goroutines */
+	trace_tool_g sum; /* their times added up */
+} tool_group;
+
+static void g_add(trace_tool_g *a, const trace_tool_g *b)
+{
+	a->exec += b->exec, a->sched += b->sched, a->io += b->io, a->block += b->block;
+	for (int k = 0; k < TRACE_BLOCK_N; k++)
+		a->block_by[k] += b->block_by[k];
+	a->sleep += b->sleep, a->syscall += b->syscall, a->gc += b->gc;
+	a->sweep += b->sweep, a->total += b->total;
+}
+
+static int cmp_group_pc(const void *a, const void *b)
+{
+	uint64_t x = ((const trace_tool_g *)a)->pc, y = ((const trace_tool_g *)b)->pc;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_group_exec(const void *a, const void *b)
+{
+	const tool_group *x = a, *y = b;
+	if (x->sum.exec != y->sum.exec)
+		return x->sum.exec > y->sum.exec ? -1 : 1;
+	return x->pc < y->pc ? -1 : x->pc > y->pc;
+}
+
+/* Group st's goroutines by start PC, most execution time first.  The
+ * goroutines are re-sorted by PC (find_g no longer works afterwards). */
+static tool_group *make_groups(trace_tool_stats *st, size_t *ngroups)
+{
+	qsort(st->g, st->ng, sizeof *st->g, cmp_group_pc);
+	tool_group *gr = xcalloc(st->ng + 1, sizeof *gr);
+	size_t n = 0;
+	for (size_t i = 0; i < st->ng; i++) {
+		if (n == 0 || gr[n - 1].pc != st->g[i].pc)
+			gr[n++] = (tool_group){st->g[i].pc, st->g[i].name, 0, {0}};
+		gr[n - 1].n++;
+		g_add(&gr[n - 1].sum, &st->g[i]);
+	}
+	qsort(gr, n, sizeof *gr, cmp_group_exec);
+	*ngroups = n;
+	return gr;
+}
+
+static const char *const block_names[TRACE_BLOCK_N] = {"send", "recv", "select", "sync", "cond"};
+
+static void stats_row(FILE *out, const trace_tool_g *s, size_t n, const char *name)
+{
+	fprintf(out, "%6zu %10.3f %10.3f %10.3f", n, ms(s->exec), ms(s->sched), ms(s->block));
+	for (int k = 0; k < TRACE_BLOCK_N; k++)
+		fprintf(out, " %9.3f", ms(s->block_by[k]));
+	fprintf(out, " %9.3f %9.3f %9.3f %9.3f  %s\n", ms(s->sleep), ms(s->syscall), ms(s->io),
+		ms(s->gc), name[0] ? name : "(unknown)");
+}
+
+static int tool_stats(const trace_rd *t, const char *file, FILE *out)
+{
+	trace_tool_stats st;
+	size_t ngr;
+	trace_tool_analyse(t, &st);
+	tool_group *gr = make_groups(&st, &ngr);
+	fprintf(out, "trace %s: %zu events, %.3f ms, %zu goroutines, %zu Ps\n\n", file, t->nev,
+		ms(st.duration), st.ng, st.np);
+	fprintf(out, "goroutines by start function (times in ms, as go tool trace's goroutine pages)\n");
+	fprintf(out, "%6s %10s %10s %10s", "count", "exec", "sched", "block");
+	for (int k = 0; k < TRACE_BLOCK_N; k++)
+		fprintf(out, " %9s", block_names[k]);
+	fprintf(out, " %9s %9s %9s %9s  %s\n", "sleep", "syscall", "io", "gc", "function");
+	trace_tool_g all = {0};
+	for (size_t i = 0; i < ngr; i++) {
+		stats_row(out, &gr[i].sum, gr[i].n, gr[i].name);
+		g_add(&all, &gr[i].sum);
+	}
+	stats_row(out, &all, st.ng, "total");
+	fprintf(out, "\nPs (busy = a goroutine running on it)\n");
+	for (size_t i = 0; i < st.np; i++)
+		fprintf(out, "P%-4lld busy %10.3f ms  %5.1f%%\n", (long long)st.p[i].id,
+			ms(st.p[i].busy),
+			st.duration ? 100.0 * (double)st.p[i].busy / (double)st.duration : 0.0);
+	free(gr);
+	trace_tool_stats_free(&st);
+	return 0;
+}
+
+/* ---- json: Chrome Trace Event Format ------------------------------------ */
+
+/* The Chrome "thread" of a P: real Ps keep their id; Go's fake Ps (timers,
+ * syscalls, GC...) get their own rows too. */
+static const char *p_label(int64_t p, char *buf, size_t len)
+{
+	switch (p) {
+	case TRACE_RD_TIMER_P: return "Timers";
+	case TRACE_RD_NETPOLL_P: return "Network";
+	case TRACE_RD_SYSCALL_P: return "Syscalls";
+	case TRACE_RD_GC_P: return "GC";
+	case TRACE_RD_PROFILE_P: return "Profile";
+	}
+	snprintf(buf, len, p < 0 ? "no P" : "P%lld", (long long)p);
+	return buf;
+}
+
+/* True when the event ends the running slice begun by its GoStart. */
+static bool ends_slice(int type)
+{
+	switch (type) {
+	case TRACE_EV_GO_END: case TRACE_EV_GO_STOP: case TRACE_EV_GO_SCHED:
+	case TRACE_EV_GO_PREEMPT: case TRACE_EV_GO_SLEEP: case TRACE_EV_GO_BLOCK:
+	case TRACE_EV_GO_BLOCK_SEND: case TRACE_EV_GO_BLOCK_RECV: case TRACE_EV_GO_BLOCK_SELECT:
+	case TRACE_EV_GO_BLOCK_SYNC: case TRACE_EV_GO_BLOCK_COND: case TRACE_EV_GO_BLOCK_NET:
+	case TRACE_EV_GO_BLOCK_GC: case TRACE_EV_GO_SYSBLOCK:
+		return true;
+	}
+	return false;
+}
+
+/* The start function of goroutine g ("" if unknown), from its GoStart. */
+static const char *g_func(const trace_rd *t, const trace_rd_event *start)
+{
+	int n;
+	const trace_rd_frame *f = trace_rd_stack(t, trace_rd_stk(t, start), &n);
+	return f ? trace_rd_string(t, f[0].fn) : "";
+}
+
+static int tool_json(const trace_rd *t, FILE *out)
+{
+	char lb[32];
+	fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n", out);
+	fputs("{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,"
+	      "\"args\":{\"name\":\"greenvm trace\"}}", out);
+	/* One named track per P seen (ProcStart), plus the fake ones in use,
+	 * in the order they first appear; events carry their P's index. */
+	bool *named = xcalloc(t->npids ? t->npids : 1, sizeof *named);
+	for (size_t i = 0; i < t->nev; i++) {
+		if (t->ev[i].type == TRACE_EV_CPU_SAMPLE || named[t->ev[i].p])
+			continue;
+		named[t->ev[i].p] = true;
+		int64_t p = trace_rd_p(t, &t->ev[i]);
+		fprintf(out, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":%lld,"
+			"\"args\":{\"name\":\"%s\"}}", (long long)p, p_label(p, lb, sizeof lb));
+		fprintf(out, ",\n{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":%lld,"
+			"\"args\":{\"sort_index\":%lld}}", (long long)p, (long long)p);
+	}
+	for (size_t i = 0; i < t->nev; i++) {
+		const trace_rd_event *e = &t->ev[i];
+		double ts = (double)e->ts / 1e3;
+		switch (e->type) {
+		case TRACE_EV_GO_START:
+		case TRACE_EV_GO_START_LABEL: {
+			if (e->link == TRACE_RD_NONE || !ends_slice(t->ev[e->link].type))
+				break;
+			const trace_rd_event *end = &t->ev[e->link];
+			fprintf(out, ",\n{\"name\":\"G%llu ", (unsigned long long)trace_rd_g(t, e));
+			json_put_escaped(out, g_func(t, e));
+			fprintf(out, "\",\"cat\":\"goroutine\",\"ph\":\"X\",\"pid\":1,\"tid\":%lld,"
+				"\"ts\":%.3f,\"dur\":%.3f,\"args\":{\"g\":%llu,\"end\":\"%s\"}}",
+				(long long)trace_rd_p(t, e), ts, (double)(end->ts - e->ts) / 1e3,
+				(unsigned long long)trace_rd_g(t, e), trace_rd_name(end->type));
+			break;
+		}
+		case TRACE_EV_GO_UNBLOCK:
+			if (e->link == TRACE_RD_NONE)
+				break;
+			/* A flow arrow from the unblock to the start it causes. */
+			fprintf(out, ",\n{\"name\":\"unblock\",\"cat\":\"flow\",\"ph\":\"s\",\"id\":%zu,"
+				"\"pid\":1,\"tid\":%lld,\"ts\":%.3f}", i, (long long)trace_rd_p(t, e), ts);
+			fprintf(out, ",\n{\"name\":\"unblock\",\"cat\":\"flow\",\"ph\":\"f\",\"bp\":\"e\","
+				"\"id\":%zu,\"pid\":1,\"tid\":%lld,\"ts\":%.3f}", i,
+				(long long)trace_rd_p(t, &t->ev[e->link]), (double)t->ev[e->link].ts / 1e3);
+			break;
+		case TRACE_EV_GC_START:
+			if (e->link != TRACE_RD_NONE)
+				fprintf(out, ",\n{\"name\":\"GC\",\"cat\":\"gc\",\"ph\":\"X\",\"pid\":1,"
+					"\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f}", TRACE_RD_GC_P, ts,
+					(double)(t->ev[e->link].ts - e->ts) / 1e3);
+			break;
+		case TRACE_EV_GC_STW_START:
+			if (e->link != TRACE_RD_NONE)
+				fprintf(out, ",\n{\"name\":\"STW (%s)\",\"cat\":\"gc\",\"ph\":\"X\",\"pid\":1,"
+					"\"tid\":%lld,\"ts\":%.3f,\"dur\":%.3f}",
+					trace_rd_arg(t, e, 0) ? "sweep termination" : "mark termination", (long long)trace_rd_p(t, e),
+					ts, (double)(t->ev[e->link].ts - e->ts) / 1e3);
+			break;
+		case TRACE_EV_HEAP_ALLOC:
+		case TRACE_EV_HEAP_GOAL:
+			fprintf(out, ",\n{\"name\":\"Heap\",\"ph\":\"C\",\"pid\":1,\"ts\":%.3f,"
+				"\"args\":{\"%s\":%llu}}", ts,
+				e->type == TRACE_EV_HEAP_ALLOC ? "Allocated" : "NextGC",
+				(unsigned long long)trace_rd_arg(t, e, 0));
+			break;
+		}
+	}
+	fputs("\n]}\n", out);
+	free(named);
+	return 0;
+}
+
+/* ---- html ---------------------------------------------------------------- */
+
+/* The state a goroutine enters with an event that ends its running slice. */
+static int after_state(int type)
+{
+	switch (type) {
+	case TRACE_EV_GO_SCHED: case TRACE_EV_GO_PREEMPT: return 1;
+	case TRACE_EV_GO_SYSBLOCK: return 3;
+	case TRACE_EV_GO_SLEEP: return 4;
+	default: return 2;
+	}
+}
+
+static void html_data(const trace_rd *t, const trace_tool_stats *st, FILE *out)
+{
+	fprintf(out, "{\"dur\":%lld,\"ps\":[", (long long)st->duration);
+	for (size_t i = 0; i < st->np; i++)
+		fprintf(out, "%s%lld", i ? "," : "", (long long)st->p[i].id);
+	fputs("],\"gs\":[", out);
+	for (size_t i = 0; i < st->ng; i++) {
+		fprintf(out, "%s{\"id\":%llu,\"fn\":", i ? "," : "", (unsigned long long)st->g[i].id);
+		json_put_string(out, st->g[i].name);
+		fputs("}", out);
+	}
+	/* run: [p, g, start, end, what ended it]: the P lanes. */
+	fputs("],\"run\":[", out);
+	bool first = true;
+	for (size_t i = 0; i < t->nev; i++) {
+		const trace_rd_event *e = &t->ev[i];
+		if ((e->type != TRACE_EV_GO_START && e->type != TRACE_EV_GO_START_LABEL) || !real_p(trace_rd_p(t, e)))
+			continue;
+		bool ended = e->link != TRACE_RD_NONE && ends_slice(t->ev[e->link].type);
+		fprintf(out, "%s[%lld,%llu,%lld,%lld,\"%s\"]", first ? "" : ",", (long long)trace_rd_p(t, e),
+			(unsigned long long)trace_rd_g(t, e), (long long)e->ts,
+			(long long)(ended ? t->ev[e->link].ts : st->duration),
+			ended ? trace_rd_name(t->ev[e->link].type) : "");
+		first = false;
+	}
+	/* seg: [g, state, start, end, what ended it]: the goroutine lanes,
+	 * one segment from each transition to the goroutine's next one (states
+	 * as in the script).  open[k] is goroutine k's open segment state
+	 * (-1: none) and since[k] its start. */
+	fputs("],\"seg\":[", out);
+	int *open = xmalloc((st->ng + 1) * sizeof *open);
+	int64_t *since = xmalloc((st->ng + 1) * sizeof *since);
+	first = true;
+	for (size_t k = 0; k < st->ng; k++)
+		open[k] = -1;
+	for (size_t i = 0; i < t->nev; i++) {
+		const trace_rd_event *e = &t->ev[i];
+		int state = -2; /* -2: no transition, -1: the goroutine ends */
+		uint64_t g = trace_rd_g(t, e);
+		switch (e->type) {
+		case TRACE_EV_GO_CREATE: state = 1, g = trace_rd_arg(t, e, 0); break;
+		case TRACE_EV_GO_START: case TRACE_EV_GO_START_LABEL: state = 0; break;
+		case TRACE_EV_GO_UNBLOCK: state = 1, g = trace_rd_arg(t, e, 0); break;
+		case TRACE_EV_GO_SYSEXIT: state = 1; break;
+		case TRACE_EV_GO_WAITING: state = 2; break;
+		case TRACE_EV_GO_IN_SYSCALL: state = 3; break;
+		case TRACE_EV_GO_END: case TRACE_EV_GO_STOP: state = -1; break;
+		default:
+			if (ends_slice(e->type))
+				state = after_state(e->type);
+		}
+		const trace_tool_g *tg = state == -2 ? NULL : find_g(st, g);
+		if (!tg)
+			continue;
+		size_t k = (size_t)(tg - st->g);
+		if (open[k] >= 0) {
+			fprintf(out, "%s[%llu,%d,%lld,%lld,\"%s\"]", first ? "" : ",",
+				(unsigned long long)g, open[k], (long long)since[k], (long long)e->ts,
+				trace_rd_name(e->type));
+			first = false;
+		}
+		open[k] = state, since[k] = e->ts;
+	}
+	for (size_t k = 0; k < st->ng; k++) {
+		if (open[k] < 0)
+			continue;
+		fprintf(out, "%s[%llu,%d,%lld,%lld,\"\"]", first ? "" : ",",
+			(unsigned long long)st->g[k].id, open[k], (long long)since[k],
+			(long long)st->duration);
+		first = false;
+	}
+	free(open), free(since);
+	fputs("]}", out);
+}
+
+/* What the holes of timeline.html are filled from. */
+typedef struct html_page {
+	const trace_rd *t;      /* the trace */
+	const char *file;       /* its file name */
+	trace_tool_stats st;    /* its analysis */
+} html_page;
+
+/* Write what the hole {{name}} (len bytes of name) of timeline.html holds. */
+static void html_fill(FILE *out, const char *name, size_t len, html_page *pg)
+{
+#define IS(s) (len == sizeof s - 1 && memcmp(name, s, len) == 0)
+	const trace_tool_stats *st = &pg->st;
+	if (IS("file")) {
+		put_html(out, pg->file);
+	} else if (IS("style")) {
+		fputs(trace_tools_timeline_css, out);
+	} else if (IS("script")) {
+		fputs(trace_tools_timeline_js, out);
+	} else if (IS("summary")) {
+		fprintf(out, "%zu events, %.3f ms, %zu goroutines, %zu Ps.", pg->t->nev,
+			ms(st->duration), st->ng, st->np);
+	} else if (IS("data")) {
+		html_data(pg->t, st, out);
+	} else if (IS("goroutines")) {
+		/* After {{data}}: the groups re-sort st, which html_data searches. */
+		size_t ngr;
+		tool_group *gr = make_groups(&pg->st, &ngr);
+		for (size_t i = 0; i < ngr; i++) {
+			const trace_tool_g *s = &gr[i].sum;
+			fprintf(out, "<tr><td>%zu</td><td>%.3f</td><td>%.3f</td><td>%.3f</td>", gr[i].n,
+				ms(s->exec), ms(s->sched), ms(s->block));
+			for (int k = 0; k < TRACE_BLOCK_N; k++)
+				fprintf(out, "<td>%.3f</td>", ms(s->block_by[k]));
+			fprintf(out, "<td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%.3f</td><td>", ms(s->sleep),
+				ms(s->syscall), ms(s->io), ms(s->gc));
+			put_html(out, gr[i].name[0] ? gr[i].name : "(unknown)");
+			fputs("</td></tr>\n", out);
+		}
+		free(gr);
+	} else if (IS("ps")) {
+		for (size_t i = 0; i < st->np; i++)
+			fprintf(out, "<tr><td>P%lld</td><td>%.3f</td><td>%.1f%%</td><td></td></tr>\n",
+				(long long)st->p[i].id, ms(st->p[i].busy),
+				st->duration ? 100.0 * (double)st->p[i].busy / (double)st->duration : 0.0);
+	}
+#undef IS
+}
+
+/* The page: timeline.html with its holes filled. */
+static int tool_html(const trace_rd *t, const char *file, FILE *out)
+{
+	html_page pg = {.t = t, .file = file};
+	trace_tool_analyse(t, &pg.st);
+	const char *p = trace_tools_timeline_html, *hole, *end;
+	while ((hole = strstr(p, "{{")) && (end = strstr(hole, "}}"))) {
+		fwrite(p, 1, (size_t)(hole - p), out);
+		html_fill(out, hole + 2, (size_t)(end - hole - 2), &pg);
+		p = end + 2;
+	}
+	fputs(p, out);
+	trace_tool_stats_free(&pg.st);
+	return 0;
+}
+
+/* ---- the command line ---------------------------------------------------- */
+
+static int usage(void)
+{
+	fputs("usage: greenvm trace dump FILE [-s]\n"
+	      "       greenvm trace stats FILE\n"
+	      "       greenvm trace json FILE -o OUT.json\n"
+	      "       greenvm trace html FILE -o OUT.html\n", stderr);
+	return 2;
+}
+
+int trace_tool_main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage();
+	const char *cmd = argv[0], *file = NULL, *outpath = NULL;
+	bool stacks = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-s") == 0 && strcmp(cmd, "dump") == 0)
+			stacks = true;
+		else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+			outpath = argv[++i];
+		else if (argv[i][0] != '-' && !file)
+			file = argv[i];
+		else
+			return usage();
+	}
+	bool needs_out = strcmp(cmd, "json") == 0 || strcmp(cmd, "html") == 0;
+	if (!file || (needs_out && !outpath) ||
+	    (!needs_out && strcmp(cmd, "dump") != 0 && strcmp(cmd, "stats") != 0))
+		return usage();
+	trace_rd t;
+	char *err = xmalloc(512);
+	if (trace_rd_file(&t, file, err, 512) != 0) {
+		fprintf(stderr, "%s\n", err);
+		free(err);
+		return 1;
+	}
+	free(err);
+	FILE *out = stdout;
+	if (outpath && !(out = fopen(outpath, "w"))) {
+		fprintf(stderr, "%s: %s\n", outpath, strerror(errno));
+		trace_rd_free(&t);
+		return 1;
+	}
+	int rc = 0;
+	if (strcmp(cmd, "dump") == 0)
+		tool_dump(&t, stacks, out);
+	else if (strcmp(cmd, "stats") == 0)
+		rc = tool_stats(&t, file, out);
+	else if (strcmp(cmd, "json") == 0)
+		rc = tool_json(&t, out);
+	else
+		rc = tool_html(&t, file, out);
+	if (fflush(out) != 0 || ferror(out)) {
+		fprintf(stderr, "%s: write error: %s\n", outpath ? outpath : "stdout", strerror(errno));
+		rc = 1;
+	}
+	if (out != stdout)
+		fclose(out);
+	trace_rd_free(&t);
+	return rc;
+}

@@ -1,0 +1,72 @@
+/* tools.h: `greenvm trace dump|stats|json|html`, the trace tools
+ * (trace/tools/tools.c), the public header of the trace tools library.
+ *
+ * The tools read a trace with the reader (reader.h) and show it: one event a
+ * line, Go's goroutine analysis, a Chrome trace (JSON) or one HTML page.
+ * The analysis is exposed for the tests, which check it against numbers
+ * computed from `go tool trace -d`.
+ */
+#ifndef GREENVM_TRACE_TOOLS_H
+#define GREENVM_TRACE_TOOLS_H
+
+#include <stdint.h>
+
+#include "trace/tools/reader.h"
+
+/* The entry of `greenvm trace ...`: argv[0] is the subcommand (dump, stats,
+ * json, html), then its arguments.  Returns the exit status: 0, 1 when the
+ * trace cannot be read or the output written, 2 on a usage error. */
+int trace_tool_main(int argc, char **argv);
+
+/* Why a goroutine waits, for block times split by reason. */
+enum trace_tool_block {
+	TRACE_BLOCK_SEND, TRACE_BLOCK_RECV, TRACE_BLOCK_SELECT, TRACE_BLOCK_SYNC,
+	TRACE_BLOCK_COND, TRACE_BLOCK_N
+};
+
+/* One goroutine's times in ns, as Go's internal/trace GDesc computes them. */
+typedef struct trace_tool_g {
+	uint64_t id;        /* goroutine id */
+	uint64_t pc;        /* PC of its start function (first GoStart's stack) */
+	const char *name;   /* its start function, "" if unknown */
+	int64_t create;     /* GoCreate time */
+	int64_t start, end; /* first GoStart, GoEnd/GoStop time (0: none) */
+	int64_t exec;       /* running */
+	int64_t sched;      /* runnable, waiting for a P */
+	int64_t io;         /* blocked on the network */
+	int64_t block;      /* blocked on send, recv, select, sync, cond (Go's BlockTime) */
+	int64_t block_by[TRACE_BLOCK_N]; /* block split by reason; sums to block */
+	int64_t sleep;      /* in time.Sleep (greenvm's addition; not in Go's pages) */
+	int64_t syscall;    /* in blocking syscalls */
+	int64_t gc;         /* overlapping GC */
+	int64_t sweep;      /* sweeping */
+	int64_t total;      /* creation to end */
+	/* Pending state while the events are walked (Go's private gdesc). */
+	int64_t last_start, since_net, since_sync, since_syscall, since_sweep, since_sched,
+		since_sleep;
+	int block_kind;     /* reason of the pending sync block */
+	int created;        /* its GoCreate has been walked */
+} trace_tool_g;
+
+/* One P's use. */
+typedef struct trace_tool_p {
+	int64_t id;      /* P id */
+	int64_t busy;    /* ns a goroutine ran on it */
+	int64_t since;   /* start of the running goroutine's slice, -1: idle */
+} trace_tool_p;
+
+/* The analysis of a whole trace. */
+typedef struct trace_tool_stats {
+	trace_tool_g *g;  /* goroutines sorted by id */
+	size_t ng;        /* how many */
+	trace_tool_p *p;  /* real Ps (not Go's fake ones) sorted by id */
+	size_t np;        /* how many */
+	int64_t duration; /* ns from the first to the last event */
+} trace_tool_stats;
+
+/* Analyse t into *st (Go's GoroutineStats, plus P use); free it with
+ * trace_tool_stats_free. */
+void trace_tool_analyse(const trace_rd *t, trace_tool_stats *st);
+void trace_tool_stats_free(trace_tool_stats *st);
+
+#endif
