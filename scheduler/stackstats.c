@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gc/common.h"
 #include "scheduler/runtime.h"
 
 void sched_stack_stats_enable(void)
@@ -9,15 +10,6 @@ void sched_stack_stats_enable(void)
 	sched_stack_stats = true;
 }
 
-/* Print a JSON string (op names are plain ASCII, but be safe). */
-static void json_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', out);
-		fputc(*s, out);
-	}
 	fputc('"', out);
 }
 
@@ -63,7 +55,7 @@ void sched_stack_report(FILE *out, bool json, uint64_t vm_largest, uint64_t vm_g
 		fputs("], \"operations\": {", out);
 		for (int j = 0; j < nops; j++) {
 			fputs(j ? ", " : "", out);
-			json_string(out, ops[j].op);
+			json_put_string(out, ops[j].op);
 			fprintf(out, ": %zu", ops[j].deepest);
 		}
 		fprintf(out, "}, \"vm_stacks\": {\"largest_bytes\": %llu, \"growths\": %llu}, "
