@@ -10,9 +10,6 @@ void sched_stack_stats_enable(void)
 	sched_stack_stats = true;
 }
 
-	fputc('"', out);
-}
-
 /* An M's g0 high-water mark: the paint tells it, unless --stack-stats
  * repainted g0 for each operation; then it is the deepest operation. */
 static size_t g0_high_water(sched_m *m)
