@@ -491,7 +491,7 @@ static void wakep(void)
 	startm(NULL, true);
 }
 
-bool sched_retake(sched_p *pp)
+bool sched_take_from_syscall(sched_p *pp)
 {
 	uint32_t want = P_SYSCALL;
 	if (!atomic_compare_exchange_strong(&pp->status, &want, P_IDLE))
@@ -565,7 +565,7 @@ bool sched_sysmon_retake(sched_p *pp)
 {
 	atomic_fetch_add(&sched.nmretaking, 1);
 	sched_chaos(CHAOS_RETAKE);
-	bool taken = sched_retake(pp);
+	bool taken = sched_take_from_syscall(pp);
 	if (taken)
 		sched_handoffp(pp);
 	lock();
@@ -1111,7 +1111,7 @@ void sched_entersyscall(void)
 }
 
 /* When tracing, wait until whoever took oldp has written its GoSysBlock
- * (sched_retake bumps syscalltick after the event), so that our GoSysExit
+ * (sched_take_from_syscall bumps syscalltick after the event), so that our GoSysExit
  * comes after it in every ordering.  Go's exitsyscall waits the same way. */
 static void wait_sysblock_written(sched_m *m, sched_p *oldp)
 {
@@ -1450,7 +1450,7 @@ void sched_stop_the_world(enum stw_reason reason)
 			if (pp == ours || pp->stwparked || pp->stwtaken)
 				continue;
 			sched_chaos(CHAOS_STOPWORLD);
-			if (sched_retake(pp)) {
+			if (sched_take_from_syscall(pp)) {
 				pp->stwtaken = true;
 				continue;
 			}

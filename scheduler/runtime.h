@@ -194,8 +194,8 @@ void sched_handoffp(sched_p *pp);
 /* Take pp from the M in a syscall that holds it (CAS P_SYSCALL -> P_IDLE,
  * trace events, syscalltick): true if taken.  The caller then hands it off
  * or keeps it stopped.  Go's retake, for sysmon and the stops of the world. */
-bool sched_retake(sched_p *pp);
-/* sysmon's retake: sched_retake, then hand the P off, with checkdead's
+bool sched_take_from_syscall(sched_p *pp);
+/* sysmon's retake: sched_take_from_syscall, then hand the P off, with checkdead's
  * accounting around it.  True if taken. */
 bool sched_sysmon_retake(sched_p *pp);
 uint64_t sched_fastrand(void);

@@ -475,7 +475,7 @@ static inline void sched_check_mstack_room(sched_mstack *m)
 }
 
 /* systemstack's call, kept on the M stack while fn runs on g0. */
-struct sched_syscall {
+struct systemstack_call {
 	/* what to run on g0 */
 	void (*fn)(void *);
 	void *arg;
@@ -488,7 +488,7 @@ struct sched_syscall {
 /* First function on g0 for systemstack. */
 static void sched_systemstack_g0(void *p)
 {
-	struct sched_syscall *c = p;
+	struct systemstack_call *c = p;
 
 	sched_asan_finish(NULL, &c->bottom, &c->size);
 	c->fn(c->arg);
@@ -512,7 +512,7 @@ void systemstack(const char *op, void (*fn)(void *), void *arg)
 		return;
 	}
 	sched_check_mstack_room(m);
-	struct sched_syscall c = {.fn = fn, .arg = arg};
+	struct systemstack_call c = {.fn = fn, .arg = arg};
 	if (sched_stack_stats)
 		sched_opstat_begin(m, NULL);
 	m->op = op;

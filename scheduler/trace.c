@@ -38,7 +38,7 @@ static trace_pstate *tracep(void)
 
 /* The tracer's systemstack hook: on an M, the real switch to g0; on a
  * thread that is not an M (none writes events today) a direct call. */
-static void trace_systemstack(const char *what, void (*fn)(void *), void *arg)
+static void tracer_systemstack(const char *what, void (*fn)(void *), void *arg)
 {
 	if (sched_mstack_self)
 		systemstack(what, fn, arg);
@@ -51,7 +51,7 @@ static void trace_systemstack(const char *what, void (*fn)(void *), void *arg)
 static trace_hooks tracer_hooks(const char *path)
 {
 	trace_hooks h = {
-		.systemstack = trace_systemstack,
+		.systemstack = tracer_systemstack,
 		.on_system_stack = sched_on_system_stack,
 		.describe_pc = sched.cfg.hooks.describe_pc,
 		.stack = sched.cfg.hooks.stack ? sched_trace_stack : NULL,

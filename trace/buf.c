@@ -162,6 +162,7 @@ struct flush_args {
 	trace_buf *buf; /* the full buffer, or NULL */
 	int32_t pid;    /* owner of the new buffer */
 	trace_buf *ret; /* the new buffer */
+	uint64_t last;  /* the full buffer's last tick, or 0 */
 };
 
 TRACE_SYSTEMSTACK static void flush_on_g0(void *arg)
@@ -175,7 +176,6 @@ TRACE_SYSTEMSTACK static void flush_on_g0(void *arg)
 	 * ahead of the counter for a while, and a batch starting afresh from
 	 * the counter would begin before the end of the one before it: Go's
 	 * parser rejects that, "time stamps out of order".) */
-	uint64_t last = a->buf ? a->buf->last_ticks : 0;
 	pthread_mutex_lock(&trace.lock);
 	if (a->buf)
 		full_queue(a->buf);
@@ -195,7 +195,7 @@ TRACE_SYSTEMSTACK static void flush_on_g0(void *arg)
 	}
 	b->link = NULL;
 	b->pos = 0;
-	b->last_ticks = last;
+	b->last_ticks = a->last;
 	trace_buf_byte(b, TRACE_EV_BATCH | 1 << TRACE_ARG_SHIFT);
 	trace_buf_varint(b, (uint64_t)(int64_t)a->pid); /* -1 becomes 2^64-1 */
 	trace_buf_varint(b, trace_next_ticks(b, trace_ticks()));
@@ -208,7 +208,7 @@ TRACE_SYSTEMSTACK static void flush_on_g0(void *arg)
  * that starts a batch of P pid (Go's traceFlush).  Runs on the system stack. */
 trace_buf *trace_flush(trace_buf *buf, int32_t pid)
 {
-	struct flush_args a = {buf, pid, NULL};
+	struct flush_args a = {buf, pid, NULL, buf ? buf->last_ticks : 0};
 	trace_systemstack("trace flush", flush_on_g0, &a);
 	return a.ret;
 }

@@ -99,7 +99,7 @@ INDIRECT = {
     'm->mcall_fn': 'ENTRY',
     # the tracer's systemstack hook: the scheduler's trace_systemstack
     # (scheduler/trace.c), which calls systemstack; tests pass their own
-    'trace.hooks.systemstack': ['scheduler/trace.c:trace_systemstack'],
+    'trace.hooks.systemstack': ['scheduler/trace.c:tracer_systemstack'],
     # the tracer's clock hook: sched_nanotime has its signature
     'trace.hooks.nanotime': ['sched_nanotime'],
     # the VM's hooks, through the scheduler: "describe this PC" and "this
