@@ -755,9 +755,14 @@ top:
 	}
 	CASE(EXIT) {
 		WANT(&sp[-1], VK_INT, "exit");
+		/* A process's exit status is 8 bits: the system would keep only
+		 * the low ones of a larger one (300 would exit 44). */
+		if (sp[-1].u.i < 0 || sp[-1].u.i > 255)
+			PANIC("runtime error: exit status %lld out of range [0, 255]",
+			      (long long)sp[-1].u.i);
 		SAVE();
 		fflush(stdout);
-		sched_exit((int)(sp[-1].u.i & 0xff));
+		sched_exit((int)sp[-1].u.i);
 	}
 	CASE(PANIC) {
 		sp--;

@@ -1,0 +1,1 @@
+run --proc=2 programs/hello.gasm

@@ -1,0 +1,1 @@
+run --sched=deterministic --procs=2 programs/hello.gasm

@@ -1,0 +1,1 @@
+run --procs=1 --sched=deterministic programs/hello.gasm

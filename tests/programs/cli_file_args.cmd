@@ -1,0 +1,1 @@
+tests/programs/args.gasm --procs=3 -x

@@ -1,0 +1,1 @@
+run --gc-stats=1 programs/hello.gasm

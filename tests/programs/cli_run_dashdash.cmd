@@ -1,0 +1,1 @@
+run --procs=1 -- tests/programs/args.gasm -y

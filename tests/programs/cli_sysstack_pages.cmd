@@ -1,0 +1,1 @@
+run --sysstack=5000 programs/hello.gasm

@@ -1,0 +1,1 @@
+--trace=x.trace programs/hello.gasm

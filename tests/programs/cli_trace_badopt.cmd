@@ -1,0 +1,1 @@
+trace stats -s tests/golden/hello.trace

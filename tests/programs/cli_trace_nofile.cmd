@@ -1,0 +1,1 @@
+run --trace programs/hello.gasm

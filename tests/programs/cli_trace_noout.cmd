@@ -1,0 +1,1 @@
+trace json tests/golden/hello.trace

@@ -1,0 +1,1 @@
+trace dump --stacks tests/golden/hello.trace

@@ -1,0 +1,1 @@
+run tests/programs/exit_arg.gasm -1
