@@ -113,7 +113,7 @@ typedef struct asm_state {
 	const char *file;
 	vm_diag *d;
 	vm_program *p;
-	uint32_t cap_consts, cap_funcs, cap_code, cap_lines, cap_externs;
+	uint32_t cap_consts, cap_funcs, cap_code, cap_lines, cap_externs, cap_labels;
 
 	/* function and extern names -> index; constant keys -> pool index */
 	name_table funcs, externs, consts;
@@ -687,6 +687,12 @@ static int line(asm_state *a, cursor *c)
 			return FAIL(a, "label %.*s defined twice", (int)n, name);
 		if (nt_put(&a->labels, name, n, a->p->ncode - a->fn->start) != 0)
 			return FAIL(a, "out of memory");
+		/* and for the verifier's messages: labels come in code order */
+		vm_program *p = a->p;
+		if (grow(&p->labels, p->nlabels, &a->cap_labels, sizeof *p->labels) != 0 ||
+		    !(p->labels[p->nlabels].name = strndup(name, n)))
+			return FAIL(a, "out of memory");
+		p->labels[p->nlabels++].word = p->ncode;
 		if (at_end(c))
 			return 0;
 		if (!(n = ident(c, &name)))
