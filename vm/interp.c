@@ -25,8 +25,9 @@
  * traceback of a parked goroutine names the line of its call), and calls
  * the scheduler, which returns when this M has a G to run again, usually
  * another one: RELOAD() picks up that G's registers, finishes whatever its
- * own blocking instruction left to do (g->resume) and steps past it.  Taken jumps and calls count down a
- * time-slice budget; at zero the scheduler says whether to yield.
+ * own blocking instruction left to do (g->resume) and steps past it.
+ * Taken jumps and calls count down a time-slice budget; at zero the
+ * scheduler says whether to yield.
  */
 #include <ctype.h>
 #include <errno.h>

@@ -23,9 +23,12 @@ args_of() {
 	case $1 in
 	binarytrees) echo 6 ;;
 	fib) echo 15 ;;
+	gcstress_chan) echo 50 ;;
 	pingpong) echo 200 ;;
 	ring) echo 1000 ;;
 	sieve) echo 25 ;;
+	spawn_many) echo 2000 100 ;;
+	spawn_test) echo 1000 ;;
 	trace_startstop) echo "$tmp/inner.trace" ;;
 	esac
 }
