@@ -69,15 +69,16 @@ static void dump_all(FILE *out)
 		uint32_t st = atomic_load(&g->status);
 		if (st == G_DEAD || st == G_IDLE)
 			continue;
-		if (st == G_WAITING) {
-			fprintf(out, "\ngoroutine %lld [%s]:\n", (long long)g->goid,
-				sched_waitreason_string((int)g->waitreason));
-			if (sched.cfg.hooks.traceback)
-				sched.cfg.hooks.traceback(g);
-		} else {
-			fprintf(out, "\ngoroutine %lld [%s]:\n", (long long)g->goid, gstatus_string(st));
-			fputs("\tstack unavailable (not parked)\n", out);
-		}
+		fprintf(out, "\ngoroutine %lld [%s]:\n", (long long)g->goid,
+			st == G_WAITING ? sched_waitreason_string((int)g->waitreason)
+					: gstatus_string(st));
+		/* A running G's registers are in its M's interpreter loop, not
+		 * saved: as in Go, its stack is not shown.  The others saved
+		 * theirs when they parked, yielded, were created or called C. */
+		if (st == G_RUNNING)
+			fputs("\tgoroutine running on other thread; stack unavailable\n", out);
+		else if (sched.cfg.hooks.traceback)
+			sched.cfg.hooks.traceback(g);
 	}
 	fputc('\n', out);
 	sched_schedtrace(out, (sched_nanotime() - sched.start_ns) / 1000000, true);

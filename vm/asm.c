@@ -63,7 +63,7 @@ typedef struct asm_state {
 	const char *file;
 	vm_diag *d;
 	vm_program *p;
-	uint32_t cap_consts, cap_funcs, cap_code, cap_lines, cap_externs;
+	uint32_t cap_consts, cap_funcs, cap_code, cap_lines, cap_externs, cap_labels;
 
 	/* function and extern names -> index; constant keys -> pool index */
 	idtab funcs, externs, consts;
@@ -615,6 +615,11 @@ static int line(asm_state *a, cursor *c)
 		if (nt_get(&a->labels, name, n) >= 0)
 			return FAIL(a, "label %.*s defined twice", (int)n, name);
 		idtab_put_name(&a->labels, name, n, a->p->ncode - a->fn->start, NULL);
+		/* and for the verifier's messages: labels come in code order */
+		vm_program *p = a->p;
+		grow(&p->labels, p->nlabels, &a->cap_labels, sizeof *p->labels);
+		p->labels[p->nlabels].name = xstrndup(name, n);
+		p->labels[p->nlabels++].word = p->ncode;
 		if (at_end(c))
 			return 0;
 		if (!(n = ident(c, &name)))

@@ -25,7 +25,10 @@ typedef struct vm_ctx {
 	vm_value *stack;
 	uint64_t nslots;
 	/* saved registers, valid while the context is not running:
-	 * pc: code word of the next instruction; fn: current function;
+	 * pc: code word of the instruction the G is at: the one it runs, the
+	 *     next to run (preempted, new), or the one it blocked in, which it
+	 *     steps past when it runs again (interp.c's g->resume);
+	 * fn: current function;
 	 * base, sp: slot indexes of the frame base and the first free slot */
 	uint32_t pc, fn;
 	uint64_t base, sp;

@@ -19,12 +19,15 @@
  *
  * Goroutines.  Every M runs mloop() on its M stack, and mloop runs the loop
  * for whichever G the scheduler gives it.  An instruction that blocks (a
- * channel operation that cannot complete, sleep, lock, ...) steps ip past
- * itself, saves the registers in the G, and calls the scheduler, which
- * returns when this M has a G to run again, usually another one: RELOAD()
- * picks up that G's registers and finishes whatever its own blocking
- * instruction left to do (g->resume).  Taken jumps and calls count down a
- * time-slice budget; at zero the scheduler says whether to yield.
+ * channel operation that cannot complete, sleep, lock, ...) saves the
+ * registers in the G with ip still on itself, so a traceback or a trace
+ * event of the parked G names the blocking instruction's line (as Go's
+ * traceback of a parked goroutine names the line of its call), and calls
+ * the scheduler, which returns when this M has a G to run again, usually
+ * another one: RELOAD() picks up that G's registers, finishes whatever its
+ * own blocking instruction left to do (g->resume) and steps past it.
+ * Taken jumps and calls count down a time-slice budget; at zero the
+ * scheduler says whether to yield.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -57,8 +60,15 @@ static struct {
 _Static_assert(VM_SELECT_MAX <= SCHED_SELECT_MAX,
 	       "the verifier admits no select the scheduler cannot run");
 
-/* What a parked G must finish when it runs again (sched_g.resume). */
-enum { RESUME_NONE, RESUME_RECV, RESUME_SELECT };
+/* What a G that blocked must finish when it runs again (sched_g.resume).
+ * Every one but RESUME_NONE steps past the blocking instruction, which the
+ * saved pc names while the G waits. */
+enum {
+	RESUME_NONE,   /* not blocked: run from the saved pc */
+	RESUME_STEP,   /* only step past (sleep, send, lock, wgwait, yield) */
+	RESUME_RECV,   /* push receive's ok flag, then step */
+	RESUME_SELECT, /* fetch select's outcome, then step */
+};
 
 /* ------------------------------------------------------------------ */
 /* Panics and tracebacks                                              */
@@ -85,12 +95,12 @@ static bool frame_up(const vm_program *p, const vm_ctx *c, uint32_t *fn, uint32_
 	return true;
 }
 
-/* Print the VM traceback of ctx, innermost frame first, as Go does.  A
- * parked G's saved pc is past the instruction it blocked in; step back into
- * that instruction so its line is the one shown. */
-static void traceback(const vm_program *p, const vm_ctx *c, bool parked)
+/* Print the VM traceback of ctx, innermost frame first, as Go does.  The
+ * saved pc is the instruction the G is in (the one it runs, or blocked in);
+ * an outer frame's is its call. */
+static void traceback(const vm_program *p, const vm_ctx *c)
 {
-	uint32_t fn = c->fn, pc = parked ? c->pc - 1 : c->pc;
+	uint32_t fn = c->fn, pc = c->pc;
 	uint64_t base = c->base;
 	int depth = 0;
 	do {
@@ -104,15 +114,18 @@ static void traceback(const vm_program *p, const vm_ctx *c, bool parked)
 }
 
 /* The scheduler's stack hook, for trace events: g's frames as pcs,
- * innermost first.  A running G saved its registers at the instruction it
- * is executing; a parked G's pc is past the instruction it blocked in, so
- * step back into it (as traceback does). */
+ * innermost first.  The innermost is the saved pc, the instruction g is in
+ * whatever its status: the one it runs, the one it blocked in (a block
+ * event's stack names the recv, not the instruction after it), the ffi of
+ * its syscall, or the next to run of a preempted or new G.  An outer frame's
+ * is its call instruction (frame_up steps back from the return address, as
+ * Go's tracebacks look up pc-1 of a return address). */
 static int stack_hook(sched_g *g, uint64_t *pcs, int max)
 {
 	const vm_program *p = rt.prog;
 	const vm_ctx *c = g->vm;
 	uint32_t fn = c->fn;
-	uint32_t pc = atomic_load(&g->status) == G_RUNNING ? c->pc : c->pc - 1;
+	uint32_t pc = c->pc;
 	uint64_t base = c->base;
 	int n = 0;
 	do
@@ -149,7 +162,7 @@ static void gc_event_hook(enum gc_event ev, uint64_t arg)
 /* The scheduler's traceback hook: g is parked, its registers saved. */
 static void traceback_hook(sched_g *g)
 {
-	traceback(rt.prog, g->vm, true);
+	traceback(rt.prog, g->vm);
 }
 
 /* Report a panic of the running G and end the program (exit status 2).
@@ -171,7 +184,7 @@ __attribute__((noreturn)) static void vm_panic_value(const vm_value *v, const ch
 		vm_value_print(stderr, v);
 	}
 	fprintf(stderr, "\n\ngoroutine %lld [running]:\n", (long long)g->goid);
-	traceback(rt.prog, g->vm, false);
+	traceback(rt.prog, g->vm);
 	fflush(stderr);
 	sched_exit(VM_EXIT_PANIC);
 }
@@ -337,14 +350,17 @@ static void run_loop(void)
 		if (g->resume || g->resume_err)   \
 			goto resume;              \
 	} while (0)
-	/* Leave the M to the scheduler: call sched_fn, then run what comes. */
-#define BLOCK(width, call)    \
-	do {                  \
-		ip += (width); \
-		SAVE();       \
-		call;         \
-		RELOAD();     \
-		DISPATCH();   \
+	/* Leave the M to the scheduler: call the scheduler, then run what
+	 * comes.  ip stays on the blocking instruction (the G's trace event
+	 * and tracebacks name it); `what` (RESUME_*) says what is left to do
+	 * when the G runs again, stepping past it included. */
+#define BLOCK(what, call)         \
+	do {                      \
+		g->resume = (what); \
+		SAVE();           \
+		call;             \
+		RELOAD();         \
+		DISPATCH();       \
 	} while (0)
 	/* Time slice: counted down at jumps and calls. */
 #define TICK()                                                            \
@@ -583,7 +599,7 @@ top:
 			}
 			/* a goroutine's function returned: it ends */
 			vm_ctx_release(ctx);
-			BLOCK(0, sched_goexit());
+			BLOCK(RESUME_NONE, sched_goexit());
 		}
 		sp = base;
 		*sp++ = result;
@@ -740,9 +756,14 @@ top:
 	}
 	CASE(EXIT) {
 		WANT(&sp[-1], VK_INT, "exit");
+		/* A process's exit status is 8 bits: the system would keep only
+		 * the low ones of a larger one (300 would exit 44). */
+		if (sp[-1].u.i < 0 || sp[-1].u.i > 255)
+			PANIC("runtime error: exit status %lld out of range [0, 255]",
+			      (long long)sp[-1].u.i);
 		SAVE();
 		fflush(stdout);
-		sched_exit((int)(sp[-1].u.i & 0xff));
+		sched_exit((int)sp[-1].u.i);
 	}
 	CASE(PANIC) {
 		sp--;
@@ -762,13 +783,13 @@ top:
 		sched_start(ng);
 		NEXT(2);
 	}
-	CASE(YIELD) BLOCK(1, (stack_shrink(ctx), sched_gosched()));
+	CASE(YIELD) BLOCK(RESUME_STEP, (stack_shrink(ctx), sched_gosched()));
 	CASE(GOID) *sp++ = (vm_value){ .kind = VK_INT, .u.i = g->goid }; NEXT(1);
 	CASE(NUMPROCS) *sp++ = (vm_value){ .kind = VK_INT, .u.i = sched_nprocs() }; NEXT(1);
 	CASE(SLEEP) {
 		WANT(&sp[-1], VK_INT, "sleep");
 		int64_t ns = (--sp)->u.i;
-		BLOCK(1, sched_sleep(ns));
+		BLOCK(RESUME_STEP, sched_sleep(ns));
 	}
 	CASE(NANOTIME) *sp++ = (vm_value){ .kind = VK_INT, .u.i = sched_nanotime() }; NEXT(1);
 	CASE(MAKECHAN) {
@@ -790,7 +811,7 @@ top:
 		if (r == CHAN_ERR_CLOSED)
 			PANIC("send on closed channel");
 		if (r == CHAN_BLOCK) /* the value stays in its slot until taken */
-			BLOCK(1, sched_block(c ? WAIT_CHAN_SEND : WAIT_CHAN_SEND_NIL, TRACE_EV_GO_BLOCK_SEND));
+			BLOCK(RESUME_STEP, sched_block(c ? WAIT_CHAN_SEND : WAIT_CHAN_SEND_NIL, TRACE_EV_GO_BLOCK_SEND));
 		NEXT(1);
 	}
 	CASE(RECV) {
@@ -801,10 +822,9 @@ top:
 		SAVE_FOR_TRACE(); /* waking a sender */
 		int r = sched_chan_recv(c, &sp[-1], &ok); /* the value replaces the chan */
 		*sp++ = (vm_value){ .kind = VK_INT, .u.i = ok };
-		if (r == CHAN_BLOCK) {
-			g->resume = RESUME_RECV;
-			BLOCK(1, sched_block(c ? WAIT_CHAN_RECEIVE : WAIT_CHAN_RECEIVE_NIL, TRACE_EV_GO_BLOCK_RECV));
-		}
+		if (r == CHAN_BLOCK)
+			BLOCK(RESUME_RECV, sched_block(c ? WAIT_CHAN_RECEIVE : WAIT_CHAN_RECEIVE_NIL,
+						       TRACE_EV_GO_BLOCK_RECV));
 		NEXT(1);
 	}
 	CASE(CLOSE) {
@@ -844,10 +864,9 @@ top:
 		sp = cs + 3;
 		if (idx == -CHAN_ERR_CLOSED)
 			PANIC("send on closed channel");
-		if (idx == SCHED_SELECT_BLOCK) {
-			g->resume = RESUME_SELECT;
-			BLOCK(2, sched_block(n ? WAIT_SELECT : WAIT_SELECT_NO_CASES, TRACE_EV_GO_BLOCK_SELECT));
-		}
+		if (idx == SCHED_SELECT_BLOCK)
+			BLOCK(RESUME_SELECT, sched_block(n ? WAIT_SELECT : WAIT_SELECT_NO_CASES,
+							 TRACE_EV_GO_BLOCK_SELECT));
 		bool send = idx >= 0 && cases[idx].send;
 		cs[0] = (vm_value){ .kind = VK_INT, .u.i = idx };
 		if (idx < 0 || send)
@@ -864,7 +883,7 @@ top:
 		WANT(&sp[-1], VK_MUTEX, "lock");
 		sp--;
 		if (sched_mutex_lock(sp->u.p) == CHAN_BLOCK)
-			BLOCK(1, sched_block(WAIT_MUTEX, TRACE_EV_GO_BLOCK_SYNC));
+			BLOCK(RESUME_STEP, sched_block(WAIT_MUTEX, TRACE_EV_GO_BLOCK_SYNC));
 		NEXT(1);
 	}
 	CASE(UNLOCK) {
@@ -897,7 +916,7 @@ top:
 		WANT(&sp[-1], VK_WAITGROUP, "wgwait");
 		sp--;
 		if (sched_waitgroup_wait(sp->u.p) == CHAN_BLOCK)
-			BLOCK(1, sched_block(WAIT_WAITGROUP, TRACE_EV_GO_BLOCK_SYNC));
+			BLOCK(RESUME_STEP, sched_block(WAIT_WAITGROUP, TRACE_EV_GO_BLOCK_SYNC));
 		NEXT(1);
 	}
 
@@ -995,34 +1014,30 @@ bad_opcode:
 	vm_panic_value(NULL, "invalid opcode 0x%x (unverified code?)", *ip & 0xff);
 
 resume:
-	/* Finish what the blocking instruction that parked g left undone. */
+	/* Finish what the blocking instruction that parked g left undone, then
+	 * step past it.  A panic here belongs to that instruction, which ip
+	 * still names. */
 	{
 		uint32_t what = g->resume;
 		int err = g->resume_err;
 		g->resume = RESUME_NONE;
 		g->resume_err = 0;
-		/* A panic here belongs to the instruction g blocked in: step back
-		 * into it (its last word) so the traceback shows its line. */
-		if (err) {
-			ip--;
+		if (err)
 			PANIC("send on closed channel");
-		}
 		if (what == RESUME_RECV) {
 			sp[-1] = (vm_value){ .kind = VK_INT, .u.i = g->sudog.success };
 		} else if (what == RESUME_SELECT) {
 			bool ok;
 			int idx = sched_select_resume(&ok);
 			bool send = g->param->send;
-			if (send && !ok) {
-				ip--;
+			if (send && !ok)
 				PANIC("send on closed channel");
-			}
 			sp[-3] = (vm_value){ .kind = VK_INT, .u.i = idx };
 			if (send)
 				sp[-2] = (vm_value){ .kind = VK_NIL };
 			sp[-1] = (vm_value){ .kind = VK_INT, .u.i = send ? 1 : ok };
 		}
-		DISPATCH();
+		NEXT(vm_op_width(*ip));
 	}
 #undef RELOAD
 #undef BLOCK

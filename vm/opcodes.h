@@ -93,7 +93,7 @@ OP(PRINT,    0x48, "print",    OPND_NONE,  1, 0, 0, "pop and write to stdout")
 OP(PRINTLN,  0x49, "println",  OPND_NONE,  1, 0, 0, "pop and write to stdout with a newline")
 OP(ARGC,     0x4a, "argc",     OPND_NONE,  0, 1, 0, "push the number of program arguments")
 OP(ARGV,     0x4b, "argv",     OPND_NONE,  1, 1, 0, "pop i; push program argument i (a string)")
-OP(EXIT,     0x4c, "exit",     OPND_NONE,  1, 0, OPF_TERM, "pop an int and end the program with it as exit status")
+OP(EXIT,     0x4c, "exit",     OPND_NONE,  1, 0, OPF_TERM, "pop an int, 0 to 255, and end the program with it as exit status (else panic)")
 OP(PANIC,    0x4d, "panic",    OPND_NONE,  1, 0, OPF_TERM, "pop a value and panic with it as the message")
 
 /* -------- goroutines, channels, select, timers, sync (scheduler/) -------- */

@@ -133,6 +133,9 @@ void vm_program_free(vm_program *p)
 		free(p->externs[i].name);
 		free(p->externs[i].lib);
 	}
+	for (uint32_t i = 0; i < p->nlabels; i++)
+		free(p->labels[i].name);
+	free(p->labels);
 	free(p->externs);
 	free(p->consts);
 	free(p->funcs);
@@ -158,4 +161,17 @@ const vm_function *vm_func_at(const vm_program *p, uint32_t pc)
 			return f;
 	}
 	return NULL;
+}
+
+const char *vm_label_at(const vm_program *p, uint32_t pc)
+{
+	uint32_t lo = 0, hi = p->nlabels; /* the first label at or after pc */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (p->labels[mid].word < pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < p->nlabels && p->labels[lo].word == pc ? p->labels[lo].name : NULL;
 }

@@ -23,7 +23,11 @@
  * operand stack, which a text program leaves for the verifier to compute.
  *
  * Messages name the function and point at the instruction: its source line
- * for a text program, its byte offset for a .gbc.
+ * for a text program, its byte offset for a .gbc.  A second place in the
+ * message (where two paths meet, the path from, a jump's target) is said
+ * the same way: "line 12 (label loop)" for text, where the source has a
+ * label there; "code word 5 (offset 0x5c)" for a .gbc, which has no lines
+ * and no label names.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -80,6 +84,25 @@ static int fail_at(verifier *v, uint32_t pc, int operand, const char *fmt, ...)
 		vm_diag_line(v->d, diag_file(v->p), v->p->lines ? v->p->lines[word] : v->f->line,
 			     "in function %s: %s", v->f->name, msg);
 	return -1;
+}
+
+/* Where word pc of the current function is, for a message: "line N", with
+ * " (label NAME)" when a label names it, for a text program; "code word N
+ * (offset 0xX)" for a .gbc: the word's index in its function, and its
+ * byte offset in the file. */
+static const char *where(const verifier *v, uint32_t pc, char *buf, size_t size)
+{
+	uint32_t word = v->f->start + pc;
+	if (v->p->binary) {
+		snprintf(buf, size, "code word %u (offset 0x%llx)", pc,
+			 (unsigned long long)(v->p->code_offset + 4 * (uint64_t)word));
+		return buf;
+	}
+	const char *label = vm_label_at(v->p, word);
+	int n = snprintf(buf, size, "line %u", v->p->lines ? v->p->lines[word] : v->f->line);
+	if (label && n > 0 && (size_t)n < size)
+		snprintf(buf + n, size - (size_t)n, " (label %s)", label);
+	return buf;
 }
 
 /* Report a problem with function f as a whole: its header line for a text
@@ -179,18 +202,18 @@ static int check_insns(verifier *v)
 	while (pc < f->len) {
 		uint32_t w = code[pc];
 		if (w >> 8)
-			return fail_at(v, pc, 0, "opcode word 0x%08x at %u has nonzero upper 24 bits", w, pc);
+			return fail_at(v, pc, 0, "opcode word 0x%08x has nonzero upper 24 bits", w);
 		const vm_opinfo *op = &vm_ops[w];
 		if (!op->mnemonic)
-			return fail_at(v, pc, 0, "unknown opcode 0x%02x at %u", w, pc);
+			return fail_at(v, pc, 0, "unknown opcode 0x%02x", w);
 		v->is_insn[pc] = 1;
 		if (op->operand == OPND_NONE) {
 			pc++;
 			continue;
 		}
 		if (pc + 1 >= f->len)
-			return fail_at(v, pc, 0, "%s at %u is missing its operand word (the function ends)",
-				       op->mnemonic, pc);
+			return fail_at(v, pc, 0, "%s is missing its operand word (the function ends)",
+				       op->mnemonic);
 		uint32_t x = code[pc + 1];
 		switch (op->operand) {
 		case OPND_CONST:
@@ -215,8 +238,8 @@ static int check_insns(verifier *v)
 			break;
 		case OPND_LABEL:
 			if (x >= f->len)
-				return fail_at(v, pc, 1, "jump target %u is outside the function (%u words)", x,
-					       f->len);
+				return fail_at(v, pc, 1, "jump target %u is outside the function (%u code "
+					       "words)", x, f->len);
 			break;
 		default: /* OPND_IMM: any 32-bit value */
 			break;
@@ -237,10 +260,12 @@ static int check_targets(verifier *v)
 		if (vm_ops[code[pc]].operand != OPND_LABEL)
 			continue;
 		uint32_t t = code[pc + 1];
+		char at[120], at_insn[120];
 		if (!v->is_insn[t]) /* then t-1 is the instruction t belongs to */
 			return fail_at(v, pc, 1,
-				       "jump target %u is not an instruction boundary (it is the operand of %s at %u)",
-				       t, vm_ops[code[t - 1]].mnemonic, t - 1);
+				       "the jump target, %s, is not an instruction: it is the operand word "
+				       "of %s at %s", where(v, t, at, sizeof at),
+				       vm_ops[code[t - 1]].mnemonic, where(v, t - 1, at_insn, sizeof at_insn));
 	}
 	return 0;
 }
@@ -253,9 +278,12 @@ static int join(verifier *v, uint32_t from, uint32_t t, int32_t d)
 		v->work[v->nwork++] = t;
 		return 0;
 	}
+	char at[120], at_from[120];
 	if (v->depth[t] != d)
-		return fail_at(v, t, 0, "the stack depth at %u is %d on one path but %d on the path from %u",
-			       t, v->depth[t], d, from);
+		return fail_at(v, t, 0, "the stack depth at %s is %d on one path but %d on the path "
+			       "from %s at %s", where(v, t, at, sizeof at), v->depth[t], d,
+			       vm_ops[v->p->code[v->f->start + from]].mnemonic,
+			       where(v, from, at_from, sizeof at_from));
 	return 0;
 }
 

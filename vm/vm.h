@@ -194,6 +194,12 @@ typedef struct vm_extern {
 	void *cif;
 } vm_extern;
 
+/* A label of the source: the code word it names, and its name. */
+typedef struct vm_label {
+	uint32_t word; /* code word of the instruction it names */
+	char *name;    /* as written in the .gasm, owned */
+} vm_label;
+
 typedef struct vm_program {
 	/* source file name for debug info (the .gasm the code came from) */
 	char *file;
@@ -222,6 +228,11 @@ typedef struct vm_program {
 	/* C functions the program calls through ffi, in declaration order */
 	vm_extern *externs;
 	uint32_t nexterns;
+
+	/* the labels of a text program, for diagnostics, ordered by code word
+	 * (none in a .gbc: the format keeps no names of labels) */
+	vm_label *labels;
+	uint32_t nlabels;
 } vm_program;
 
 /* Slots a frame of f needs on the VM stack: locals, the frame record, and
@@ -290,6 +301,9 @@ void vm_program_free(vm_program *p);
 
 /* Function whose code contains word `pc`, or NULL. */
 const vm_function *vm_func_at(const vm_program *p, uint32_t pc);
+
+/* The name of the (first) label at code word pc, NULL if none. */
+const char *vm_label_at(const vm_program *p, uint32_t pc);
 
 /* ------------------------------------------------------------------ */
 /* Running                                                            */

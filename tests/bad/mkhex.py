@@ -56,3 +56,6 @@ image('extern_duplicate', [], [(0,0,1,0,2,3,'main')], 0, [0x05,0x2c], [4,5], 'x.
       externs=[(1,1,[],'getpid','libc'),(2,2,[5],'getpid','libc')], note='two externs named getpid')
 image('ffi_underflow', [], [(0,0,2,0,5,2,'main')], 0, [0x06,1,0x70,0,0x2c], [3,3,4,4,5], 'x.gasm',
       externs=[(1,1,[1,1],'f','libc')], note='ffi f takes two arguments, the stack holds one')
+image('depth_mismatch_gbc', [], [(0,0,2,0,7,2,'main')], 0, [0x4a,0x29,5,0x06,1,0x05,0x2c],
+      [3,4,4,5,5,7,8], 'depth_mismatch.gasm',
+      note='depth_mismatch.gasm as a .gbc: no labels, so the places are code words')

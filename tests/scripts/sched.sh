@@ -89,7 +89,7 @@ kill -QUIT $spin
 rc=0
 wait $spin || rc=$?
 missing=""
-for want in 'SIGQUIT: quit' 'goroutine 1 [running]:' 'goroutine 2 [chan receive]:' 'waiter()' \
+for want in 'SIGQUIT: quit' 'goroutine 1 [running]:' 'stack unavailable' 'goroutine 2 [chan receive]:' 'waiter()' \
 	'spin.gasm:' 'SCHED ' '  P0: status=' '  P1: status=' '  M0: '; do
 	grep -qF -- "$want" "$tmp/err" || missing="$missing '$want'"
 done

@@ -227,8 +227,8 @@ static void test_large_function(void)
 	p->code[4 * 1000 + 3] = 4 * 500 + 1;
 	p->funcs[0].maxstack = UINT32_MAX;
 	CU_ASSERT_NOT_EQUAL(vm_verify(p, &d), 0);
-	CU_ASSERT_STRING_EQUAL(d.msg, "big.gasm:0: in function main: jump target 2001 is not an instruction "
-				      "boundary (it is the operand of load at 2000)");
+	CU_ASSERT_STRING_EQUAL(d.msg, "big.gasm:0: in function main: the jump target, line 0, is not an "
+				      "instruction: it is the operand word of load at line 0");
 	vm_program_free(p);
 }
 

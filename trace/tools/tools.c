@@ -11,6 +11,7 @@
  *   html   one self-contained page: a zoomable timeline and the stats.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -674,35 +675,75 @@ static int tool_html(const trace_rd *t, const char *file, FILE *out)
 
 /* ---- the command line ---------------------------------------------------- */
 
-static int usage(void)
+static const char tool_usage[] =
+	"usage: greenvm trace dump FILE [-s] [-o OUT]   -s, --stacks: each event's stack\n"
+	"       greenvm trace stats FILE [-o OUT]\n"
+	"       greenvm trace json FILE -o OUT.json\n"
+	"       greenvm trace html FILE -o OUT.html\n"
+	"(-o, --output: write to OUT instead of standard output)\n";
+
+/* A usage error: say why, show the usage, exit status 1 (as every greenvm
+ * command's). */
+static int usage_error(const char *why, const char *what)
 {
-	fputs("usage: greenvm trace dump FILE [-s]\n"
-	      "       greenvm trace stats FILE\n"
-	      "       greenvm trace json FILE -o OUT.json\n"
-	      "       greenvm trace html FILE -o OUT.html\n", stderr);
-	return 2;
+	fprintf(stderr, "greenvm trace: ");
+	fprintf(stderr, why, what);
+	fprintf(stderr, "\n%s", tool_usage);
+	return 1;
 }
 
 int trace_tool_main(int argc, char **argv)
 {
-	if (argc < 2)
-		return usage();
+	static const struct option longopts[] = {
+		{ "stacks", no_argument, NULL, 's' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	if (argc < 1)
+		return usage_error("%s", "no subcommand");
 	const char *cmd = argv[0], *file = NULL, *outpath = NULL;
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0)
+		return fputs(tool_usage, stdout), 0;
+	bool dump = strcmp(cmd, "dump") == 0, needs_out = strcmp(cmd, "json") == 0 ||
+		strcmp(cmd, "html") == 0;
+	if (!dump && !needs_out && strcmp(cmd, "stats") != 0)
+		return usage_error("unknown subcommand '%s'", cmd);
 	bool stacks = false;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-s") == 0 && strcmp(cmd, "dump") == 0)
+	/* getopt_long from argv[1] (argv[0], the subcommand, is skipped), a
+	 * fresh scan (optind 0) each call; we print the errors. */
+	optind = 0;
+	opterr = 0;
+	for (;;) {
+		int at = optind ? optind : 1, li = -1;
+		int c = getopt_long(argc, argv, ":so:h", longopts, &li);
+		if (c == -1)
+			break;
+		/* long options in full: getopt_long also takes a prefix */
+		if (li >= 0) {
+			const char *a = argv[at] + 2;
+			size_t n = strlen(longopts[li].name);
+			if (strncmp(a, longopts[li].name, n) != 0 || (a[n] && a[n] != '='))
+				return usage_error("unknown option '%s'", argv[at]);
+		}
+		if (c == 's' && dump)
 			stacks = true;
-		else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
-			outpath = argv[++i];
-		else if (argv[i][0] != '-' && !file)
-			file = argv[i];
+		else if (c == 'o')
+			outpath = optarg;
+		else if (c == 'h')
+			return fputs(tool_usage, stdout), 0;
+		else if (c == ':')
+			return usage_error("%s needs a file name", argv[at]);
 		else
-			return usage();
+			return usage_error("unknown option '%s'", argv[at]);
 	}
-	bool needs_out = strcmp(cmd, "json") == 0 || strcmp(cmd, "html") == 0;
-	if (!file || (needs_out && !outpath) ||
-	    (!needs_out && strcmp(cmd, "dump") != 0 && strcmp(cmd, "stats") != 0))
-		return usage();
+	if (optind >= argc)
+		return usage_error("%s: no trace file given", cmd);
+	file = argv[optind];
+	if (optind + 1 < argc)
+		return usage_error("more than one trace file ('%s')", argv[optind + 1]);
+	if (needs_out && !outpath)
+		return usage_error("%s needs -o OUT", cmd);
 	trace_rd t;
 	char *err = xmalloc(512);
 	if (trace_rd_file(&t, file, err, 512) != 0) {

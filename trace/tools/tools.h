@@ -14,8 +14,9 @@
 #include "trace/tools/reader.h"
 
 /* The entry of `greenvm trace ...`: argv[0] is the subcommand (dump, stats,
- * json, html), then its arguments.  Returns the exit status: 0, 1 when the
- * trace cannot be read or the output written, 2 on a usage error. */
+ * json, html), then its arguments (getopt_long).  Returns the exit status:
+ * 0, or 1 on a usage error or when the trace cannot be read or the output
+ * written (greenvm's status for bad usage and bad input). */
 int trace_tool_main(int argc, char **argv);
 
 /* Why a goroutine waits, for block times split by reason. */
