@@ -217,6 +217,40 @@ static void test_timers_in_order(void)
 	free(ps[0].timers);
 }
 
+/* Ps, Ms and Gs own their cache lines (runtime.h, "False sharing"): P and
+ * M by their type's alignment, a G and the VM's room after it because
+ * sched_newg allocates them line-aligned, in lines no other G touches. */
+static void test_cache_lines(void)
+{
+	CU_ASSERT_EQUAL(_Alignof(sched_p), SCHED_CACHE_LINE);
+	CU_ASSERT_EQUAL(sizeof(sched_p) % SCHED_CACHE_LINE, 0);
+	CU_ASSERT_EQUAL(_Alignof(sched_m), SCHED_CACHE_LINE);
+	CU_ASSERT_EQUAL(sizeof(sched_m) % SCHED_CACHE_LINE, 0);
+	sched_p ps[3];
+	for (int i = 0; i < 3; i++) /* neighbours in allp never share a line */
+		CU_ASSERT_EQUAL((uintptr_t)&ps[i] % SCHED_CACHE_LINE, 0);
+
+	size_t saved = sched.cfg.gvmsize;
+	sched.cfg.gvmsize = 40; /* the VM's registers, as vm_run asks */
+	enum { NG = 64 };
+	uintptr_t lo[NG], hi[NG];
+	for (int i = 0; i < NG; i++) {
+		sched_g *g = sched_newg(0);
+		CU_ASSERT_EQUAL((uintptr_t)g % SCHED_CACHE_LINE, 0);
+		CU_ASSERT_PTR_EQUAL(g->vm, g + 1);
+		memset(g->vm, 0xcd, 40); /* ours to write */
+		lo[i] = (uintptr_t)g / SCHED_CACHE_LINE;
+		hi[i] = ((uintptr_t)g + sizeof *g + 40 - 1) / SCHED_CACHE_LINE;
+	}
+	int shared = 0;
+	for (int i = 0; i < NG; i++)
+		for (int j = 0; j < NG; j++)
+			if (i != j && lo[j] <= hi[i] && lo[i] <= hi[j])
+				shared++;
+	CU_ASSERT_EQUAL(shared, 0);
+	sched.cfg.gvmsize = saved;
+}
+
 int main(void)
 {
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -227,6 +261,7 @@ int main(void)
 	CU_add_test(s, "stealing half", test_steal_half);
 	CU_add_test(s, "stealing races: each G taken once", test_steal_race);
 	CU_add_test(s, "timers fire in order", test_timers_in_order);
+	CU_add_test(s, "P, M and G own their cache lines", test_cache_lines);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
