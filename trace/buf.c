@@ -183,8 +183,12 @@ TRACE_SYSTEMSTACK static void flush_on_g0(void *arg)
 			fputs("trace: out of memory\n", stderr);
 			abort();
 		}
-		b = m; /* zeroed: last_ticks 0 */
+		b = m;
 	}
+	/* The new batch goes on from where the P's last one stopped: its
+	 * first timestamp may not be earlier than the last event before it
+	 * (trace_next_ticks).  A recycled buffer forgets its old owner's. */
+	b->last_ticks = a->buf ? a->buf->last_ticks : 0;
 	b->link = NULL;
 	b->pos = 0;
 	trace_buf_byte(b, TRACE_EV_BATCH | 1 << TRACE_ARG_SHIFT);
