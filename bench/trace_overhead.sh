@@ -6,6 +6,10 @@
 # for both.  Medians of RUNS runs each, in turn.  greenvm makes N round
 # trips, Go GO_N (fewer: its traced run is some 30 times slower); a
 # million round trips keep greenvm's difference well above the noise.
+# Then the tracer at 2 Ps against 1 P: its CPU cost per event with one
+# ping-pong pair on one P and with two pairs on two Ps (bench/pairs.gasm),
+# each P writing its own events: the figure shows whether the Ps slow each
+# other's tracing down (shared cache lines, locks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${BENCH_RUNS:-5}
@@ -55,4 +59,41 @@ awk -v ma="$ma" -v mb="$mb" -v mc="$mc" -v md="$md" -v eg="$ev_gv" -v eo="$ev_go
 	printf "tracing ping-pong: greenvm %.1f ns/event, %.2f bytes/event (%d events); Go %.1f ns/event, %.2f bytes/event (%d events)\n", nsg, sg / eg, eg, nso, so / eo, eo
 	printf "%-28s greenvm %8.1f ns  peer %8.1f ns   ratio %5.2f   (target <= 25 ns per event)\n", "trace cost per event", nsg, nso, nsg / nso
 	printf "%-28s greenvm %8.2f B   peer %8.2f B    ratio %5.2f   (target <= Go)\n", "trace bytes per event", sg / eg, so / eo, (sg / eg) / (so / eo)
+}'
+
+# ---- the tracer at 2 Ps against 1 P
+# CPU seconds (user + sys) rather than wall: two Ps do twice the work in the
+# same time, and what matters is what each event costs the P writing it.
+# Marginal CPU ns per event = (CPU traced - CPU untraced) / events, with
+# the events counted by greenvm trace stats.
+PAIRS_N=${TRACE_BENCH_PAIRS_N:-500000}
+cpu_us() { # CPU microseconds (user + sys) of "$@"
+	local f
+	f=$(mktemp)
+	/usr/bin/time -f "%U %S" -o "$f" "$@" >/dev/null
+	tail -n 1 "$f" | awk '{ printf "%d\n", ($1 + $2) * 1e6 }'
+	rm -f "$f"
+}
+p1=(build/greenvm run --procs=1 bench/pairs.gasm 1 "$PAIRS_N")
+p1t=(build/greenvm run --procs=1 --trace="$out/p1.trace" bench/pairs.gasm 1 "$PAIRS_N")
+p2=(build/greenvm run --procs=2 bench/pairs.gasm 2 "$PAIRS_N")
+p2t=(build/greenvm run --procs=2 --trace="$out/p2.trace" bench/pairs.gasm 2 "$PAIRS_N")
+e=() f=() g=() h=() n1=() n2=()
+for ((i = 0; i < RUNS; i++)); do
+	e+=("$(cpu_us "${p1[@]}")")
+	f+=("$(cpu_us "${p1t[@]}")")
+	n1+=("$(build/greenvm trace stats "$out/p1.trace" | awk 'NR == 1 { print $3 }')")
+	g+=("$(cpu_us "${p2[@]}")")
+	h+=("$(cpu_us "${p2t[@]}")")
+	n2+=("$(build/greenvm trace stats "$out/p2.trace" | awk 'NR == 1 { print $3 }')")
+done
+me=$(printf '%s\n' "${e[@]}" | median)
+mf=$(printf '%s\n' "${f[@]}" | median)
+mg=$(printf '%s\n' "${g[@]}" | median)
+mh=$(printf '%s\n' "${h[@]}" | median)
+ev1=$(printf '%s\n' "${n1[@]}" | median)
+ev2=$(printf '%s\n' "${n2[@]}" | median)
+awk -v e="$me" -v f="$mf" -v g="$mg" -v h="$mh" -v n1="$ev1" -v n2="$ev2" 'BEGIN {
+	c1 = (f - e) * 1000 / n1; c2 = (h - g) * 1000 / n2
+	printf "%-28s 1 P %6.1f ns (%d events)   2 Ps %6.1f ns (%d events)   ratio %5.2f   (target <= 1.20)\n", "trace CPU per event, 1->2 Ps", c1, n1, c2, n2, c2 / c1
 }'

@@ -321,9 +321,67 @@ void *gc_alloc_uncollectable(size_t n)
 	return check(GC_MALLOC_UNCOLLECTABLE(n), n);
 }
 
+/*
+ * Whole cache lines (gc.h).  Boehm lays out the objects of one size class
+ * back to back from the start of a page-aligned block, so an object whose
+ * slot is a multiple of GC_CACHE_LINE bytes starts on a line and ends on
+ * one.  With interior pointers on (Debian's default), Boehm adds one byte
+ * to every collectable request so that a pointer just past an object still
+ * keeps it alive; asking for a line multiple minus that byte lands in the
+ * class of exactly that multiple.  Uncollectable objects get no extra byte.
+ * Whether the class fits is checked, not assumed: Boehm rounds some sizes
+ * up (640 bytes takes a 672-byte slot), and then we take a line more and
+ * start at the first line boundary inside it.  The lines before and after
+ * that region inside our slot hold nothing, so no neighbour shares ours.
+ * Such a pointer is an interior one: it keeps the object alive because
+ * interior pointers are recognized, and gc_free finds the start with
+ * GC_base.
+ */
+static size_t round_lines(size_t n)
+{
+	return (n + GC_CACHE_LINE - 1) & ~(size_t)(GC_CACHE_LINE - 1);
+}
+
+static bool owns_lines(const void *p, size_t want)
+{
+	return (uintptr_t)p % GC_CACHE_LINE == 0 && GC_size((void *)p) % GC_CACHE_LINE == 0 &&
+	       GC_size((void *)p) >= want;
+}
+
+static void *align_up(void *p)
+{
+	uintptr_t a = ((uintptr_t)p + GC_CACHE_LINE - 1) & ~(uintptr_t)(GC_CACHE_LINE - 1);
+	return (void *)a;
+}
+
+void *gc_alloc_lines(size_t n)
+{
+	size_t want = round_lines(n ? n : 1);
+	size_t extra = GC_get_all_interior_pointers() ? 1 : 0;
+	before_alloc();
+	void *p = check(GC_MALLOC(want - extra), want);
+	if (owns_lines(p, want))
+		return p;
+	GC_FREE(p);
+	return align_up(check(GC_MALLOC(want + GC_CACHE_LINE - 1), want));
+}
+
+void *gc_alloc_uncollectable_lines(size_t n)
+{
+	size_t want = round_lines(n ? n : 1);
+	before_alloc();
+	void *p = check(GC_MALLOC_UNCOLLECTABLE(want), want);
+	if (owns_lines(p, want))
+		return p;
+	GC_FREE(p);
+	return align_up(check(GC_MALLOC_UNCOLLECTABLE(want + GC_CACHE_LINE - 1), want));
+}
+
 void gc_free(void *p)
 {
-	GC_FREE(p);
+	/* GC_base: the object's start, for a pointer gc_alloc_lines moved
+	 * up to a line (the start itself otherwise); NULL stays NULL. */
+	GC_FREE(p ? GC_base(p) : NULL);
 }
 
 /* ---------------------------------------------------------- statistics */

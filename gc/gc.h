@@ -70,6 +70,8 @@ void *gc_alloc_atomic(size_t n);
 /* Allocate n zeroed bytes that are scanned but never collected; free them
  * with gc_free (goroutines, which are roots for their stacks). */
 void *gc_alloc_uncollectable(size_t n);
+/* Free an object from any allocator here (p may be what gc_alloc_lines or
+ * gc_alloc_uncollectable_lines returned). */
 void gc_free(void *p);
 
 /* Run fn(arg), a call into C that may block, as a thread the collector
@@ -93,6 +95,27 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 /* The first n bytes of s (fewer if it ends before), NUL-terminated. */
 char *xstrndup(const char *s, size_t n);
+
+/*
+ * Objects that own their cache lines.  Two cores that write the same cache
+ * line, even different bytes of it, pass the line back and forth (false
+ * sharing): the writes of two goroutines running on two Ps slow each other
+ * down for no reason visible in the code.  Boehm packs objects of a size
+ * class side by side with no regard to lines (a 128-byte request takes a
+ * 144-byte slot, so neighbours straddle lines), which is what happened to
+ * small VM stacks (docs/scheduler.md, "False sharing").
+ *
+ * These return p aligned to GC_CACHE_LINE such that the bytes [p, p + n
+ * rounded up to a line) share no line with any other object.  They cost no
+ * padding when Boehm has a size class of exactly that many bytes (every
+ * multiple of 64 up to 512 bytes, and 1 KiB, 2 KiB, and large objects,
+ * which take whole pages); otherwise up to a line more.  Free with gc_free.
+ */
+/* The cache line size we keep objects apart by (x86-64 and most arm64
+ * cores; Go's cpu.CacheLinePad is 64 bytes on both). */
+#define GC_CACHE_LINE 64
+void *gc_alloc_lines(size_t n);
+void *gc_alloc_uncollectable_lines(size_t n);
 
 /* Statistics since gc_init, for --gc-stats. */
 typedef struct gc_stats {

@@ -412,9 +412,11 @@ static void mstart(void *arg);
  * sched_main with a large stack, to start it. */
 static void newm(sched_p *pp, bool spinning)
 {
-	sched_m *m = calloc(1, sizeof *m);
+	/* line-aligned: no other M shares its lines (runtime.h, "False sharing") */
+	sched_m *m = aligned_alloc(SCHED_CACHE_LINE, sizeof *m);
 	if (!m)
 		sched_throw("out of memory creating an M");
+	memset(m, 0, sizeof *m);
 	pthread_mutex_init(&m->notelock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -1239,8 +1241,12 @@ sched_g *sched_newg(uint64_t startpc)
 	} else {
 		unlock();
 		/* Gs live on the GC heap but are never collected: they are roots
-		 * for their VM stacks, and freed Gs are reused. */
-		g = gc_alloc_uncollectable(sizeof *g);
+		 * for their VM stacks, and freed Gs are reused.  A G and the
+		 * VM's registers after it own their cache lines (runtime.h,
+		 * "False sharing"). */
+		g = gc_alloc_uncollectable_lines(sizeof *g + sched.cfg.gvmsize);
+		if (sched.cfg.gvmsize)
+			g->vm = g + 1;
 		lock();
 		if (sched.nallgs == sched.capallgs) {
 			uint32_t nc = sched.capallgs ? sched.capallgs * 2 : 64;
@@ -1347,9 +1353,11 @@ int sched_init(const sched_config *cfg)
 		return SCHED_INIT_BAD_SYSSTACK;
 	}
 	sched.nprocs = sched.cfg.procs;
-	sched.allp = calloc((size_t)sched.nprocs, sizeof *sched.allp);
+	/* line-aligned: each P owns its lines (runtime.h, "False sharing") */
+	sched.allp = aligned_alloc(SCHED_CACHE_LINE, (size_t)sched.nprocs * sizeof *sched.allp);
 	if (!sched.allp)
 		return -1;
+	memset(sched.allp, 0, (size_t)sched.nprocs * sizeof *sched.allp);
 	sched_stack_init();
 	for (int i = sched.nprocs - 1; i >= 0; i--) {
 		sched_p *pp = &sched.allp[i];

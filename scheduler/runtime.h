@@ -33,9 +33,36 @@ enum stw_reason {
 	STW_TRACE_STOP,  /* bytecode stops tracing */
 };
 
+/*
+ * False sharing.  Each P, M and G is written all the time by the one thread
+ * that runs it (run queue tail, schedtick, current G, status, the P's trace
+ * buffer position), so no two of them may share a cache line: if they did,
+ * two cores writing their own P, say, would pass the line between them on
+ * every write.  Go ends its p with a cpu.CacheLinePad and keeps the allp
+ * array of pointers; greenvm aligns the types instead, which does both:
+ *
+ *   P   sched_p is aligned to SCHED_CACHE_LINE (so its size is a multiple
+ *       of it) and allp, one array, is allocated line-aligned: each P's
+ *       run queue head and tail, runnext, ticks and trace_pstate lie in
+ *       lines of their own.  Head and tail stay together, as in Go: the
+ *       owner writes both, and a thief's CAS on head is rare.
+ *   M   sched_m is aligned the same way and each M allocated line-aligned
+ *       (newm), so sysmon's write of m->preempt touches only that M.
+ *   G   a G and its VM registers are allocated together with
+ *       gc_alloc_uncollectable_lines (sched_newg), in lines of their own;
+ *       its VM stack comes from gc_alloc_lines (vm/interp.c).
+ *
+ * The global scheduler state below (sched) is shared by every P by design,
+ * as Go's sched is; it is written under sched.lock, or with atomics on
+ * paths that look for work, never on the path that runs a goroutine.
+ * docs/scheduler.md, "False sharing", has the measurements.
+ */
+#define SCHED_CACHE_LINE 64
+
 struct sched_p {
-	/* index in sched.allp, 0 .. nprocs-1 */
-	int32_t id;
+	/* index in sched.allp, 0 .. nprocs-1; aligned so that every P starts
+	 * a cache line and owns its lines (see "False sharing" above) */
+	_Alignas(SCHED_CACHE_LINE) int32_t id;
 	/* P_IDLE, P_RUNNING or P_SYSCALL; sysmon CASes P_SYSCALL -> P_IDLE */
 	_Atomic uint32_t status;
 	/* the M that holds it, NULL when idle or its M is in a syscall */
@@ -71,8 +98,9 @@ struct sched_p {
 };
 
 struct sched_m {
-	/* M id, 0 for the first */
-	int64_t id;
+	/* M id, 0 for the first; aligned so that each M owns its cache lines
+	 * (see "False sharing" above) */
+	_Alignas(SCHED_CACHE_LINE) int64_t id;
 	/* its stacks: g0 and the M stack (stack.c) */
 	sched_mstack *stack;
 	/* the G it runs, NULL while it schedules */

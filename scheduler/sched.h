@@ -116,7 +116,8 @@ struct sched_g {
 	uint32_t waitreason;
 	/* next G in the global run queue or the free list */
 	sched_g *schedlink;
-	/* the VM's state for this G (registers and VM stack), opaque here */
+	/* the VM's state for this G (registers and VM stack), opaque here;
+	 * with sched_config.gvmsize, the bytes right after the G */
 	void *vm;
 	/* the trace PC of the function it started with (chosen by the VM) */
 	uint64_t startpc;
@@ -204,6 +205,11 @@ typedef struct sched_config {
 	 * (0: never), like Go's GODEBUG=schedtrace; not in deterministic mode */
 	int64_t schedtrace_ms;
 	sched_hooks hooks;
+	/* bytes of VM state (registers) kept in each G's own allocation,
+	 * right after the G, where g->vm points: the VM's registers, written
+	 * at every switch, then share the G's cache lines and nobody else's;
+	 * 0: the VM allocates its state itself */
+	size_t gvmsize;
 	/* tracing: write a trace to this file ("" or NULL: no tracing) */
 	const char *trace_path;
 	/* how the trace's stack table is dumped, and its clock */
@@ -226,7 +232,8 @@ int sched_init(const sched_config *cfg);
 int sched_main(void);
 
 /* A new G (recycled if one is free), status G_IDLE, vm as the caller left
- * it last time (NULL when new).  Runs on the M stack: it may allocate. */
+ * it last time (when new: zeroed room of gvmsize bytes, or NULL if
+ * gvmsize is 0).  Runs on the M stack: it may allocate. */
 sched_g *sched_newg(uint64_t startpc);
 
 /* Make a G created by sched_newg runnable on the current P: Go's newproc. */

@@ -193,6 +193,10 @@ TRACE_SYSTEMSTACK static void flush_on_g0(void *arg)
 		}
 		b = m;
 	}
+	/* The new batch goes on from where the P's last one stopped: its
+	 * first timestamp may not be earlier than the last event before it
+	 * (trace_next_ticks).  A recycled buffer forgets its old owner's. */
+	b->last_ticks = a->buf ? a->buf->last_ticks : 0;
 	b->link = NULL;
 	b->pos = 0;
 	b->last_ticks = a->last;

@@ -39,7 +39,7 @@ void trace_assert_on_g0_at(const char *func);
 #endif
 
 enum {
-	TRACE_TICK_DIV = 64,      /* real clock: cycle counter / 64 (Go's traceTickDiv on amd64) */
+	TRACE_TICK_DIV = 16,      /* real clock: cycle counter / 16 (Go's traceTickDiv off x86; see trace_ticks) */
 	TRACE_ARG_SHIFT = 6,      /* the first byte is type | k << 6 (Go's traceArgCountShift) */
 	TRACE_GLOBAL_P = -1,      /* P id of the global buffer (Go's traceGlobProc) */
 	TRACE_STACK_TAB = 1 << 13, /* buckets of the stack table (Go's size) */
@@ -162,11 +162,20 @@ static inline uint64_t trace_cycles(void)
 #endif
 }
 
-/* The current tick: the CPU's cycle counter divided by 64, as Go 1.19 on
- * amd64 (cputicks() / traceTickDiv: cheaper than reading the clock, which
- * matters at one read per event, and coarse enough to keep deltas short;
- * trace_stop works out the frequency), or the virtual counter.  Inline:
- * every event reads it. */
+/* The current tick: the CPU's cycle counter divided by 16 (cputicks() /
+ * traceTickDiv: cheaper than reading the clock, which matters at one read
+ * per event, and coarse enough to keep deltas short; trace_stop works out
+ * the frequency), or the virtual counter.  Inline: every event reads it.
+ *
+ * Where greenvm differs: Go 1.19 divides by 64 on amd64 (16 elsewhere).
+ * A tick must be shorter than the time between two events, or the bump in
+ * trace_next_ticks pushes a busy P's timestamps ahead of the clock, further
+ * with every event: greenvm writes an event every 15-30 ns in a channel
+ * ping-pong, 64 cycles are 20-30 ns, and a P ran thousands of ticks ahead
+ * within one buffer.  Its next buffer then started at the real time, behind
+ * its last one, or a G it readied started on another P "before" it was
+ * readied, and Go's parser rejected the trace ("time stamps out of order").
+ * Go's own events cost more than 64 cycles, so Go never outruns its tick. */
 static inline uint64_t trace_ticks(void)
 {
 	if (__builtin_expect(trace.hooks.clock == TRACE_CLOCK_VIRTUAL, 0))
@@ -178,7 +187,8 @@ static inline uint64_t trace_ticks(void)
  * trace_ticks.  Equal ticks are bumped by one, as Go does; greenvm
  * also bumps a tick that went backwards (the cycle counters of two cores
  * may disagree when a thread moves), so that a delta can never wrap
- * around. */
+ * around.  A P's next buffer carries on from its last one's last tick
+ * (trace_flush), so one P's timestamps never go back. */
 static inline uint64_t trace_next_ticks(trace_buf *buf, uint64_t now)
 {
 	if (now <= buf->last_ticks)

@@ -57,6 +57,8 @@ static struct {
 	_Atomic uint64_t growths, max_slots;
 } rt = { .dying = PTHREAD_MUTEX_INITIALIZER };
 
+_Static_assert(_Alignof(vm_ctx) <= _Alignof(sched_g) && sizeof(sched_g) % _Alignof(vm_ctx) == 0,
+	       "a vm_ctx may live right after its G (sched_config.gvmsize)");
 _Static_assert(VM_SELECT_MAX <= SCHED_SELECT_MAX,
 	       "the verifier admits no select the scheduler cannot run");
 
@@ -205,7 +207,13 @@ static int stack_grow(vm_ctx *c, uint64_t need, uint64_t limit_bytes)
 			return -1;
 		n = limit_bytes / sizeof(vm_value);
 	}
-	vm_value *s = gc_alloc(n * sizeof(vm_value));
+	/* In cache lines of its own: the two ends of a running goroutine's
+	 * stack are written at every instruction, and must not share a line
+	 * with another goroutine's stack that another P is writing
+	 * (docs/scheduler.md, "False sharing").  A stack is a power of two of
+	 * 16-byte slots, at least 128 bytes: whole lines, with no padding in
+	 * Boehm's size classes up to 2 KiB and in large objects (gc.h). */
+	vm_value *s = gc_alloc_lines(n * sizeof(vm_value));
 	if (c->stack) {
 		memcpy(s, c->stack, c->nslots * sizeof(vm_value));
 		gc_free(c->stack); /* nothing points into it: the G is running */
@@ -244,7 +252,7 @@ static void stack_shrink(vm_ctx *c)
 		n /= 2;
 	if (n == c->nslots)
 		return;
-	vm_value *s = gc_alloc(n * sizeof(vm_value));
+	vm_value *s = gc_alloc_lines(n * sizeof(vm_value)); /* as in stack_grow */
 	memcpy(s, c->stack, c->sp * sizeof(vm_value));
 	gc_free(c->stack);
 	c->stack = s;
@@ -1079,9 +1087,9 @@ static int ctx_start(vm_ctx *ctx, uint32_t f, const vm_value *args, uint32_t nar
  * when f's first frame is over the goroutine stack limit. */
 static sched_g *vm_newproc(uint32_t f, const vm_value *args, uint32_t nargs)
 {
+	/* g->vm is the room the scheduler keeps after the G for our registers
+	 * (sched_config.gvmsize, set by vm_run), in the G's own cache lines */
 	sched_g *g = sched_newg((uint64_t)rt.prog->funcs[f].start + 1); /* a trace PC */
-	if (!g->vm)
-		g->vm = gc_alloc(sizeof(vm_ctx));
 	if (ctx_start(g->vm, f, args, nargs) != 0)
 		return NULL;
 	return g;
@@ -1149,6 +1157,7 @@ int vm_run(vm_program *p, const vm_run_options *o)
 			.stack = stack_hook,
 			.describe_pc = describe_pc_hook,
 		},
+		.gvmsize = sizeof(vm_ctx),
 		.trace_path = o->trace_path,
 		.trace_dump = o->trace_legacy_dump ? TRACE_DUMP_LEGACY : TRACE_DUMP_DIRECT,
 		.trace_clock = o->trace_virtual_clock ? TRACE_CLOCK_VIRTUAL : TRACE_CLOCK_REAL,

@@ -146,5 +146,19 @@ else
 	fail "trace to a full disk: exit $rc, stdout '$out', stderr $(head -2 "$tmp/err")"
 fi
 
+# 8. Stealing spreads goroutines started by one P: main, on P 0, starts
+# two CPU-bound goroutines (bench/cpu.gasm: g 2 and g 3) that never block;
+# at --procs=2 the idle P steals one, so the trace shows them started on
+# both Ps (at --procs=1 every start is on P 0).  No timing: only which P ran
+# what.
+"$bin" run --procs=2 --trace="$tmp/steal.trace" bench/cpu.gasm 2 20000000 >"$tmp/out" 2>"$tmp/err"
+"$bin" trace dump "$tmp/steal.trace" >"$tmp/steal.txt" 2>>"$tmp/err"
+ps=$(awk '$2 == "GoStart" && ($4 == "g=2" || $4 == "g=3") { print $3 }' "$tmp/steal.txt" | sort -u | tr '\n' ' ')
+if [ "$(cat "$tmp/out")" = 400000020000000 ] && [ "$ps" = "p=0 p=1 " ]; then
+	pass
+else
+	fail "stealing: the two workers started on Ps '$ps' (want p=0 p=1), output $(head -c 80 "$tmp/out") $(head -2 "$tmp/err")"
+fi
+
 echo "trace checks: $npass passed, $nfail failed"
 [ $nfail -eq 0 ]

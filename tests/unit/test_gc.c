@@ -279,6 +279,60 @@ static void test_alloc_on_system_stack(void)
 #endif
 }
 
+/* ------------------------------------------------------- cache lines */
+
+/* One allocation's span of cache lines, first and last line numbers. */
+typedef struct span {
+	uintptr_t first, last;
+	/* from gc_alloc_lines (true) or a plain allocation */
+	bool lines;
+} span;
+
+static span span_of(const void *p, size_t n, bool lines)
+{
+	uintptr_t a = (uintptr_t)p;
+	return (span){ a / GC_CACHE_LINE, (a + n - 1) / GC_CACHE_LINE, lines };
+}
+
+/* gc_alloc_lines and gc_alloc_uncollectable_lines: line-aligned, and no
+ * other object touches their lines, whatever is allocated around them.
+ * Plain objects of every small size are allocated in between (they would
+ * straddle lines: a 128-byte request takes a 144-byte slot), and sizes on
+ * both sides of Boehm's exact classes (640 bytes gets a 672-byte slot, so
+ * the fallback is taken). */
+static void test_alloc_lines(void)
+{
+	gc_init(&(gc_config){ 0 });
+	enum { N = 600 };
+	static span sp[N];
+	static void *keep[N]; /* the objects stay reachable meanwhile */
+	static const size_t sizes[] = { 1, 48, 64, 100, 128, 256, 320, 512, 640, 1000, 1024, 2048, 4096 };
+	int n = 0;
+	for (int round = 0; n + 3 <= N; round++) {
+		size_t ls = sizes[round % (sizeof sizes / sizeof *sizes)];
+		size_t ps = (size_t)(16 * (round % 24) + 1 + round % 7);
+		void *a = gc_alloc(ps);
+		void *b = round % 2 ? gc_alloc_lines(ls) : gc_alloc_uncollectable_lines(ls);
+		void *c = gc_alloc_atomic(ps + 8);
+		CU_ASSERT_EQUAL((uintptr_t)b % GC_CACHE_LINE, 0);
+		memset(b, 0xab, ls); /* all ours to write */
+		keep[n] = a, sp[n++] = span_of(a, ps, false);
+		keep[n] = b, sp[n++] = span_of(b, ls, true);
+		keep[n] = c, sp[n++] = span_of(c, ps + 8, false);
+	}
+	int shared = 0;
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++)
+			if (i != j && sp[i].lines && sp[j].first <= sp[i].last && sp[i].first <= sp[j].last)
+				shared++;
+	CU_ASSERT_EQUAL(shared, 0);
+	/* gc_free takes them back, fallback or not (GC_base finds the start). */
+	for (int i = 0; i < n; i++)
+		if (sp[i].lines)
+			gc_free(keep[i]);
+	memset(keep, 0, sizeof keep);
+}
+
 int main(void)
 {
 	gc_init(&(gc_config){ 0 });
@@ -291,5 +345,6 @@ int main(void)
 		{"pause and heap statistics", test_pause_stats},
 		{"gc_print_stats line", test_print_stats},
 		{"allocating on a system stack", test_alloc_on_system_stack},
+		{"line allocations share no cache line", test_alloc_lines},
 		{NULL, NULL}});
 }

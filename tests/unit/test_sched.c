@@ -229,6 +229,40 @@ static void test_timers_in_order(void)
 	free(ps[0].timers);
 }
 
+/* Ps, Ms and Gs own their cache lines (runtime.h, "False sharing"): P and
+ * M by their type's alignment, a G and the VM's room after it because
+ * sched_newg allocates them line-aligned, in lines no other G touches. */
+static void test_cache_lines(void)
+{
+	CU_ASSERT_EQUAL(_Alignof(sched_p), SCHED_CACHE_LINE);
+	CU_ASSERT_EQUAL(sizeof(sched_p) % SCHED_CACHE_LINE, 0);
+	CU_ASSERT_EQUAL(_Alignof(sched_m), SCHED_CACHE_LINE);
+	CU_ASSERT_EQUAL(sizeof(sched_m) % SCHED_CACHE_LINE, 0);
+	sched_p ps[3];
+	for (int i = 0; i < 3; i++) /* neighbours in allp never share a line */
+		CU_ASSERT_EQUAL((uintptr_t)&ps[i] % SCHED_CACHE_LINE, 0);
+
+	size_t saved = sched.cfg.gvmsize;
+	sched.cfg.gvmsize = 40; /* the VM's registers, as vm_run asks */
+	enum { NG = 64 };
+	uintptr_t lo[NG], hi[NG];
+	for (int i = 0; i < NG; i++) {
+		sched_g *g = sched_newg(0);
+		CU_ASSERT_EQUAL((uintptr_t)g % SCHED_CACHE_LINE, 0);
+		CU_ASSERT_PTR_EQUAL(g->vm, g + 1);
+		memset(g->vm, 0xcd, 40); /* ours to write */
+		lo[i] = (uintptr_t)g / SCHED_CACHE_LINE;
+		hi[i] = ((uintptr_t)g + sizeof *g + 40 - 1) / SCHED_CACHE_LINE;
+	}
+	int shared = 0;
+	for (int i = 0; i < NG; i++)
+		for (int j = 0; j < NG; j++)
+			if (i != j && lo[j] <= hi[i] && lo[i] <= hi[j])
+				shared++;
+	CU_ASSERT_EQUAL(shared, 0);
+	sched.cfg.gvmsize = saved;
+}
+
 int main(void)
 {
 	return unit_run("scheduler", pool_init, pool_free, (const unit_test[]){
@@ -237,5 +271,6 @@ int main(void)
 		{"stealing half", test_steal_half},
 		{"stealing races: each G taken once", test_steal_race},
 		{"timers fire in order", test_timers_in_order},
+		{"P, M and G own their cache lines", test_cache_lines},
 		{NULL, NULL}});
 }
