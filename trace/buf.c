@@ -169,13 +169,14 @@ TRACE_SYSTEMSTACK static void flush_on_g0(void *arg)
 {
 	trace_assert_on_g0();
 	struct flush_args *a = arg;
-	/* The new batch goes on from the P's last tick: ticks never go back
-	 * within one P's events, batch to batch.  (A thread that moves between
-	 * cores whose cycle counters disagree can see the counter go back;
-	 * trace_next_ticks then bumps each tick by one, the P's ticks run
-	 * ahead of the counter for a while, and a batch starting afresh from
-	 * the counter would begin before the end of the one before it: Go's
-	 * parser rejects that, "time stamps out of order".) */
+	/* The new batch goes on from the P's last tick (a->last; a recycled
+	 * buffer forgets its old owner's): ticks never go back within one P's
+	 * events, batch to batch.  trace_next_ticks bumps a tick that did not
+	 * move (events closer together than a tick) or went back (a thread
+	 * that moved to a core whose cycle counter disagrees), so a P's ticks
+	 * can run ahead of the counter for a while, and a batch starting
+	 * afresh from the counter would begin before the end of the one
+	 * before it: Go's parser rejects that, "time stamps out of order". */
 	pthread_mutex_lock(&trace.lock);
 	if (a->buf)
 		full_queue(a->buf);
@@ -193,10 +194,6 @@ TRACE_SYSTEMSTACK static void flush_on_g0(void *arg)
 		}
 		b = m;
 	}
-	/* The new batch goes on from where the P's last one stopped: its
-	 * first timestamp may not be earlier than the last event before it
-	 * (trace_next_ticks).  A recycled buffer forgets its old owner's. */
-	b->last_ticks = a->buf ? a->buf->last_ticks : 0;
 	b->link = NULL;
 	b->pos = 0;
 	b->last_ticks = a->last;
