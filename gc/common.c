@@ -15,7 +15,7 @@ static idtab_slot *find(const idtab *t, uint64_t h, const char *name, size_t len
 	/* Ids are often small and dense: multiply (Fibonacci hashing) so that
 	 * they spread over the slots; a name's hash is spread already. */
 	uint64_t mix = name ? h : (h * 0x9E3779B97F4A7C15ull) >> 17;
-	for (size_t i = (size_t)mix & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+	for (uint32_t i = (uint32_t)mix & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
 		idtab_slot *s = &t->slots[i];
 		if (!s->used || (s->key == h && (!name || (s->len == len && memcmp(s->name, name, len) == 0))))
 			return s;
@@ -32,11 +32,11 @@ static uint32_t *get(const idtab *t, uint64_t h, const char *name, size_t len)
 
 static uint32_t *put(idtab *t, uint64_t h, const char *name, size_t len, uint32_t val, bool *fresh)
 {
-	if ((t->n + 1) * 2 > t->cap) {
+	if (((uint64_t)t->n + 1) * 2 > t->cap) {
 		idtab old = *t;
 		t->cap = old.cap ? old.cap * 2 : 64;
 		t->slots = xcalloc(t->cap, sizeof *t->slots);
-		for (size_t i = 0; i < old.cap; i++)
+		for (uint32_t i = 0; i < old.cap; i++)
 			if (old.slots[i].used)
 				*find(t, old.slots[i].key, old.slots[i].name, old.slots[i].len) = old.slots[i];
 		free(old.slots);

@@ -51,10 +51,10 @@ typedef struct idtab_slot {
 typedef struct idtab {
 	/* cap slots (NULL when cap is 0) */
 	idtab_slot *slots;
-	/* a power of two, or 0 */
-	size_t cap;
+	/* a power of two, or 0 (values are uint32_t indices: fewer keys) */
+	uint32_t cap;
 	/* used slots; n * 2 <= cap */
-	size_t n;
+	uint32_t n;
 } idtab;
 
 /* The value of id, or NULL when absent. */

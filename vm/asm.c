@@ -22,7 +22,9 @@
 /* Make room for one more element in *arr (of *cap elements of size sz).
  * Out of memory is fatal (xrealloc); counts are uint32_t, and the source
  * text that would need more than that many elements could not be read. */
-static void grow(void *arrp, uint32_t n, uint32_t *cap, size_t sz)
+/* noinline, as intern_const: cold paths kept out of vm_asm, into which the
+ * rest of the assembler is inlined, so that its frame stays 512 bytes. */
+__attribute__((noinline)) static void grow(void *arrp, uint32_t n, uint32_t *cap, size_t sz)
 {
 	void **arr = arrp;
 	if (n < *cap)
@@ -284,7 +286,7 @@ static int emit(asm_state *a, uint32_t word)
 }
 
 /* Pool index of constant v, adding it if new.  Takes ownership of a string. */
-static int64_t intern_const(asm_state *a, vm_value v)
+__attribute__((noinline)) static int64_t intern_const(asm_state *a, vm_value v)
 {
 	vm_program *p = a->p;
 	size_t klen;

@@ -248,7 +248,7 @@ static int count_fits(gbc_reader *r, uint64_t at, uint32_t n, uint32_t min, cons
 	return 0;
 }
 
-static int decode_consts(gbc_reader *r, vm_program *p)
+__attribute__((noinline)) static int decode_consts(gbc_reader *r, vm_program *p)
 {
 	uint64_t at = r->pos;
 	uint32_t n;
@@ -316,7 +316,8 @@ static int is_ident(const uint8_t *s, uint32_t n)
  * or n if the names are unique.  The records are `size` bytes apart and
  * each starts with its name (a char *), as vm_function and vm_extern do.
  * An id table of names: linear time on average. */
-static uint32_t duplicate_name(const void *records, size_t size, uint32_t n)
+/* noinline, as decode_consts: kept out of vm_gbc_decode's frame. */
+__attribute__((noinline)) static uint32_t duplicate_name(const void *records, size_t size, uint32_t n)
 {
 	idtab seen = { 0 };
 	uint32_t i;

@@ -166,8 +166,9 @@ static void rd_fail(rd_state *s, size_t off, const char *fmt, ...)
 	longjmp(s->fail, 1);
 }
 
-/* Grow *p (of *cap elements of size sz) to hold at least n. */
-static void rd_grow(void *pp, size_t *cap, size_t n, size_t sz)
+/* Grow *p (of *cap elements of size sz) to hold at least n.  noinline: one
+ * copy, out of rd_parse's frame (inlined, it made that frame larger). */
+__attribute__((noinline)) static void rd_grow(void *pp, size_t *cap, size_t n, size_t sz)
 {
 	void **p = pp;
 	if (n <= *cap)
