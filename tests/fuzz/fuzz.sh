@@ -2,8 +2,10 @@
 # fuzz.sh: one fuzzing session of one target (./run fuzz TARGET SECONDS runs
 # it after building build/fuzz; see docs/fuzzing.md).
 #
-#   1. the first inputs: the target's saved corpus (tests/fuzz/corpus/TARGET)
-#      and fresh seeds from the tests (tests/fuzz/seeds.sh);
+#   1. the first inputs: the target's saved corpus (tests/fuzz/corpus/TARGET),
+#      the inputs that once broke it (tests/fuzz/found/TARGET, kept by hand
+#      after the fix, with a note of what they found in found/README.md) and
+#      fresh seeds from the tests (tests/fuzz/seeds.sh);
 #   2. afl-fuzz for SECONDS on build/fuzz/tests/fuzz_TARGET (ASan, UBSan),
 #      its work in build/fuzz/TARGET/out;
 #   3. the queue it grew, minimized with afl-cmin, becomes the saved corpus
@@ -17,7 +19,8 @@ corpus=tests/fuzz/corpus/$target
 rm -rf "$work"
 mkdir -p "$work/in" "$corpus"
 tests/fuzz/seeds.sh "$target" build/greenvm "$work/in"
-cp "$corpus"/. "$work/in/" -r
+cp -r "$corpus"/. "$work/in/"
+[ -d tests/fuzz/found/$target ] && cp -r tests/fuzz/found/$target/. "$work/in/"
 dict=()
 if [ "$target" = asm ]; then
 	# the words of the language, so that the fuzzer need not guess them

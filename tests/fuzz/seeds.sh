@@ -34,11 +34,11 @@ reader)
 		"$greenvm" "${opts[@]}" --trace="$out/$p.trace" "programs/$p.gasm" >/dev/null 2>&1 </dev/null || true
 	done
 	"$greenvm" run --procs=2 --trace="$out/pingpong_2p.trace" programs/pingpong.gasm 20 >/dev/null 2>&1 </dev/null || true
-	# AFL++ wants small seeds: drop the large ones
-	find "$out" -type f -size +64k -delete
 	;;
 *)
 	echo "seeds.sh: unknown target $target (asm, gbc, reader)" >&2
 	exit 2
 	;;
 esac
+# AFL++ wants small seeds (each mutation is a run): drop the large ones
+find "$out" -type f -size +32k -delete

@@ -4,6 +4,8 @@
 # fuzzer kept must still pass the harness's checks, with no crash (and, in
 # the debug build, no AddressSanitizer or UBSan report).  No fuzzing here:
 # that is ./run fuzz (docs/fuzzing.md).
+# tests/fuzz/found/TARGET/, the inputs that broke a target once, are
+# replayed too.
 # Usage: tests/scripts/fuzz_corpus.sh BUILD_DIR
 set -u
 dir=$1
@@ -18,8 +20,14 @@ for t in asm gbc reader; do
 		nfail=$((nfail + 1))
 		continue
 	fi
+	# and the inputs that once broke the target (fixed since)
+	found=()
+	if [ -d tests/fuzz/found/$t ]; then
+		found=(tests/fuzz/found/$t)
+		n=$((n + $(find tests/fuzz/found/$t -maxdepth 1 -type f | wc -l)))
+	fi
 	rc=0
-	out=$(timeout 600 "$bin" "$corpus" 2>&1) || rc=$?
+	out=$(timeout 600 "$bin" "$corpus" "${found[@]}" 2>&1) || rc=$?
 	if [ $rc -eq 0 ] && grep -q ": $n inputs ran" <<<"$out"; then
 		npass=$((npass + 1))
 	else
