@@ -53,11 +53,11 @@ afl-cmin -m none -t 2000 -i "$work/out/default/queue" -o "$work/cmin" -- "$bin" 
 	echo "fuzz: afl-cmin failed; the saved corpus is unchanged" >&2
 	exit 1
 }
-rm -rf "$corpus"
-mkdir -p "$corpus"
+mkdir -p "$work/corpus"
 for f in "$work/cmin"/*; do
-	cp "$f" "$corpus/$(sha1sum <"$f" | cut -c1-16)"
+	cp "$f" "$work/corpus/$(sha1sum <"$f" | cut -c1-16)"
 done
+rm -rf "$corpus" && mv "$work/corpus" "$corpus" # the old corpus goes at once
 
 crashes=$(find "$work/out/default/crashes" "$work/out/default/hangs" -type f -name 'id:*' 2>/dev/null | sort)
 echo "fuzz: $target: $(stat execs_done) execs in $(stat run_time) s ($(stat execs_per_sec)/s)," \
