@@ -34,10 +34,11 @@ echo "fuzz: $target for $secs s, $(ls "$work/in" | wc -l) first inputs"
 # AFL_NO_AFFINITY: the machine is shared, do not pin a core.
 # AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES: core dumps may go to a pipe here.
 # -m none: AddressSanitizer reserves terabytes of address space.
-# -t 2000: an input taking over 2 s is a hang (a normal one takes under 1 ms).
+# -t 5000: an input taking over 5 s is a hang (a normal one takes under 1 ms;
+#   a million-local frame a second, and the machine is shared).
 export AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
 rc=0
-afl-fuzz -V "$secs" -m none -t 2000 "${dict[@]}" -i "$work/in" -o "$work/out" -- "$bin" \
+afl-fuzz -V "$secs" -m none -t 5000 "${dict[@]}" -i "$work/in" -o "$work/out" -- "$bin" \
 	>"$work/afl.log" 2>&1 || rc=$?
 stats=$work/out/default/fuzzer_stats
 if [ ! -f "$stats" ]; then
@@ -48,7 +49,7 @@ fi
 stat() { awk -v k="$1" '$1 == k { print $3 }' "$stats"; }
 
 # Minimize the queue into the saved corpus.
-afl-cmin -m none -t 2000 -i "$work/out/default/queue" -o "$work/cmin" -- "$bin" >"$work/cmin.log" 2>&1 || {
+afl-cmin -m none -t 5000 -i "$work/out/default/queue" -o "$work/cmin" -- "$bin" >"$work/cmin.log" 2>&1 || {
 	tail -20 "$work/cmin.log" >&2
 	echo "fuzz: afl-cmin failed; the saved corpus is unchanged" >&2
 	exit 1
