@@ -16,6 +16,9 @@ RUNS=${BENCH_RUNS:-5}
 N=${TRACE_BENCH_N:-1000000}
 GO_N=${TRACE_BENCH_GO_N:-200000}
 GO=/usr/lib/go-1.19/bin/go
+. bench/peers.sh # says which program is missing, if one is
+name="trace overhead vs Go"
+bench_have "$name" "$GO" && bench_have "$name" build/greenvm || exit 1
 out=build/bench
 mkdir -p "$out"
 export GOCACHE=$PWD/build/gocache GOPATH=$PWD/build/gopath GOFLAGS=-mod=mod

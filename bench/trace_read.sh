@@ -8,6 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=/usr/lib/go-1.19/bin/go
 GREENVM=${GREENVM:-build/greenvm}
+. bench/peers.sh # says which program is missing, if one is
+name="trace read vs go tool trace"
+bench_have "$name" "$GO" && bench_have "$name" "$GREENVM" || exit 1
 top=$(pwd)
 out=build/go
 mkdir -p "$out"

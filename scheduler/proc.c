@@ -85,13 +85,13 @@ static inline void setcurg(sched_m *m, sched_g *g)
 void sched_lock_slow(sched_lock *l)
 {
 	for (int spins = 0;; spins++) {
-		while (__atomic_load_n(&l->held, __ATOMIC_RELAXED)) {
+		while (atomic_load_explicit(&l->held, memory_order_relaxed)) {
 			if (spins++ < 100)
 				sched_cpu_relax();
 			else
 				sched_yield();
 		}
-		if (__atomic_exchange_n(&l->held, 1, __ATOMIC_ACQUIRE) == 0)
+		if (atomic_exchange_explicit(&l->held, 1, memory_order_acquire) == 0)
 			return;
 	}
 }

@@ -19,6 +19,7 @@
 #define GREENVM_SCHED_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -71,14 +72,14 @@ void sched_lock_slow(sched_lock *l);
 
 static inline void sched_lock_acquire(sched_lock *l)
 {
-	if (__builtin_expect(__atomic_exchange_n(&l->held, 1, __ATOMIC_ACQUIRE) == 0, 1))
+	if (__builtin_expect(atomic_exchange_explicit(&l->held, 1, memory_order_acquire) == 0, 1))
 		return;
 	sched_lock_slow(l);
 }
 
 static inline void sched_lock_release(sched_lock *l)
 {
-	__atomic_store_n(&l->held, 0, __ATOMIC_RELEASE);
+	atomic_store_explicit(&l->held, 0, memory_order_release);
 }
 
 typedef struct sched_g sched_g;

@@ -552,8 +552,10 @@ static int directive(asm_state *a, cursor *c)
 	}
 	if (IS("line")) {
 		tn = token(c, &tok);
-		if (parse_int(tok, tn, &v) != 0 || v < 1 || v > UINT32_MAX || !at_end(c))
-			return FAIL(a, ".line needs a positive line number");
+		/* 0 is "no line": what a .gbc holds for a program made without
+		 * line numbers, so that its disassembly reads back */
+		if (parse_int(tok, tn, &v) != 0 || v < 0 || v > UINT32_MAX || !at_end(c))
+			return FAIL(a, ".line needs a line number (0 to 4294967295)");
 		a->debug_line = (uint32_t)v;
 		a->explicit_lines = 1;
 		return 0;

@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
 """gotooltrace.py TRACE: start `go tool trace` on TRACE on a loopback port and
 fetch its pages, as a person opening it in a browser would.  Exit 0 when the
-server starts and every page answers 200; else print why and exit 1."""
-import os, socket, subprocess, sys, time, urllib.request
+server starts and every page answers 200; else print why and exit 1.
+
+`go tool trace` is two processes: the `go` command runs the `trace` tool as
+its child, and the child is the server.  Killing `go` alone leaves the server
+listening, reparented to init; so the server gets a process group of its
+own, and the whole group is killed at the end."""
+import os, signal, socket, subprocess, sys, time, urllib.request
 
 GO = "/usr/lib/go-1.19/bin/go"
 PAGES = ["/", "/goroutines", "/trace", "/jsontrace", "/io", "/block", "/syscall",
@@ -18,7 +23,8 @@ def main():
     port = free_port()
     env = dict(os.environ, BROWSER="true")
     srv = subprocess.Popen([GO, "tool", "trace", "-http=127.0.0.1:%d" % port, trace],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                           start_new_session=True)
     try:
         base = "http://127.0.0.1:%d" % port
         for _ in range(200):  # up to 20 s to parse and split the trace
@@ -42,7 +48,10 @@ def main():
                 return 1
         return 0
     finally:
-        srv.kill()
+        try:
+            os.killpg(srv.pid, signal.SIGKILL)  # `go` and its `trace` child
+        except ProcessLookupError:
+            pass
         srv.wait()
 
 sys.exit(main())

@@ -145,6 +145,28 @@ static void test_written_programs(void)
 	}
 }
 
+/* Line 0, "no line": a .gbc made from a program without line numbers holds
+ * it for every instruction, function and extern, and `.line 0` carries it
+ * across (found by the gbc fuzz target: the disassembly did not assemble). */
+static void test_line_zero(void)
+{
+	for (size_t i = 0; i < sizeof written / sizeof *written; i++) {
+		vm_program *p = assemble(written[i]);
+		for (uint32_t k = 0; k < p->ncode; k++)
+			p->lines[k] = 0;
+		for (uint32_t k = 0; k < p->nfuncs; k++)
+			p->funcs[k].line = 0;
+		for (uint32_t k = 0; k < p->nexterns; k++)
+			p->externs[k].line = 0;
+		char what[32];
+		snprintf(what, sizeof what, "written[%zu], line 0", i);
+		char *text = round_trip(p, what);
+		CU_ASSERT_PTR_NOT_NULL(strstr(text, "\n.line 0\n.func main"));
+		free(text);
+		vm_program_free(p);
+	}
+}
+
 /* The comments: frame sizes, pc and line of every instruction. */
 static void test_comments(void)
 {
@@ -192,6 +214,7 @@ int main(void)
 	return unit_run("disasm", NULL, NULL, (const unit_test[]){
 		{"programs/*.gasm round trip", test_programs_dir},
 		{"written programs round trip", test_written_programs},
+		{"line 0 round trips", test_line_zero},
 		{"frame and pc comments", test_comments},
 		{NULL, NULL}});
 }
