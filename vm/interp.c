@@ -609,11 +609,15 @@ top:
 			vm_ctx_release(ctx);
 			BLOCK(RESUME_NONE, sched_goexit());
 		}
+		/* Read the frame record before the result goes where the frame
+		 * began: for a function without locals that is the record itself. */
+		uint32_t caller = rec->aux;
+		uint64_t link = (uint64_t)rec->u.i;
 		sp = base;
 		*sp++ = result;
-		fn = &funcs[rec->aux];
-		ip = code + (uint32_t)rec->u.i;
-		base = ctx->stack + ((uint64_t)rec->u.i >> 32);
+		fn = &funcs[caller];
+		ip = code + (uint32_t)link;
+		base = ctx->stack + (link >> 32);
 		DISPATCH();
 	}
 
