@@ -1329,6 +1329,9 @@ bool sched_check_preempt(int64_t *budget)
 int sched_init(const sched_config *cfg)
 {
 	sched.cfg = *cfg;
+	sched.start_ns = sched_nanotime();
+	/* before the trace file exists: once it does, a signal finishes it */
+	sched_signals_start();
 	sched_chaos_init();
 	if (sched.cfg.procs <= 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1387,8 +1390,6 @@ static void mstart(void *arg)
 
 int sched_main(void)
 {
-	sched.start_ns = sched_nanotime();
-	sched_signals_start();
 	lock();
 	sched_p *pp = pidleget();
 	unlock();

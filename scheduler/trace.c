@@ -46,13 +46,22 @@ static void tracer_systemstack(const char *what, void (*fn)(void *), void *arg)
 		fn(arg);
 }
 
+/* The tracer's check that its system-stack work runs on g0.  A thread that
+ * is not an M (the signal thread finishing the trace) has no g0: like
+ * tracer_systemstack, it runs that work on its own stack, a full-sized
+ * pthread stack. */
+static bool tracer_on_system_stack(void)
+{
+	return !sched_mstack_self || sched_on_system_stack();
+}
+
 /* What the tracer is given: the scheduler's switch and clock, the VM's
  * PC names and stacks, and where to write. */
 static trace_hooks tracer_hooks(const char *path)
 {
 	trace_hooks h = {
 		.systemstack = tracer_systemstack,
-		.on_system_stack = sched_on_system_stack,
+		.on_system_stack = tracer_on_system_stack,
 		.describe_pc = sched.cfg.hooks.describe_pc,
 		.stack = sched.cfg.hooks.stack ? sched_trace_stack : NULL,
 		/* the real clock even in deterministic mode, whose virtual
