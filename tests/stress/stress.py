@@ -34,11 +34,12 @@ GO = "/usr/lib/go-1.19/bin/go"
 
 # Bundled programs run with their default arguments, except these: the
 # defaults of the first two are benchmark-sized (a million goroutines), which
-# chaos mode makes minutes long; the third writes the trace file it is given.
+# chaos mode makes minutes long; the third writes the trace file it is given
+# (OUT: the runner's output folder).
 BUNDLED_ARGS = {
     "spawn_many": ["20000"],
     "spawn_test": ["10000"],
-    "trace_startstop": ["build/stress/trace_startstop.trace"],
+    "trace_startstop": ["OUT/trace_startstop.trace"],
 }
 
 HANG_FACTOR = 10       # a run over 10x its usual time is a hang
@@ -59,6 +60,17 @@ class Case:
         self.out = out                # wanted stdout (bytes), None: not checked
         self.err_lines = list(err_lines)  # each must appear in stderr
         self.deterministic = "--sched=deterministic" in args
+        # A program that starts a trace itself (tracestart) is never given
+        # --trace: like Go's trace.Start, its start fails if one is running.
+        self.traces_itself = any(uses_tracestart(a) for a in args if a.endswith(".gasm"))
+
+
+def uses_tracestart(gasm):
+    try:
+        with open(os.path.join(TOP, gasm)) as fh:
+            return any(l.split(";")[0].split()[:1] == ["tracestart"] for l in fh)
+    except OSError:
+        return False
 
 
 def test_cases():
@@ -90,13 +102,14 @@ def test_cases():
     return cases
 
 
-def bundled_cases():
+def bundled_cases(out):
     """Every programs/*.gasm; what a plain run does is what it must do."""
     cases = []
     for f in sorted(os.listdir(os.path.join(TOP, "programs"))):
         if f.endswith(".gasm"):
             name = f[:-5]
-            cases.append(Case("prog:" + name, ["programs/" + f] + BUNDLED_ARGS.get(name, [])))
+            args = [a.replace("OUT", os.path.relpath(out, TOP)) for a in BUNDLED_ARGS.get(name, [])]
+            cases.append(Case("prog:" + name, ["programs/" + f] + args))
     return cases
 
 
@@ -251,7 +264,7 @@ class Runner:
                 size = self.min_sysstack + self.page * r.randint(0, (65536 - self.min_sysstack) // self.page)
             new.append("--sysstack=%d" % size)
         trace = None
-        if r.random() < 0.5:
+        if r.random() < 0.5 and not case.traces_itself:
             trace = os.path.join(os.path.relpath(self.work, TOP), "trace")
             if os.path.exists(os.path.join(TOP, trace)):
                 os.remove(os.path.join(TOP, trace))
@@ -299,7 +312,7 @@ def main():
 
     t_end = time.monotonic() + opts.seconds
     runner = Runner(opts)
-    cases = bundled_cases() + test_cases()
+    cases = bundled_cases(opts.out) + test_cases()
     print("stress: seed %d, %gs, %d programs, %s, smallest --sysstack %d (repeat: "
           "tests/stress/stress.py %g --seed %d)" % (opts.seed, opts.seconds, len(cases),
                                                    opts.greenvm, runner.min_sysstack,
