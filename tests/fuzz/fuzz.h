@@ -10,7 +10,7 @@
  *     that AddressSanitizer sees a read one past the end;
  *   - built by the normal build (build/tests/fuzz_*, release and debug):
  *     `fuzz_NAME FILE|DIR...` runs every file given, and every file of
- *     every folder given, and prints how many.  tests/scripts/fuzz.sh
+ *     every folder given, and prints how many.  tests/scripts/fuzz_corpus.sh
  *     replays the saved corpus (tests/fuzz/corpus/NAME) this way in CI.
  *
  * Never more than one fuzz_one is running: the harnesses may keep state.
