@@ -43,7 +43,9 @@ BUNDLED_ARGS = {
 }
 
 HANG_FACTOR = 10       # a run over 10x its usual time is a hang
-HANG_FLOOR = 2.0       # seconds: never call a run shorter than this a hang
+HANG_FLOOR = 30.0      # seconds: never call a run shorter than this a hang (chaos
+                       # alone makes one seed's run 100x another's: mutex.gasm
+                       # took 0.06 s and 7 s, both fine)
 FIRST_RUN_CAP = 300.0  # seconds: the cap of a class's first (calibrating) run
 PLAIN_CAP = 120.0      # seconds: the cap of a plain run (./run test's timeout)
 QUIT_GRACE = 20.0      # seconds the goroutine dump may take after SIGQUIT
