@@ -325,21 +325,6 @@ static double ms(int64_t ns)
 
 /* ---- dump ---------------------------------------------------------------- */
 
-static void tool_dump(const trace_rd *t, bool stacks, FILE *out)
-{
-	for (size_t i = 0; i < t->nev; i++) {
-		const trace_rd_event *e = &t->ev[i];
-		trace_rd_print(t, e, out);
-		if (!stacks)
-			continue;
-		int n;
-		const trace_rd_frame *f = trace_rd_stack(t, trace_rd_stk(t, e), &n);
-		for (int k = 0; k < n; k++)
-			fprintf(out, "    %s %s:%llu\n", trace_rd_string(t, f[k].fn),
-				trace_rd_string(t, f[k].file), (unsigned long long)f[k].line);
-	}
-}
-
 /* ---- stats --------------------------------------------------------------- */
 
 /* Goroutines of one start function (a row of Go's goroutine page). */
@@ -764,7 +749,7 @@ static int tool_html(const trace_rd *t, const char *file, FILE *out)
 
 static int usage(void)
 {
-	fputs("usage: greenvm trace dump FILE [-s]\n"
+	fputs("usage: greenvm trace dump FILE [-s] [--g=N]\n"
 	      "       greenvm trace stats FILE\n"
 	      "       greenvm trace json FILE -o OUT.json\n"
 	      "       greenvm trace html FILE -o OUT.html\n", stderr);
@@ -777,9 +762,15 @@ int trace_tool_main(int argc, char **argv)
 		return usage();
 	const char *cmd = argv[0], *file = NULL, *outpath = NULL;
 	bool stacks = false;
+	int64_t only_g = -1; /* dump --g=N */
 	for (int i = 1; i < argc; i++) {
+		char *end;
 		if (strcmp(argv[i], "-s") == 0 && strcmp(cmd, "dump") == 0)
 			stacks = true;
+		else if (strncmp(argv[i], "--g=", 4) == 0 && strcmp(cmd, "dump") == 0 &&
+			 argv[i][4] >= '0' && argv[i][4] <= '9' &&
+			 (only_g = strtoll(argv[i] + 4, &end, 10)) >= 0 && *end == 0)
+			continue;
 		else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
 			outpath = argv[++i];
 		else if (argv[i][0] != '-' && !file)
@@ -807,7 +798,7 @@ int trace_tool_main(int argc, char **argv)
 	}
 	int rc = 0;
 	if (strcmp(cmd, "dump") == 0)
-		tool_dump(&t, stacks, out);
+		trace_tool_dump(&t, stacks, only_g, out);
 	else if (strcmp(cmd, "stats") == 0)
 		rc = tool_stats(&t, file, out);
 	else if (strcmp(cmd, "json") == 0)

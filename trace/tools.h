@@ -17,6 +17,15 @@
  * trace cannot be read or the output written, 2 on a usage error. */
 int trace_tool_main(int argc, char **argv);
 
+/* `trace dump` (tools_dump.c): every event of t, one a line as `go tool
+ * trace -d` prints it; with stacks, each event's stack below it; with g >= 0,
+ * only the events goroutine g acts in or is the argument of, each line
+ * labelled with trace_tool_g_role's word. */
+void trace_tool_dump(const trace_rd *t, bool stacks, int64_t g, FILE *out);
+/* "acts" (e happened on goroutine g), "arg" (g is e's argument: the G a
+ * GoCreate makes, a GoUnblock wakes...), "acts+arg", or NULL. */
+const char *trace_tool_g_role(const trace_rd *t, const trace_rd_event *e, uint64_t g);
+
 /* Why a goroutine waits, for block times split by reason. */
 enum trace_tool_block {
 	TRACE_BLOCK_SEND, TRACE_BLOCK_RECV, TRACE_BLOCK_SELECT, TRACE_BLOCK_SYNC,
