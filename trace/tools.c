@@ -318,9 +318,13 @@ static void put_html(FILE *out, const char *s)
 	}
 }
 
+/* Times in the html page's tables: ms, or ticks for a virtual-clock trace. */
+static double time_div = 1e6;
+static const char *time_unit = "ms";
+
 static double ms(int64_t ns)
 {
-	return (double)ns / 1e6;
+	return (double)ns / time_div;
 }
 
 /* ---- dump ---------------------------------------------------------------- */
@@ -461,7 +465,7 @@ static const char *g_func(const trace_rd *t, const trace_rd_event *start)
 	return f ? trace_rd_string(t, f[0].fn) : "";
 }
 
-static int tool_json(const trace_rd *t, const char *file, FILE *out)
+int trace_tool_json_range(const trace_rd *t, const char *file, FILE *out, size_t i0, size_t i1)
 {
 	char lb[32];
 	fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n", out);
@@ -484,7 +488,7 @@ static int tool_json(const trace_rd *t, const char *file, FILE *out)
 		fprintf(out, ",\n{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":%lld,"
 			"\"args\":{\"sort_index\":%lld}}", (long long)p, (long long)p);
 	}
-	for (size_t i = 0; i < t->nev; i++) {
+	for (size_t i = i0; i < i1; i++) {
 		const trace_rd_event *e = &t->ev[i];
 		double ts = (double)e->ts / 1e3;
 		switch (e->type) {
@@ -694,23 +698,36 @@ static int tool_html(const trace_rd *t, const char *file, FILE *out)
 		fprintf(stderr, "%s: out of memory\n", file);
 		return 1;
 	}
+	bool ticks = trace_tool_virtual_clock(t);
+	time_div = ticks ? 1 : 1e6, time_unit = ticks ? "ticks" : "ms";
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>", out);
 	put_html(out, file);
 	fprintf(out, " - greenvm trace</title>\n<style>\n%s</style></head>\n<body>\n<h1>", html_style);
 	put_html(out, file);
-	fprintf(out, "</h1>\n<div class=\"note\">%zu events, %.3f ms, %zu goroutines, %zu Ps. "
-		"Wheel to zoom, drag to pan, hover for details. <button id=\"reset\">reset zoom</button></div>\n",
-		t->nev, ms(st.duration), st.ng, st.np);
+	fprintf(out, "</h1>\n<div class=\"note\">%zu events, %.*f %s, %zu goroutines, %zu Ps. "
+		"Wheel to zoom, drag to pan, hover for details, click a goroutine to follow it. "
+		"<button id=\"reset\">reset zoom</button></div>\n",
+		t->nev, ticks ? 0 : 3, ms(st.duration), time_unit, st.ng, st.np);
 	fputs("<div class=\"key note\">goroutine lanes:"
 	      "<span style=\"background:#3b82f6\"></span>running"
 	      "<span style=\"background:#fbbf24\"></span>runnable"
 	      "<span style=\"background:#f87171\"></span>blocked"
 	      "<span style=\"background:#a78bfa\"></span>syscall"
-	      "<span style=\"background:#94a3b8\"></span>sleeping</div>\n"
+	      "<span style=\"background:#94a3b8\"></span>sleeping;"
+	      " P lanes: each goroutine in a colour of its own (greens, teals, pinks)</div>\n"
 	      "<div id=\"wrap\"><canvas id=\"tl\"></canvas></div><div id=\"tip\"></div>\n", out);
 	/* The data; the stats table is computed here, before groups re-sort st. */
+	if (t->nev > TRACE_TOOL_HTML_DETAIL)
+		fprintf(out, "<div class=\"note\">A large trace: each lane is drawn aggregated, "
+			"the slices that start in one 1/20000 of the trace merged into one.</div>\n");
 	fputs("<script type=\"application/json\" id=\"data\">", out);
-	html_data(t, &st, out);
+	if (t->nev <= TRACE_TOOL_HTML_DETAIL)
+		html_data(t, &st, out);
+	else if (trace_tool_html_data_aggregate(t, &st, out) != 0) {
+		trace_tool_stats_free(&st);
+		fprintf(stderr, "%s: out of memory\n", file);
+		return 1;
+	}
 	fputs("</script>\n", out);
 	size_t ngr;
 	tool_group *gr = make_groups(&st, &ngr);
@@ -719,7 +736,8 @@ static int tool_html(const trace_rd *t, const char *file, FILE *out)
 		fprintf(stderr, "%s: out of memory\n", file);
 		return 1;
 	}
-	fputs("<h2>Goroutines by start function (ms)</h2>\n<table id=\"stats\"><tr><th>count</th>"
+	fprintf(out, "<h2>Goroutines by start function (%s)</h2>\n<table", time_unit);
+	fputs(" id=\"stats\"><tr><th>count</th>"
 	      "<th>exec</th><th>sched wait</th><th>block</th><th>send</th><th>recv</th><th>select</th>"
 	      "<th>sync</th><th>cond</th><th>sleep</th><th>syscall</th><th>io</th><th>gc</th>"
 	      "<th>function</th></tr>\n", out);
@@ -734,12 +752,15 @@ static int tool_html(const trace_rd *t, const char *file, FILE *out)
 		put_html(out, gr[i].name[0] ? gr[i].name : "(unknown)");
 		fputs("</td></tr>\n", out);
 	}
-	fputs("</table>\n<h2>Ps</h2>\n<table><tr><th>P</th><th>busy (ms)</th><th>use</th><th></th></tr>\n", out);
+	fprintf(out, "</table>\n<h2>Ps</h2>\n<table><tr><th>P</th><th>busy (%s)</th>", time_unit);
+	fputs("<th>use</th><th></th></tr>\n", out);
 	for (size_t i = 0; i < st.np; i++)
 		fprintf(out, "<tr><td>P%lld</td><td>%.3f</td><td>%.1f%%</td><td></td></tr>\n",
 			(long long)st.p[i].id, ms(st.p[i].busy),
 			st.duration ? 100.0 * (double)st.p[i].busy / (double)st.duration : 0.0);
-	fprintf(out, "</table>\n<script>\n%s</script>\n</body></html>\n", html_script);
+	fprintf(out, "</table>\n<script>\n%s</script>\n", html_script);
+	trace_tool_html_focus(t, out);
+	fputs("</body></html>\n", out);
 	free(gr);
 	trace_tool_stats_free(&st);
 	return 0;
@@ -802,7 +823,7 @@ int trace_tool_main(int argc, char **argv)
 	else if (strcmp(cmd, "stats") == 0)
 		rc = tool_stats(&t, file, out);
 	else if (strcmp(cmd, "json") == 0)
-		rc = tool_json(&t, file, out);
+		rc = trace_tool_json(&t, file, outpath, out);
 	else
 		rc = tool_html(&t, file, out);
 	if (fflush(out) != 0 || ferror(out)) {
