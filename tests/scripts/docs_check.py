@@ -19,6 +19,14 @@ An HTML comment on the line before a block changes how it is checked:
   <!-- docs-test: release -->  run only on the release build (the figures
                                are frame sizes, which ASan's build doubles)
 
+Citations are checked too: "NAME file.c:LINE" or "NAME (file.c:LINE)" (a
+function and where it is, as the stack report prints them) must name a file
+of the tree whose line LINE holds NAME (for a .gasm, only that the line
+exists: its functions' names are not on their lines); a table row "| `NAME` | `file.c` |"
+and "`NAME` (`file.c`)" (C and assembly files) must name a file that defines NAME (a line that
+starts a function, macro, struct or label of that name); a bare
+"file.c:LINE" must name a line the file has.
+
 In the commands, build/greenvm becomes BUILD_DIR/greenvm, and /tmp/ a fresh
 directory of the test's own, so that runs of the test do not share files.
 """
@@ -94,6 +102,55 @@ def matches(want, got):
     return reach[len(got)]
 
 
+SRC = r"((?:vm|scheduler|trace|gc|tests|bench|programs)/[\w/.-]+\.(?:c|h|S|py|sh|gasm))"
+
+
+def defines(path, name):
+    """Does the file at path define name (function, macro, type, label)?"""
+    pat = re.compile(r"^(?:[A-Za-z_].*[\s*])?%s\s*\(|^#define %s\b|^(?:typedef )?struct %s\b|"
+                     r"^\s*\.?globl\s+%s\b|^%s:|^\.func %s\b|^\w.*\b%s\s*=" % ((re.escape(name),) * 7), re.M)
+    return bool(pat.search(open(path, encoding="utf-8", errors="replace").read()))
+
+
+def citations(doc):
+    """(line number, what is wrong) of each citation of doc that is false."""
+    bad = []
+    for n, line in enumerate(open(doc, encoding="utf-8").read().split("\n"), 1):
+        named = set()
+        for m in re.finditer(r"`?([A-Za-z_][\w.]*)`?\s+\(?" + SRC + r":(\d+)\)?", line):
+            name, path, ln = m.group(1), m.group(2), int(m.group(3))
+            named.add(m.start(2))
+            if not os.path.isfile(path):
+                bad.append((n, "%s: no such file" % path))
+                continue
+            text = open(path, encoding="utf-8", errors="replace").read().split("\n")
+            if name in ("at", "in", "see", "by", "from", "of") or not re.search(r"\.[chS]$", path):
+                if ln > len(text):
+                    bad.append((n, "%s:%d: the file has %d lines" % (path, ln, len(text))))
+                continue
+            base = re.sub(r"\.(part|isra|constprop|cold)\.\d+$", "", name)
+            if ln > len(text) or base not in text[ln - 1]:
+                bad.append((n, "%s:%d does not name %s" % (path, ln, base)))
+        for m in re.finditer(SRC + r":(\d+)", line):
+            if m.start(1) in named:
+                continue
+            path, ln = m.group(1), int(m.group(2))
+            if not os.path.isfile(path):
+                bad.append((n, "%s: no such file" % path))
+            elif ln > len(open(path, encoding="utf-8", errors="replace").read().split("\n")):
+                bad.append((n, "%s:%d: past the end of the file" % (path, ln)))
+        pairs = re.findall(r"^\|[^|]*\|\s*`(\w+)`[^|]*\|\s*`" + SRC + r"`", line)
+        pairs += re.findall(r"`(\w+)` \(`" + SRC + r"`\)", line)
+        for name, path in pairs:
+            if not re.search(r"\.[chS]$", path):
+                continue
+            if not os.path.isfile(path):
+                bad.append((n, "%s: no such file" % path))
+            elif not defines(path, name):
+                bad.append((n, "%s does not define %s" % (path, name)))
+    return bad
+
+
 def run_cmd(cmd, env):
     """Run cmd with bash in the top folder, in a process group of its own
     that is killed whole on a timeout (so no server or child is left)."""
@@ -137,6 +194,10 @@ def main():
                 else:
                     nfail += 1
                     print("FAIL docs: %s:%d: $ %s\n    %s" % (doc, lineno, cmd, why))
+        for n, why in citations(doc):
+            nfail += 1
+            print("FAIL docs: %s:%d: %s" % (doc, n, why))
+        npass += 1
     subprocess.run(["rm", "-rf", tmp])
     print("docs: %d passed, %d failed" % (npass, nfail))
     return 1 if nfail else 0
