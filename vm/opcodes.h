@@ -91,8 +91,8 @@ OP(FTOI,     0x42, "ftoi",     OPND_NONE,  1, 1, 0, "float -> int, truncated tow
 /* -------- program I/O and ending -------- */
 OP(PRINT,    0x48, "print",    OPND_NONE,  1, 0, 0, "pop and write to stdout")
 OP(PRINTLN,  0x49, "println",  OPND_NONE,  1, 0, 0, "pop and write to stdout with a newline")
-OP(ARGC,     0x4a, "argc",     OPND_NONE,  0, 1, 0, "push the number of program arguments")
-OP(ARGV,     0x4b, "argv",     OPND_NONE,  1, 1, 0, "pop i; push program argument i (a string)")
+OP(ARGC,     0x4a, "argc",     OPND_NONE,  0, 1, 0, "push the number of program arguments, the program's own path (argv 0) included")
+OP(ARGV,     0x4b, "argv",     OPND_NONE,  1, 1, 0, "pop i; push program argument i (a string; 0 is the program's path)")
 OP(EXIT,     0x4c, "exit",     OPND_NONE,  1, 0, OPF_TERM, "pop an int, 0 to 255, and end the program with it as exit status (else panic)")
 OP(PANIC,    0x4d, "panic",    OPND_NONE,  1, 0, OPF_TERM, "pop a value and panic with it as the message")
 

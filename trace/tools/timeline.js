@@ -1,8 +1,21 @@
 /* timeline.js: the script of `greenvm trace html`'s page (trace/tools/tools.c
  * embeds it at build time).  Draws the lanes from the data in #data, zooms
  * with the wheel, pans by dragging, shows an event's details on hover, and
- * writes a summary of what it drew into <body data-...> for tests. */
+ * writes a summary of what it drew into <body data-...> for tests.
+ *
+ * A click on a goroutine's slice (on a P lane or its own lane) selects it:
+ * everything else fades, and its flows (#flows, timeline_focus.c) are drawn
+ * as arrows between the goroutine lanes: who created it and whom it created
+ * (GoCreate), who woke it and whom it woke (GoUnblock).  A click on nothing
+ * clears the selection; the page's address may select one too
+ * (page.html#g=5).  Goroutines are drawn on the P lanes in colours of their
+ * own, from hues the state legend does not use (greens, teals, pinks), so a
+ * running G is never mistaken for a state.  A virtual-clock trace's times
+ * are shown in ticks.  What is selected goes into <body data-focus
+ * data-flows> for the tests. */
 const D=JSON.parse(document.getElementById('data').textContent);
+/* flows: [kind (0 create, 1 unblock), from goroutine (0: none), to, time] */
+const FD=JSON.parse(document.getElementById('flows').textContent),FL=FD.flows;
 const cv=document.getElementById('tl'),cx=cv.getContext('2d'),tip=document.getElementById('tip');
 const LH=22,LW=150,TOP=26;
 const lanes=[];D.ps.forEach(p=>lanes.push({kind:'p',id:p,label:'P'+p,items:[]}));
@@ -12,12 +25,13 @@ D.run.forEach(r=>{if(r[0] in pl)lanes[pl[r[0]]].items.push({a:r[2],b:r[3],g:r[1]
 D.seg.forEach(s=>{if(s[0] in gl)lanes[gl[s[0]]].items.push({a:s[2],b:s[3],g:s[0],st:s[1],why:s[4]});});
 const STATES=['running','runnable','blocked','syscall','sleeping'];
 const SCOL=['#3b82f6','#fbbf24','#f87171','#a78bfa','#94a3b8'];
-function gcol(g){const h=(g*137.508)%360;return 'hsl('+h+',62%,58%)';}
+function gcol(g){const k=(g*0.618034)%1,band=k<0.7?90+k/0.7*95:295+(k-0.7)/0.3*30;
+ return 'hsl('+band.toFixed(1)+','+(g%2?55:70)+'%,'+(g%3?42:55)+'%)';}
 let t0=0,t1=Math.max(D.dur,1);
 function resize(){cv.width=cv.parentElement.clientWidth;cv.height=TOP+lanes.length*LH+4;draw();}
 function X(t){return LW+(t-t0)/(t1-t0)*(cv.width-LW);}
 function trim(v,d){return v.toFixed(d).replace(/\.?0+$/,'');}
-function fmt(ns){return ns>=1e6?trim(ns/1e6,3)+' ms':ns>=1e3?trim(ns/1e3,1)+' \u00b5s':Math.round(ns)+' ns';}
+function fmt(ns){if(FD.unit=='ticks')return Math.round(ns)+' ticks';return ns>=1e6?trim(ns/1e6,3)+' ms':ns>=1e3?trim(ns/1e3,1)+' \u00b5s':Math.round(ns)+' ns';}
 let drawn={p:0,g:0};
 function draw(){cx.clearRect(0,0,cv.width,cv.height);cx.font='12px sans-serif';drawn={p:0,g:0};
  const step=Math.pow(10,Math.floor(Math.log10((t1-t0)/5)));cx.fillStyle='#555';cx.strokeStyle='#e5e7eb';
@@ -29,11 +43,27 @@ function draw(){cx.clearRect(0,0,cv.width,cv.height);cx.font='12px sans-serif';d
    if(l.kind=='p'&&x1-x0>28){cx.fillStyle='#fff';cx.fillText('G'+it.g,x0+3,y+15);}});
   drawn[l.kind]++;});
  cx.fillStyle='#fff';cx.fillRect(0,0,LW,TOP-4);
- document.body.dataset.lanesP=drawn.p;document.body.dataset.lanesG=drawn.g;document.body.dataset.drawn='yes';}
+ document.body.dataset.lanesP=drawn.p;document.body.dataset.lanesG=drawn.g;document.body.dataset.drawn='yes';
+ drawFocus();}
+let sel=null;
+function laneY(g){return g in gl?TOP+gl[g]*LH:null;}
+/* The selected goroutine over a faded page, and its flows as arrows. */
+function drawFocus(){let n=0;
+ if(sel!==null){cx.fillStyle='rgba(255,255,255,0.7)';cx.fillRect(LW,TOP,cv.width-LW,cv.height-TOP);
+  lanes.forEach((l,i)=>{const y=TOP+i*LH;l.items.forEach(it=>{if(it.g!=sel||it.b<t0||it.a>t1)return;
+   const x0=Math.max(X(it.a),LW),x1=Math.min(X(it.b),cv.width);
+   cx.fillStyle=l.kind=='p'?gcol(it.g):SCOL[it.st];cx.fillRect(x0,y+3,Math.max(x1-x0,1),LH-6);});});
+  cx.strokeStyle='#111827';cx.fillStyle='#111827';cx.lineWidth=1.5;
+  FL.forEach(f=>{if(f[1]!=sel&&f[2]!=sel)return;if(f[3]<t0||f[3]>t1)return;const x=X(f[3]);
+   const yb=laneY(f[2]);if(yb===null)return;const ya=laneY(f[1]);const y0=(ya===null?yb-LH:ya)+LH/2,y1=yb+LH/2;
+   cx.beginPath();cx.moveTo(x,y0);cx.lineTo(x,y1);cx.stroke();const d=y1>y0?-6:6;
+   cx.beginPath();cx.moveTo(x,y1);cx.lineTo(x-4,y1+d);cx.lineTo(x+4,y1+d);cx.fill();
+   cx.fillText(f[0]?'unblock':'create',x+4,(y0+y1)/2);n++;});cx.lineWidth=1;}
+ document.body.dataset.focus=sel===null?'':sel;document.body.dataset.flows=n;}
 cv.addEventListener('wheel',ev=>{ev.preventDefault();const r=cv.getBoundingClientRect(),x=ev.clientX-r.left;if(x<LW)return;
  const t=t0+(x-LW)/(cv.width-LW)*(t1-t0),k=ev.deltaY>0?1.25:0.8;t0=t-(t-t0)*k;t1=t+(t1-t)*k;
  if(t1-t0<10){t1=t0+10;}draw();},{passive:false});
-let drag=null;cv.addEventListener('mousedown',ev=>{drag={x:ev.clientX,t0:t0,t1:t1};});
+let drag=null,down=null;cv.addEventListener('mousedown',ev=>{drag={x:ev.clientX,t0:t0,t1:t1};down={x:ev.clientX,y:ev.clientY};});
 window.addEventListener('mouseup',()=>drag=null);
 cv.addEventListener('mousemove',ev=>{const r=cv.getBoundingClientRect(),x=ev.clientX-r.left,y=ev.clientY-r.top;
  if(drag){const dt=(ev.clientX-drag.x)/(cv.width-LW)*(drag.t1-drag.t0);t0=drag.t0-dt;t1=drag.t1-dt;draw();return;}
@@ -45,4 +75,11 @@ cv.addEventListener('mousemove',ev=>{const r=cv.getBoundingClientRect(),x=ev.cli
  tip.style.display='block';tip.style.left=(ev.pageX+12)+'px';tip.style.top=(ev.pageY+12)+'px';});
 cv.addEventListener('mouseleave',()=>tip.style.display='none');
 document.getElementById('reset').onclick=()=>{t0=0;t1=Math.max(D.dur,1);draw();};
+/* A click that did not drag selects the goroutine under it, or clears. */
+cv.addEventListener('click',ev=>{if(down&&Math.abs(ev.clientX-down.x)+Math.abs(ev.clientY-down.y)>3)return;
+ const r=cv.getBoundingClientRect(),x=ev.clientX-r.left,y=ev.clientY-r.top;const l=lanes[Math.floor((y-TOP)/LH)];
+ let g=null;if(l&&x>=LW){const t=t0+(x-LW)/(cv.width-LW)*(t1-t0),slop=(t1-t0)/(cv.width-LW)*2;
+  const it=l.items.find(i=>i.a-slop<=t&&t<=i.b+slop);if(it)g=it.g;}
+ sel=(g===null||g===sel)?null:g;draw();});
+const m=/#g=(\d+)/.exec(location.hash);if(m)sel=+m[1];
 window.addEventListener('resize',resize);resize();

@@ -303,21 +303,6 @@ static double ms(int64_t ns)
 
 /* ---- dump ---------------------------------------------------------------- */
 
-static void tool_dump(const trace_rd *t, bool stacks, FILE *out)
-{
-	for (size_t i = 0; i < t->nev; i++) {
-		const trace_rd_event *e = &t->ev[i];
-		trace_rd_print(t, e, out);
-		if (!stacks)
-			continue;
-		int n;
-		const trace_rd_frame *f = trace_rd_stack(t, trace_rd_stk(t, e), &n);
-		for (int k = 0; k < n; k++)
-			fprintf(out, "    %s %s:%llu\n", trace_rd_string(t, f[k].fn),
-				trace_rd_string(t, f[k].file), (unsigned long long)f[k].line);
-	}
-}
-
 /* ---- stats --------------------------------------------------------------- */
 
 /* Goroutines of one start function (a row of Go's goroutine page). */
@@ -448,7 +433,7 @@ static const char *g_func(const trace_rd *t, const trace_rd_event *start)
 	return f ? trace_rd_string(t, f[0].fn) : "";
 }
 
-static int tool_json(const trace_rd *t, FILE *out)
+int trace_tool_json_range(const trace_rd *t, FILE *out, size_t i0, size_t i1)
 {
 	char lb[32];
 	fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n", out);
@@ -467,7 +452,7 @@ static int tool_json(const trace_rd *t, FILE *out)
 		fprintf(out, ",\n{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":%lld,"
 			"\"args\":{\"sort_index\":%lld}}", (long long)p, (long long)p);
 	}
-	for (size_t i = 0; i < t->nev; i++) {
+	for (size_t i = i0; i < i1; i++) {
 		const trace_rd_event *e = &t->ev[i];
 		double ts = (double)e->ts / 1e3;
 		switch (e->type) {
@@ -614,7 +599,14 @@ typedef struct html_page {
 	const trace_rd *t;      /* the trace */
 	const char *file;       /* its file name */
 	trace_tool_stats st;    /* its analysis */
+	bool ticks;             /* a virtual-clock trace: times in ticks, not ms */
 } html_page;
+
+/* A time of the page's tables: in ms, or in ticks for a virtual-clock trace. */
+static double page_time(const html_page *pg, int64_t ns)
+{
+	return pg->ticks ? (double)ns : ms(ns);
+}
 
 /* Write what the hole {{name}} (len bytes of name) of timeline.html holds. */
 static void html_fill(FILE *out, const char *name, size_t len, html_page *pg)
@@ -628,10 +620,25 @@ static void html_fill(FILE *out, const char *name, size_t len, html_page *pg)
 	} else if (IS("script")) {
 		fputs(trace_tools_timeline_js, out);
 	} else if (IS("summary")) {
-		fprintf(out, "%zu events, %.3f ms, %zu goroutines, %zu Ps.", pg->t->nev,
-			ms(st->duration), st->ng, st->np);
+		fprintf(out, "%zu events, %.*f %s, %zu goroutines, %zu Ps.", pg->t->nev,
+			pg->ticks ? 0 : 3, page_time(pg, st->duration), pg->ticks ? "ticks" : "ms",
+			st->ng, st->np);
+	} else if (IS("unit")) {
+		fputs(pg->ticks ? "ticks" : "ms", out);
+	} else if (IS("aggregated")) {
+		if (pg->t->nev > TRACE_TOOL_HTML_DETAIL)
+			fputs("<div class=\"note\">A large trace: each lane is drawn aggregated, "
+			      "the slices that start in one 1/20000 of the trace merged into one.</div>\n",
+			      out);
 	} else if (IS("data")) {
-		html_data(pg->t, st, out);
+		/* Above TRACE_TOOL_HTML_DETAIL events, aggregated
+		 * (timeline_aggregate.c): the page stays a few MB. */
+		if (pg->t->nev <= TRACE_TOOL_HTML_DETAIL)
+			html_data(pg->t, st, out);
+		else
+			trace_tool_html_data_aggregate(pg->t, st, out);
+	} else if (IS("flows")) {
+		trace_tool_html_flows(pg->t, out);
 	} else if (IS("goroutines")) {
 		/* After {{data}}: the groups re-sort st, which html_data searches. */
 		size_t ngr;
@@ -639,11 +646,11 @@ static void html_fill(FILE *out, const char *name, size_t len, html_page *pg)
 		for (size_t i = 0; i < ngr; i++) {
 			const trace_tool_g *s = &gr[i].sum;
 			fprintf(out, "<tr><td>%zu</td><td>%.3f</td><td>%.3f</td><td>%.3f</td>", gr[i].n,
-				ms(s->exec), ms(s->sched), ms(s->block));
+				page_time(pg, s->exec), page_time(pg, s->sched), page_time(pg, s->block));
 			for (int k = 0; k < TRACE_BLOCK_N; k++)
-				fprintf(out, "<td>%.3f</td>", ms(s->block_by[k]));
-			fprintf(out, "<td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%.3f</td><td>", ms(s->sleep),
-				ms(s->syscall), ms(s->io), ms(s->gc));
+				fprintf(out, "<td>%.3f</td>", page_time(pg, s->block_by[k]));
+			fprintf(out, "<td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%.3f</td><td>", page_time(pg, s->sleep),
+				page_time(pg, s->syscall), page_time(pg, s->io), page_time(pg, s->gc));
 			put_html(out, gr[i].name[0] ? gr[i].name : "(unknown)");
 			fputs("</td></tr>\n", out);
 		}
@@ -651,7 +658,7 @@ static void html_fill(FILE *out, const char *name, size_t len, html_page *pg)
 	} else if (IS("ps")) {
 		for (size_t i = 0; i < st->np; i++)
 			fprintf(out, "<tr><td>P%lld</td><td>%.3f</td><td>%.1f%%</td><td></td></tr>\n",
-				(long long)st->p[i].id, ms(st->p[i].busy),
+				(long long)st->p[i].id, page_time(pg, st->p[i].busy),
 				st->duration ? 100.0 * (double)st->p[i].busy / (double)st->duration : 0.0);
 	}
 #undef IS
@@ -660,7 +667,7 @@ static void html_fill(FILE *out, const char *name, size_t len, html_page *pg)
 /* The page: timeline.html with its holes filled. */
 static int tool_html(const trace_rd *t, const char *file, FILE *out)
 {
-	html_page pg = {.t = t, .file = file};
+	html_page pg = {.t = t, .file = file, .ticks = trace_tool_virtual_clock(t)};
 	trace_tool_analyse(t, &pg.st);
 	const char *p = trace_tools_timeline_html, *hole, *end;
 	while ((hole = strstr(p, "{{")) && (end = strstr(hole, "}}"))) {
@@ -676,7 +683,8 @@ static int tool_html(const trace_rd *t, const char *file, FILE *out)
 /* ---- the command line ---------------------------------------------------- */
 
 static const char tool_usage[] =
-	"usage: greenvm trace dump FILE [-s] [-o OUT]   -s, --stacks: each event's stack\n"
+	"usage: greenvm trace dump FILE [-s] [--g=N] [-o OUT]   -s, --stacks: each event's stack;\n"
+	"                                 --g=N: only goroutine N's events\n"
 	"       greenvm trace stats FILE [-o OUT]\n"
 	"       greenvm trace json FILE -o OUT.json\n"
 	"       greenvm trace html FILE -o OUT.html\n"
@@ -697,6 +705,7 @@ int trace_tool_main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "stacks", no_argument, NULL, 's' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "g", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -710,15 +719,22 @@ int trace_tool_main(int argc, char **argv)
 	if (!dump && !needs_out && strcmp(cmd, "stats") != 0)
 		return usage_error("unknown subcommand '%s'", cmd);
 	bool stacks = false;
+	int64_t only_g = -1; /* dump --g=N: only goroutine N's events */
 	/* getopt_long from argv[1] (argv[0], the subcommand, is skipped), a
 	 * fresh scan (optind 0) each call; we print the errors. */
 	optind = 0;
 	opterr = 0;
 	for (;;) {
-		int at = optind ? optind : 1, li = -1;
+		int li = -1;
 		int c = getopt_long(argc, argv, ":so:h", longopts, &li);
 		if (c == -1)
 			break;
+		/* The argument just read: options may follow FILE (getopt_long
+		 * permutes), so it is the one before optind, or the one before
+		 * its value given apart (-o OUT, --g N). */
+		int at = optind - 1 > 1 && optarg && optarg == argv[optind - 1] ? optind - 2 : optind - 1;
+		if (at < 1)
+			at = 1;
 		/* long options in full: getopt_long also takes a prefix */
 		if (li >= 0) {
 			const char *a = argv[at] + 2;
@@ -728,10 +744,18 @@ int trace_tool_main(int argc, char **argv)
 		}
 		if (c == 's' && dump)
 			stacks = true;
-		else if (c == 'o')
+		else if (c == 'g' && dump) {
+			char *end = optarg;
+			errno = 0;
+			only_g = optarg[0] >= '0' && optarg[0] <= '9' ? strtoll(optarg, &end, 10) : -1;
+			if (only_g < 0 || errno || *end)
+				return usage_error("--g needs a goroutine number, not '%s'", optarg);
+		} else if (c == 'o')
 			outpath = optarg;
 		else if (c == 'h')
 			return fputs(tool_usage, stdout), 0;
+		else if (c == ':' && optopt == 'g')
+			return usage_error("%s needs a goroutine number", argv[at]);
 		else if (c == ':')
 			return usage_error("%s needs a file name", argv[at]);
 		else
@@ -760,11 +784,11 @@ int trace_tool_main(int argc, char **argv)
 	}
 	int rc = 0;
 	if (strcmp(cmd, "dump") == 0)
-		tool_dump(&t, stacks, out);
+		trace_tool_dump(&t, stacks, only_g, out);
 	else if (strcmp(cmd, "stats") == 0)
 		rc = tool_stats(&t, file, out);
 	else if (strcmp(cmd, "json") == 0)
-		rc = tool_json(&t, out);
+		rc = trace_tool_json(&t, file, outpath, out);
 	else
 		rc = tool_html(&t, file, out);
 	if (fflush(out) != 0 || ferror(out)) {

@@ -19,6 +19,30 @@
  * written (greenvm's status for bad usage and bad input). */
 int trace_tool_main(int argc, char **argv);
 
+/* `trace dump` (tools_dump.c): every event of t, one a line as `go tool
+ * trace -d` prints it; with stacks, each event's stack below it; with g >= 0,
+ * only the events goroutine g acts in or is the argument of, each line
+ * labelled with trace_tool_g_role's word. */
+void trace_tool_dump(const trace_rd *t, bool stacks, int64_t g, FILE *out);
+/* "acts" (e happened on goroutine g), "arg" (g is e's argument: the G a
+ * GoCreate makes, a GoUnblock wakes...), "acts+arg", or NULL. */
+const char *trace_tool_g_role(const trace_rd *t, const trace_rd_event *e, uint64_t g);
+
+/* `trace html` (timeline_focus.c): the page's {{flows}}, the time unit and
+ * the create and unblock flows of each goroutine as JSON, which
+ * timeline.js draws when a goroutine is clicked. */
+void trace_tool_html_flows(const trace_rd *t, FILE *out);
+/* `trace json`: the Chrome trace of events [i0, i1) of t (tools.c); 0. */
+int trace_tool_json_range(const trace_rd *t, FILE *out, size_t i0, size_t i1);
+/* Above this many events `trace json` writes the trace in parts by time
+ * range (timeline_json.c): OUT.json, OUT-2.json, ... */
+#define TRACE_TOOL_JSON_PART 250000
+/* `trace json FILE -o path` (out is path, opened): the whole trace, or its
+ * parts.  0, or 1 with a message on stderr. */
+int trace_tool_json(const trace_rd *t, const char *file, const char *path, FILE *out);
+/* True for a trace written with greenvm's virtual clock: times are ticks. */
+bool trace_tool_virtual_clock(const trace_rd *t);
+
 /* Why a goroutine waits, for block times split by reason. */
 enum trace_tool_block {
 	TRACE_BLOCK_SEND, TRACE_BLOCK_RECV, TRACE_BLOCK_SELECT, TRACE_BLOCK_SYNC,
@@ -69,5 +93,13 @@ typedef struct trace_tool_stats {
  * trace_tool_stats_free. */
 void trace_tool_analyse(const trace_rd *t, trace_tool_stats *st);
 void trace_tool_stats_free(trace_tool_stats *st);
+
+/* Above this many events `trace html` aggregates its timeline
+ * (timeline_aggregate.c): the page stays a few MB. */
+#define TRACE_TOOL_HTML_DETAIL 300000
+/* The timeline data of html_data's shape, each lane's items merged per
+ * bucket of time.  And the flows, thinned. */
+void trace_tool_html_data_aggregate(const trace_rd *t, const trace_tool_stats *st, FILE *out);
+void trace_tool_html_flows_aggregate(const trace_rd *t, int64_t duration, FILE *out);
 
 #endif

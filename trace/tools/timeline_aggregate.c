@@ -1,0 +1,218 @@
+/* timeline_aggregate.c: the html timeline's data for a large trace.
+ *
+ * A trace of millions of events (pingpong 400000 writes 2.4 M) would give a
+ * page of one item per running slice and per goroutine state: over 100 MB,
+ * more than a browser opens comfortably.  Above TRACE_TOOL_HTML_DETAIL
+ * events, `trace html` writes this instead: each lane's time is cut into
+ * AGG_BUCKETS equal buckets and the items that start in one bucket become
+ * one item, from the first start to the last end, drawn in the colour of
+ * its longest part and labelled with how many it stands for.  The page
+ * stays a few MB whatever the trace's length; zooming in shows buckets,
+ * not slices (`trace dump` and `trace json` keep every event).  The flows
+ * (GoCreate, GoUnblock) are thinned the same way: one per bucket for each
+ * pair of goroutines.
+ *
+ * The data has the shape html_data (tools.c) writes, so the same script
+ * draws it.
+ */
+/* The tools run on an ordinary thread stack, never on g0. */
+#pragma GCC diagnostic ignored "-Wframe-larger-than="
+
+#include <stdlib.h>
+
+#include "gc/common.h"
+#include "gc/gc.h"
+#include "trace/tools/tools.h"
+
+#define AGG_BUCKETS 20000 /* per lane, over the whole trace */
+
+/* The item a lane is building. */
+typedef struct agg_item {
+	bool open;         /* an item is pending */
+	uint64_t g;        /* its goroutine; 0 when merged ones differ */
+	int state;         /* state of its longest part */
+	int64_t a, b;      /* start, end */
+	int64_t longest;   /* length of its longest part */
+	size_t n;          /* items merged into it */
+	const char *why;   /* what ended it, when n == 1 */
+} agg_item;
+
+typedef struct agg_out {
+	FILE *out;
+	bool first;        /* no item written yet in this array */
+	int64_t width;     /* bucket width in ns */
+} agg_out;
+
+static void agg_flush(agg_out *o, agg_item *it, int64_t lane, bool p_lane)
+{
+	if (!it->open)
+		return;
+	char why[64];
+	if (it->n > 1)
+		snprintf(why, sizeof why, "%zu slices merged (zoom is aggregated)", it->n);
+	else
+		snprintf(why, sizeof why, "%s", it->why);
+	if (p_lane)
+		fprintf(o->out, "%s[%lld,%llu,%lld,%lld,\"%s\"]", o->first ? "" : ",", (long long)lane,
+			(unsigned long long)it->g, (long long)it->a, (long long)it->b, why);
+	else
+		fprintf(o->out, "%s[%llu,%d,%lld,%lld,\"%s\"]", o->first ? "" : ",",
+			(unsigned long long)it->g, it->state, (long long)it->a, (long long)it->b, why);
+	o->first = false;
+	it->open = false;
+}
+
+/* Add [a, b) of goroutine g in state to a lane's pending item, writing the
+ * pending one first if a starts in a later bucket. */
+static void agg_add(agg_out *o, agg_item *it, int64_t lane, bool p_lane, uint64_t g, int state,
+		    int64_t a, int64_t b, const char *why)
+{
+	if (it->open && a / o->width != it->a / o->width)
+		agg_flush(o, it, lane, p_lane);
+	if (!it->open) {
+		*it = (agg_item){true, g, state, a, b, b - a, 1, why};
+		return;
+	}
+	if (it->g != g)
+		it->g = 0;
+	if (b - a > it->longest)
+		it->longest = b - a, it->state = state;
+	if (b > it->b)
+		it->b = b;
+	it->n++;
+}
+
+static bool real_p_id(int64_t p)
+{
+	return p >= 0 && p < TRACE_RD_TIMER_P;
+}
+
+static bool ends_running(int type)
+{
+	switch (type) {
+	case TRACE_EV_GO_END: case TRACE_EV_GO_STOP: case TRACE_EV_GO_SCHED:
+	case TRACE_EV_GO_PREEMPT: case TRACE_EV_GO_SLEEP: case TRACE_EV_GO_BLOCK:
+	case TRACE_EV_GO_BLOCK_SEND: case TRACE_EV_GO_BLOCK_RECV: case TRACE_EV_GO_BLOCK_SELECT:
+	case TRACE_EV_GO_BLOCK_SYNC: case TRACE_EV_GO_BLOCK_COND: case TRACE_EV_GO_BLOCK_NET:
+	case TRACE_EV_GO_BLOCK_GC: case TRACE_EV_GO_SYSBLOCK:
+		return true;
+	}
+	return false;
+}
+
+/* The goroutine lane state an event leaves its goroutine in (the page's
+ * numbers: 0 running, 1 runnable, 2 blocked, 3 syscall, 4 sleeping; -1 it
+ * ends), or -2 when it is no transition; *g is the goroutine. */
+static int transition(const trace_rd *t, const trace_rd_event *e, uint64_t *g)
+{
+	*g = trace_rd_g(t, e);
+	switch (e->type) {
+	case TRACE_EV_GO_CREATE: *g = trace_rd_arg(t, e, 0); return 1;
+	case TRACE_EV_GO_START: case TRACE_EV_GO_START_LABEL: return 0;
+	case TRACE_EV_GO_UNBLOCK: *g = trace_rd_arg(t, e, 0); return 1;
+	case TRACE_EV_GO_SYSEXIT: return 1;
+	case TRACE_EV_GO_WAITING: return 2;
+	case TRACE_EV_GO_IN_SYSCALL: return 3;
+	case TRACE_EV_GO_END: case TRACE_EV_GO_STOP: return -1;
+	case TRACE_EV_GO_SCHED: case TRACE_EV_GO_PREEMPT: return 1;
+	case TRACE_EV_GO_SYSBLOCK: return 3;
+	case TRACE_EV_GO_SLEEP: return 4;
+	}
+	return ends_running(e->type) ? 2 : -2;
+}
+
+/* Index of goroutine id g in st->g (sorted by id), or -1. */
+static long g_index(const trace_tool_stats *st, uint64_t g)
+{
+	size_t lo = 0, hi = st->ng;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (st->g[mid].id < g)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < st->ng && st->g[lo].id == g ? (long)lo : -1;
+}
+
+void trace_tool_html_data_aggregate(const trace_rd *t, const trace_tool_stats *st, FILE *out)
+{
+	agg_out o = {out, true, st->duration / AGG_BUCKETS + 1};
+	agg_item *pl = xcalloc(t->npids + 1, sizeof *pl);
+	agg_item *gl = xcalloc(st->ng + 1, sizeof *gl);
+	int *open = xmalloc((st->ng + 1) * sizeof *open);
+	int64_t *since = xmalloc((st->ng + 1) * sizeof *since);
+	fprintf(out, "{\"dur\":%lld,\"aggregated\":%d,\"ps\":[", (long long)st->duration, AGG_BUCKETS);
+	for (size_t i = 0; i < st->np; i++)
+		fprintf(out, "%s%lld", i ? "," : "", (long long)st->p[i].id);
+	fputs("],\"gs\":[", out);
+	for (size_t i = 0; i < st->ng; i++) {
+		fprintf(out, "%s{\"id\":%llu,\"fn\":", i ? "," : "", (unsigned long long)st->g[i].id);
+		json_put_string(out, st->g[i].name);
+		fputs("}", out);
+	}
+	/* run: the P lanes, one pending item per P index */
+	fputs("],\"run\":[", out);
+	for (size_t i = 0; i < t->nev; i++) {
+		const trace_rd_event *e = &t->ev[i];
+		int64_t p = trace_rd_p(t, e);
+		if ((e->type != TRACE_EV_GO_START && e->type != TRACE_EV_GO_START_LABEL) || !real_p_id(p))
+			continue;
+		bool ended = e->link != TRACE_RD_NONE && ends_running(t->ev[e->link].type);
+		agg_add(&o, &pl[e->p], p, true, trace_rd_g(t, e), 0, e->ts,
+			ended ? t->ev[e->link].ts : st->duration,
+			ended ? trace_rd_name(t->ev[e->link].type) : "");
+	}
+	for (size_t k = 0; k < t->npids; k++)
+		agg_flush(&o, &pl[k], t->pids[k], true);
+	/* seg: the goroutine lanes */
+	fputs("],\"seg\":[", out);
+	o.first = true;
+	for (size_t k = 0; k < st->ng; k++)
+		open[k] = -1;
+	for (size_t i = 0; i < t->nev; i++) {
+		const trace_rd_event *e = &t->ev[i];
+		uint64_t g;
+		int state = transition(t, e, &g);
+		long k = state == -2 ? -1 : g_index(st, g);
+		if (k < 0)
+			continue;
+		if (open[k] >= 0)
+			agg_add(&o, &gl[k], 0, false, g, open[k], since[k], e->ts, trace_rd_name(e->type));
+		open[k] = state, since[k] = e->ts;
+	}
+	for (size_t k = 0; k < st->ng; k++) {
+		if (open[k] >= 0)
+			agg_add(&o, &gl[k], 0, false, st->g[k].id, open[k], since[k], st->duration, "");
+		agg_flush(&o, &gl[k], 0, false);
+	}
+	fputs("]}", out);
+	free(pl), free(gl), free(open), free(since);
+}
+
+/* The flows of a large trace: the first of each bucket for each pair of
+ * goroutines (pairs are few in such traces; a hash of the last bucket per
+ * pair keeps the rest out). */
+void trace_tool_html_flows_aggregate(const trace_rd *t, int64_t duration, FILE *out)
+{
+	enum { SLOTS = 1 << 16 };
+	struct { uint64_t from, to; int64_t bucket; } *seen = xcalloc(SLOTS, sizeof *seen);
+	int64_t width = duration / AGG_BUCKETS + 1;
+	bool first = true;
+	for (size_t i = 0; i < t->nev; i++) {
+		const trace_rd_event *e = &t->ev[i];
+		int kind = e->type == TRACE_EV_GO_CREATE ? 0 : e->type == TRACE_EV_GO_UNBLOCK ? 1 : -1;
+		if (kind < 0)
+			continue;
+		uint64_t from = trace_rd_g(t, e), to = trace_rd_arg(t, e, 0);
+		int64_t b = e->ts / width + 1;
+		size_t h = (size_t)((from * 0x9e3779b97f4a7c15u) ^ (to * 0xc2b2ae3d27d4eb4fu)) % SLOTS;
+		if (seen[h].from == from && seen[h].to == to && seen[h].bucket == b)
+			continue;
+		seen[h].from = from, seen[h].to = to, seen[h].bucket = b;
+		fprintf(out, "%s[%d,%llu,%llu,%lld]", first ? "" : ",", kind, (unsigned long long)from,
+			(unsigned long long)to, (long long)e->ts);
+		first = false;
+	}
+	free(seen);
+}
