@@ -444,8 +444,8 @@ static void startnewms(void)
 		m->alllink = sched.allm;
 		sched.allm = m;
 		unlock();
-		m->stack = sched_mstack_start((int)m->id, sched.cfg.sysstack, 0, mstart, m);
-		if (!m->stack) {
+		sched_mstack *st = sched_mstack_start((int)m->id, sched.cfg.sysstack, 0, mstart, m);
+		if (!st) {
 			fprintf(stderr, "fatal error: cannot start M %lld: %s\n", (long long)m->id,
 				strerror(errno));
 			exit(2);
@@ -1381,6 +1381,10 @@ static void mstart(void *arg)
 {
 	sched_m *m = arg;
 	sched_mself = m;
+	/* The main thread stores the same pointer when sched_mstack_start
+	 * returns, which may be after this M has started running: set it
+	 * here first, so m->stack is never NULL while the M runs. */
+	__atomic_store_n(&m->stack, sched_mstack_self, __ATOMIC_RELEASE);
 	if (m->id == 0 && sched.cfg.trace_path && *sched.cfg.trace_path)
 		sched_trace_start_configured();
 	sched.cfg.hooks.mloop();

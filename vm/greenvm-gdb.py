@@ -271,6 +271,16 @@ its P and its G."""
     def invoke(self, arg, from_tty):
         sps = thread_sps()
         for m in all_ms():
+            # newm puts an M on allm before its thread runs (mstart sets
+            # m->stack first thing): say so rather than read NULL
+            try:
+                unstarted = "stack" in [f.name for f in m.type.target().fields()] and \
+                    int(m["stack"]) == 0
+            except (gdb.error, AttributeError):
+                unstarted = False
+            if unstarted:
+                print("M%d  starting: its thread has not begun to run" % int(field(m, "m.id")))
+                continue
             lo, hi = int(field(m, "m.g0_lo")), int(field(m, "m.g0_hi"))
             mlo, mhi = int(field(m, "m.mstack_lo")), int(field(m, "m.mstack_hi"))
             lwp, sp = sps.get(int(field(m, "m.thread")), (0, 0))
