@@ -39,6 +39,9 @@ GO = "/usr/lib/go-1.19/bin/go"
 # Bundled programs whose output lines come in the schedule's order (the
 # exercises' spin.gasm and order.gasm): any order of the same lines passes.
 ANY_ORDER = {"spin", "order"}
+# Bundled programs whose output depends on the schedule by design (parked.gasm,
+# for gdb: main may end before the receiver prints): stdout is not checked.
+OUTPUT_RACES = {"parked"}
 
 BUNDLED_ARGS = {
     "spawn_many": ["20000"],
@@ -66,6 +69,7 @@ class Case:
         self.out = out                # wanted stdout (bytes), None: not checked
         # its lines may come in any order (the order is the schedule's)
         self.any_order = False
+        self.check_out = True
         self.err_lines = list(err_lines)  # each must appear in stderr
         self.deterministic = "--sched=deterministic" in args
         # A program that starts a trace itself (tracestart) is never given
@@ -122,6 +126,7 @@ def bundled_cases(out):
             args = [a.replace("OUT", os.path.relpath(out, TOP)) for a in BUNDLED_ARGS.get(name, [])]
             c = Case("prog:" + name, ["programs/" + f] + args)
             c.any_order = name in ANY_ORDER
+            c.check_out = name not in OUTPUT_RACES
             cases.append(c)
     return cases
 
@@ -209,7 +214,7 @@ class Runner:
                 return "killed by signal %d, want exit %d" % (-status, case.status)
             return "exit status %d, want %d" % (status, case.status)
         out = self.read("stdout")
-        if case.out is not None and out != case.out and not (
+        if case.out is not None and case.check_out and out != case.out and not (
                 case.any_order and sorted(out.splitlines()) == sorted(case.out.splitlines())):
             return "stdout differs: got %r, want %r" % (out[:200], case.out[:200])
         err = self.read("stderr").decode("utf-8", "replace")
