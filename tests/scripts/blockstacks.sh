@@ -11,10 +11,7 @@
 # after the `recv`) is wrong.
 set -u
 bin=$1/greenvm
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-npass=0
-nfail=0
+. "$(dirname "$0")/common.bash"
 pass() { npass=$((npass + 1)); }
 fail() { echo "FAIL blockstacks: $*"; nfail=$((nfail + 1)); }
 

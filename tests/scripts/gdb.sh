@@ -6,10 +6,7 @@
 # "gdb: N passed, N failed".
 set -u
 bin=$1/greenvm
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-npass=0
-nfail=0
+. "$(dirname "$0")/common.bash"
 # expect NAME REGEX: a line of the last gdb output matches REGEX.
 expect() {
 	if grep -Eq -- "$2" "$tmp/out"; then npass=$((npass + 1)); else

@@ -8,10 +8,7 @@ set -u
 dir=$1
 bin=$dir/greenvm
 go=/usr/lib/go-1.19/bin/go
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-npass=0
-nfail=0
+. "$(dirname "$0")/common.bash"
 pass() { npass=$((npass + 1)); }
 fail() { echo "FAIL sched: $*"; nfail=$((nfail + 1)); }
 

@@ -8,10 +8,7 @@
 # closing "timeline: N passed, N failed".
 set -u
 bin=$1/greenvm
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-npass=0
-nfail=0
+. "$(dirname "$0")/common.bash"
 check() { # check NAME STATUS DETAIL
 	if [ "$2" -eq 0 ]; then npass=$((npass + 1)); else
 		echo "FAIL timeline: $1: $3"
