@@ -69,13 +69,14 @@ awk -v ma="$ma" -v mb="$mb" -v mc="$mc" -v md="$md" -v eg="$ev_gv" -v eo="$ev_go
 # same time, and what matters is what each event costs the P writing it.
 # Marginal CPU ns per event = (CPU traced - CPU untraced) / events, with
 # the events counted by greenvm trace stats.
-PAIRS_N=${TRACE_BENCH_PAIRS_N:-500000}
-cpu_us() { # CPU microseconds (user + sys) of "$@"
-	local f
-	f=$(mktemp)
-	/usr/bin/time -f "%U %S" -o "$f" "$@" >/dev/null
-	tail -n 1 "$f" | awk '{ printf "%d\n", ($1 + $2) * 1e6 }'
-	rm -f "$f"
+PAIRS_N=${TRACE_BENCH_PAIRS_N:-3000000}
+# CPU microseconds (user + sys) of "$@", from getrusage: GNU time prints
+# hundredths of a second, too coarse for a difference of some 0.2 s.
+cpu_us() {
+	python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(round((r.ru_utime + r.ru_stime) * 1e6))' "$@"
 }
 p1=(build/greenvm run --procs=1 bench/pairs.gasm 1 "$PAIRS_N")
 p1t=(build/greenvm run --procs=1 --trace="$out/p1.trace" bench/pairs.gasm 1 "$PAIRS_N")

@@ -308,9 +308,19 @@ sched_g *sched_runqsteal(sched_p *pp, sched_p *p2, bool stealnext)
 			if (!stealnext)
 				return NULL;
 			sched_g *next = atomic_load(&p2->runnext);
-			if (next && atomic_compare_exchange_strong(&p2->runnext, &next, NULL))
-				return next;
-			return NULL;
+			if (!next)
+				return NULL;
+			/* As Go's runqgrab: if p2 is running, its G has most
+			 * likely just readied next and is about to block, and
+			 * p2 will run next in a moment.  Back off 3 µs first
+			 * rather than take it: otherwise a spinning M splits
+			 * every ping-pong pair across two Ps, and each send
+			 * then wakes a G on another core. */
+			if (atomic_load(&p2->status) == P_RUNNING)
+				usleep(3);
+			if (!atomic_compare_exchange_strong(&p2->runnext, &next, NULL))
+				continue; /* p2 ran it, or replaced it: look again */
+			return next;
 		}
 		if (n > SCHED_RUNQ / 2)
 			continue; /* read an inconsistent h and t2 */

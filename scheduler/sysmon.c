@@ -31,7 +31,11 @@ static void sleep_us(int64_t us)
 	nanosleep(&ts, NULL);
 }
 
-/* Look at every P once; true if sysmon did something. */
+/* Look at every P once; true if it took a P from a syscall.  Asking a G
+ * to yield does not count, as in Go's retake (whose n counts handoffs
+ * only): a CPU-bound program preempted every 10 ms would otherwise keep
+ * sysmon waking every 20 µs, thousands of times a second, each time
+ * taking a core from a running M. */
 static bool retake(pwatch *w, int64_t now)
 {
 	bool acted = false;
@@ -50,7 +54,6 @@ static bool retake(pwatch *w, int64_t now)
 				if (m)
 					atomic_store(&m->preempt, true);
 				w[i].schedwhen = now; /* ask again in 10 ms if ignored */
-				acted = true;
 			}
 		} else if (s == P_SYSCALL) {
 			uint64_t t = atomic_load(&pp->syscalltick);

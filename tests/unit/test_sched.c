@@ -140,6 +140,26 @@ static void test_steal_half(void)
 	CU_ASSERT_EQUAL(g->goid, 77);
 }
 
+/* A running P's runnext is taken only after a 3 µs back-off (Go's
+ * runqgrab): its G has just readied it and is about to block.  An idle
+ * P's is taken at once.  Only the lower bound is timed: a sleep is never
+ * shorter than asked, whatever the machine's load. */
+static void test_steal_runnext_backoff(void)
+{
+	sched_p ps[2];
+	setup_world(ps, 2);
+	atomic_store(&ps[1].status, P_RUNNING);
+	sched_runqput(&ps[1], mkg(5), true);
+	int64_t t0 = sched_nanotime();
+	sched_g *g = sched_runqsteal(&ps[0], &ps[1], true);
+	int64_t waited = sched_nanotime() - t0;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+	CU_ASSERT_EQUAL(g->goid, 5);
+	CU_ASSERT(waited >= 3000);
+	CU_ASSERT_PTR_NULL(atomic_load(&ps[1].runnext));
+	atomic_store(&ps[1].status, P_IDLE);
+}
+
 /* Many thieves against one owner: every G is taken exactly once. */
 #define STEAL_GS 200000
 static sched_p race_ps[4];
@@ -269,6 +289,7 @@ int main(void)
 		{"run queue: FIFO and runnext", test_runq_fifo_and_runnext},
 		{"run queue: overflow to the global queue", test_runq_overflow_to_global},
 		{"stealing half", test_steal_half},
+		{"stealing runnext backs off", test_steal_runnext_backoff},
 		{"stealing races: each G taken once", test_steal_race},
 		{"timers fire in order", test_timers_in_order},
 		{"P, M and G own their cache lines", test_cache_lines},
