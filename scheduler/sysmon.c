@@ -1,7 +1,7 @@
 /* sysmon.c: the system monitor, a thread without a P (Go's sysmon).
  *
- * It wakes every 20 µs, backing off to 10 ms while nothing happens, and
- * looks at every P:
+ * It wakes every 20 µs, backing off to 10 ms while it takes no P from a
+ * syscall (preempting does not count, as in Go), and looks at every P:
  *   - a P running the same G for 10 ms or more: ask that G to yield (its M's
  *     preempt flag, read by the interpreter at taken jumps and calls);
  *   - a P whose M has been in one FFI call for 20 µs or more, with work
