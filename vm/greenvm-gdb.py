@@ -177,7 +177,7 @@ def vm_frames(g):
     # The saved pc is the instruction the G is in (vm/interp.c's stack_hook
     # and traceback): the one it blocked in, its ffi, or the next to run of
     # a preempted or new G.  An outer frame's is its call (return address
-    # - 1, as frame_up).
+    # - 1, as vm_frame_up).
     out = []
     while fn < nfuncs and len(out) < MAX_FRAMES:
         f = funcs[fn]
