@@ -120,7 +120,7 @@ void sched_schedtrace(FILE *out, int64_t ms, bool detail)
 		fprintf(out, "  M%lld: p=%d curg=%lld spinning=%s insyscall=%s on g0=%s\n",
 			(long long)m->id, pp ? pp->id : -1, goid(m->curg), m->spinning ? "true" : "false",
 			m->oldp ? "true" : "false",
-			m->stack && m->stack->on_g0 ? "true" : "false");
+			m->on_g0 ? "true" : "false");
 	}
 }
 

@@ -425,6 +425,13 @@ static bool ends_slice(int type)
 	return false;
 }
 
+const trace_rd_event *trace_tool_slice_end(const trace_rd *t, const trace_rd_event *start)
+{
+	if (start->link == TRACE_RD_NONE || !ends_slice(t->ev[start->link].type))
+		return NULL;
+	return &t->ev[start->link];
+}
+
 /* The start function of goroutine g ("" if unknown), from its GoStart. */
 static const char *g_func(const trace_rd *t, const trace_rd_event *start)
 {
@@ -458,9 +465,9 @@ int trace_tool_json_range(const trace_rd *t, FILE *out, size_t i0, size_t i1)
 		switch (e->type) {
 		case TRACE_EV_GO_START:
 		case TRACE_EV_GO_START_LABEL: {
-			if (e->link == TRACE_RD_NONE || !ends_slice(t->ev[e->link].type))
+			const trace_rd_event *end = trace_tool_slice_end(t, e);
+			if (!end)
 				break;
-			const trace_rd_event *end = &t->ev[e->link];
 			fprintf(out, ",\n{\"name\":\"G%llu ", (unsigned long long)trace_rd_g(t, e));
 			json_put_escaped(out, g_func(t, e));
 			fprintf(out, "\",\"cat\":\"goroutine\",\"ph\":\"X\",\"pid\":1,\"tid\":%lld,"
@@ -508,20 +515,77 @@ int trace_tool_json_range(const trace_rd *t, FILE *out, size_t i0, size_t i1)
 
 /* ---- html ---------------------------------------------------------------- */
 
-/* The state a goroutine enters with an event that ends its running slice. */
-static int after_state(int type)
+/* The goroutine-lane state event e leaves its goroutine in (timeline.js's
+ * numbers: 0 running, 1 runnable, 2 blocked, 3 syscall, 4 sleeping; -1 it
+ * ends), or -2 when e is no transition; *g is the goroutine. */
+static int g_transition(const trace_rd *t, const trace_rd_event *e, uint64_t *g)
 {
-	switch (type) {
+	*g = trace_rd_g(t, e);
+	switch (e->type) {
+	case TRACE_EV_GO_CREATE: *g = trace_rd_arg(t, e, 0); return 1;
+	case TRACE_EV_GO_START: case TRACE_EV_GO_START_LABEL: return 0;
+	case TRACE_EV_GO_UNBLOCK: *g = trace_rd_arg(t, e, 0); return 1;
+	case TRACE_EV_GO_SYSEXIT: return 1;
+	case TRACE_EV_GO_WAITING: return 2;
+	case TRACE_EV_GO_IN_SYSCALL: return 3;
+	case TRACE_EV_GO_END: case TRACE_EV_GO_STOP: return -1;
 	case TRACE_EV_GO_SCHED: case TRACE_EV_GO_PREEMPT: return 1;
 	case TRACE_EV_GO_SYSBLOCK: return 3;
 	case TRACE_EV_GO_SLEEP: return 4;
-	default: return 2;
 	}
+	return ends_slice(e->type) ? 2 : -2;
 }
 
-static void html_data(const trace_rd *t, const trace_tool_stats *st, FILE *out)
+void trace_tool_g_segments(const trace_rd *t, const trace_tool_stats *st,
+			   void (*seg)(void *arg, size_t k, int state, int64_t a, int64_t b,
+				       const char *why),
+			   void (*done)(void *arg, size_t k), void *arg)
 {
-	fprintf(out, "{\"dur\":%lld,\"ps\":[", (long long)st->duration);
+	/* open[k]: goroutine k's open segment's state (-1: none); since[k]:
+	 * its start */
+	int *open = xmalloc((st->ng + 1) * sizeof *open);
+	int64_t *since = xmalloc((st->ng + 1) * sizeof *since);
+	for (size_t k = 0; k < st->ng; k++)
+		open[k] = -1;
+	for (size_t i = 0; i < t->nev; i++) {
+		const trace_rd_event *e = &t->ev[i];
+		uint64_t g;
+		int state = g_transition(t, e, &g);
+		const trace_tool_g *tg = state == -2 ? NULL : find_g(st, g);
+		if (!tg)
+			continue;
+		size_t k = (size_t)(tg - st->g);
+		if (open[k] >= 0)
+			seg(arg, k, open[k], since[k], e->ts, trace_rd_name(e->type));
+		open[k] = state, since[k] = e->ts;
+	}
+	for (size_t k = 0; k < st->ng; k++) {
+		if (open[k] >= 0)
+			seg(arg, k, open[k], since[k], st->duration, "");
+		if (done)
+			done(arg, k);
+	}
+	free(open), free(since);
+}
+
+/* html_data's segments: one JSON item each. */
+struct seg_out {
+	const trace_tool_stats *st;
+	FILE *out;
+	bool first;        /* no item written yet */
+};
+
+static void seg_write(void *arg, size_t k, int state, int64_t a, int64_t b, const char *why)
+{
+	struct seg_out *so = arg;
+	fprintf(so->out, "%s[%llu,%d,%lld,%lld,\"%s\"]", so->first ? "" : ",",
+		(unsigned long long)so->st->g[k].id, state, (long long)a, (long long)b, why);
+	so->first = false;
+}
+
+void trace_tool_html_lanes(const trace_tool_stats *st, FILE *out)
+{
+	fputs("\"ps\":[", out);
 	for (size_t i = 0; i < st->np; i++)
 		fprintf(out, "%s%lld", i ? "," : "", (long long)st->p[i].id);
 	fputs("],\"gs\":[", out);
@@ -530,67 +594,31 @@ static void html_data(const trace_rd *t, const trace_tool_stats *st, FILE *out)
 		json_put_string(out, st->g[i].name);
 		fputs("}", out);
 	}
+	fputs("]", out);
+}
+
+static void html_data(const trace_rd *t, const trace_tool_stats *st, FILE *out)
+{
+	fprintf(out, "{\"dur\":%lld,", (long long)st->duration);
+	trace_tool_html_lanes(st, out);
 	/* run: [p, g, start, end, what ended it]: the P lanes. */
-	fputs("],\"run\":[", out);
+	fputs(",\"run\":[", out);
 	bool first = true;
 	for (size_t i = 0; i < t->nev; i++) {
 		const trace_rd_event *e = &t->ev[i];
 		if ((e->type != TRACE_EV_GO_START && e->type != TRACE_EV_GO_START_LABEL) || !real_p(trace_rd_p(t, e)))
 			continue;
-		bool ended = e->link != TRACE_RD_NONE && ends_slice(t->ev[e->link].type);
+		const trace_rd_event *end = trace_tool_slice_end(t, e);
 		fprintf(out, "%s[%lld,%llu,%lld,%lld,\"%s\"]", first ? "" : ",", (long long)trace_rd_p(t, e),
 			(unsigned long long)trace_rd_g(t, e), (long long)e->ts,
-			(long long)(ended ? t->ev[e->link].ts : st->duration),
-			ended ? trace_rd_name(t->ev[e->link].type) : "");
+			(long long)(end ? end->ts : st->duration), end ? trace_rd_name(end->type) : "");
 		first = false;
 	}
-	/* seg: [g, state, start, end, what ended it]: the goroutine lanes,
-	 * one segment from each transition to the goroutine's next one (states
-	 * as in the script).  open[k] is goroutine k's open segment state
-	 * (-1: none) and since[k] its start. */
+	/* seg: [g, state, start, end, what ended it]: the goroutine lanes
+	 * (states as in the script). */
 	fputs("],\"seg\":[", out);
-	int *open = xmalloc((st->ng + 1) * sizeof *open);
-	int64_t *since = xmalloc((st->ng + 1) * sizeof *since);
-	first = true;
-	for (size_t k = 0; k < st->ng; k++)
-		open[k] = -1;
-	for (size_t i = 0; i < t->nev; i++) {
-		const trace_rd_event *e = &t->ev[i];
-		int state = -2; /* -2: no transition, -1: the goroutine ends */
-		uint64_t g = trace_rd_g(t, e);
-		switch (e->type) {
-		case TRACE_EV_GO_CREATE: state = 1, g = trace_rd_arg(t, e, 0); break;
-		case TRACE_EV_GO_START: case TRACE_EV_GO_START_LABEL: state = 0; break;
-		case TRACE_EV_GO_UNBLOCK: state = 1, g = trace_rd_arg(t, e, 0); break;
-		case TRACE_EV_GO_SYSEXIT: state = 1; break;
-		case TRACE_EV_GO_WAITING: state = 2; break;
-		case TRACE_EV_GO_IN_SYSCALL: state = 3; break;
-		case TRACE_EV_GO_END: case TRACE_EV_GO_STOP: state = -1; break;
-		default:
-			if (ends_slice(e->type))
-				state = after_state(e->type);
-		}
-		const trace_tool_g *tg = state == -2 ? NULL : find_g(st, g);
-		if (!tg)
-			continue;
-		size_t k = (size_t)(tg - st->g);
-		if (open[k] >= 0) {
-			fprintf(out, "%s[%llu,%d,%lld,%lld,\"%s\"]", first ? "" : ",",
-				(unsigned long long)g, open[k], (long long)since[k], (long long)e->ts,
-				trace_rd_name(e->type));
-			first = false;
-		}
-		open[k] = state, since[k] = e->ts;
-	}
-	for (size_t k = 0; k < st->ng; k++) {
-		if (open[k] < 0)
-			continue;
-		fprintf(out, "%s[%llu,%d,%lld,%lld,\"\"]", first ? "" : ",",
-			(unsigned long long)st->g[k].id, open[k], (long long)since[k],
-			(long long)st->duration);
-		first = false;
-	}
-	free(open), free(since);
+	struct seg_out so = {st, out, true};
+	trace_tool_g_segments(t, st, seg_write, NULL, &so);
 	fputs("]}", out);
 }
 

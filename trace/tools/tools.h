@@ -94,6 +94,25 @@ typedef struct trace_tool_stats {
 void trace_tool_analyse(const trace_rd *t, trace_tool_stats *st);
 void trace_tool_stats_free(trace_tool_stats *st);
 
+/* The timeline's lanes, which `trace json`, html_data and the aggregated
+ * data walk alike (tools.c). */
+/* Write `"ps":[...],"gs":[...]`: the ids of the P lanes, and the id and
+ * start function of each goroutine lane. */
+void trace_tool_html_lanes(const trace_tool_stats *st, FILE *out);
+/* The event that ends the running slice the GoStart `start` begins, or
+ * NULL when the slice runs to the end of the trace. */
+const trace_rd_event *trace_tool_slice_end(const trace_rd *t, const trace_rd_event *start);
+/* The segments of the goroutine lanes: seg(arg, k, state, a, b, why) for
+ * each, from one transition of goroutine st->g[k] to its next (why: the
+ * event that ended it), in the order of their ends; then each goroutine's
+ * last, still open at the end of the trace (why ""), and done(arg, k) if
+ * done is not NULL, in st's order.  state is the page's: 0 running, 1
+ * runnable, 2 blocked, 3 syscall, 4 sleeping. */
+void trace_tool_g_segments(const trace_rd *t, const trace_tool_stats *st,
+			   void (*seg)(void *arg, size_t k, int state, int64_t a, int64_t b,
+				       const char *why),
+			   void (*done)(void *arg, size_t k), void *arg);
+
 /* Above this many events `trace html` aggregates its timeline
  * (timeline_aggregate.c): the page stays a few MB. */
 #define TRACE_TOOL_HTML_DETAIL 300000
