@@ -78,7 +78,7 @@ def commands(kind, body):
         cmd = line[2:] if kind == "console" else line
         k += 1
         while cmd.endswith("\\") and k < len(body):
-            cmd = cmd[:-1] + "\n" + body[k]
+            cmd = cmd + "\n" + body[k]  # bash reads the backslash-newline
             k += 1
         if kind == "sh":
             if cmd.strip() and not cmd.lstrip().startswith("#"):
