@@ -1,19 +1,20 @@
 /* timeline_aggregate.c: the html timeline's data for a large trace.
  *
- * A trace of millions of events (pingpong 400000 writes 2.4 M) would give a
- * page of one item per running slice and per goroutine state: over 100 MB,
- * more than a browser opens comfortably.  Above TRACE_TOOL_HTML_DETAIL
- * events, `trace html` writes this instead: each lane's time is cut into
- * AGG_BUCKETS equal buckets and the items that start in one bucket become
- * one item, from the first start to the last end, drawn in the colour of
- * its longest part and labelled with how many it stands for.  The page
- * stays a few MB whatever the trace's length; zooming in shows buckets,
- * not slices (`trace dump` and `trace json` keep every event).  The flows
+ * A trace of millions of events (a deterministic pingpong 800000 writes
+ * 2.4 M) would give a page of one item per running slice and per goroutine
+ * state: over 100 MB, more than a browser opens comfortably.  Above
+ * TRACE_TOOL_HTML_DETAIL events, `trace html` writes this as the overview
+ * instead: each lane's time is cut into AGG_BUCKETS equal buckets and the
+ * items that start in one bucket become one item, from the first start to
+ * the last end, drawn in the colour of its longest part and labelled with
+ * how many it stands for.  The page stays a few MB whatever the trace's
+ * length; zoomed in, it still shows buckets, and links the pages that hold
+ * the events of what is on screen (timeline_pages.c).  The flows
  * (GoCreate, GoUnblock) are thinned the same way: one per bucket for each
  * pair of goroutines.
  *
- * The data has the shape html_data (tools.c) writes, so the same script
- * draws it.
+ * The data has the shape trace_tool_html_range_data (timeline_pages.c)
+ * writes, so the same script draws it.
  */
 /* The tools run on an ordinary thread stack, never on g0. */
 #pragma GCC diagnostic ignored "-Wframe-larger-than="
@@ -49,7 +50,7 @@ static void agg_flush(agg_out *o, agg_item *it, int64_t lane, bool p_lane)
 		return;
 	char why[64];
 	if (it->n > 1)
-		snprintf(why, sizeof why, "%zu slices merged (zoom is aggregated)", it->n);
+		snprintf(why, sizeof why, "%zu merged", it->n);
 	else
 		snprintf(why, sizeof why, "%s", it->why);
 	if (p_lane)
@@ -82,57 +83,10 @@ static void agg_add(agg_out *o, agg_item *it, int64_t lane, bool p_lane, uint64_
 	it->n++;
 }
 
+/* A real P, not one of Go's fake ones. */
 static bool real_p_id(int64_t p)
 {
 	return p >= 0 && p < TRACE_RD_TIMER_P;
-}
-
-static bool ends_running(int type)
-{
-	switch (type) {
-	case TRACE_EV_GO_END: case TRACE_EV_GO_STOP: case TRACE_EV_GO_SCHED:
-	case TRACE_EV_GO_PREEMPT: case TRACE_EV_GO_SLEEP: case TRACE_EV_GO_BLOCK:
-	case TRACE_EV_GO_BLOCK_SEND: case TRACE_EV_GO_BLOCK_RECV: case TRACE_EV_GO_BLOCK_SELECT:
-	case TRACE_EV_GO_BLOCK_SYNC: case TRACE_EV_GO_BLOCK_COND: case TRACE_EV_GO_BLOCK_NET:
-	case TRACE_EV_GO_BLOCK_GC: case TRACE_EV_GO_SYSBLOCK:
-		return true;
-	}
-	return false;
-}
-
-/* The goroutine lane state an event leaves its goroutine in (the page's
- * numbers: 0 running, 1 runnable, 2 blocked, 3 syscall, 4 sleeping; -1 it
- * ends), or -2 when it is no transition; *g is the goroutine. */
-static int transition(const trace_rd *t, const trace_rd_event *e, uint64_t *g)
-{
-	*g = trace_rd_g(t, e);
-	switch (e->type) {
-	case TRACE_EV_GO_CREATE: *g = trace_rd_arg(t, e, 0); return 1;
-	case TRACE_EV_GO_START: case TRACE_EV_GO_START_LABEL: return 0;
-	case TRACE_EV_GO_UNBLOCK: *g = trace_rd_arg(t, e, 0); return 1;
-	case TRACE_EV_GO_SYSEXIT: return 1;
-	case TRACE_EV_GO_WAITING: return 2;
-	case TRACE_EV_GO_IN_SYSCALL: return 3;
-	case TRACE_EV_GO_END: case TRACE_EV_GO_STOP: return -1;
-	case TRACE_EV_GO_SCHED: case TRACE_EV_GO_PREEMPT: return 1;
-	case TRACE_EV_GO_SYSBLOCK: return 3;
-	case TRACE_EV_GO_SLEEP: return 4;
-	}
-	return ends_running(e->type) ? 2 : -2;
-}
-
-/* Index of goroutine id g in st->g (sorted by id), or -1. */
-static long g_index(const trace_tool_stats *st, uint64_t g)
-{
-	size_t lo = 0, hi = st->ng;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (st->g[mid].id < g)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < st->ng && st->g[lo].id == g ? (long)lo : -1;
 }
 
 void trace_tool_html_data_aggregate(const trace_rd *t, const trace_tool_stats *st, FILE *out)
@@ -158,7 +112,7 @@ void trace_tool_html_data_aggregate(const trace_rd *t, const trace_tool_stats *s
 		int64_t p = trace_rd_p(t, e);
 		if ((e->type != TRACE_EV_GO_START && e->type != TRACE_EV_GO_START_LABEL) || !real_p_id(p))
 			continue;
-		bool ended = e->link != TRACE_RD_NONE && ends_running(t->ev[e->link].type);
+		bool ended = e->link != TRACE_RD_NONE && trace_tool_ends_running(t->ev[e->link].type);
 		agg_add(&o, &pl[e->p], p, true, trace_rd_g(t, e), 0, e->ts,
 			ended ? t->ev[e->link].ts : st->duration,
 			ended ? trace_rd_name(t->ev[e->link].type) : "");
@@ -173,8 +127,8 @@ void trace_tool_html_data_aggregate(const trace_rd *t, const trace_tool_stats *s
 	for (size_t i = 0; i < t->nev; i++) {
 		const trace_rd_event *e = &t->ev[i];
 		uint64_t g;
-		int state = transition(t, e, &g);
-		long k = state == -2 ? -1 : g_index(st, g);
+		int state = trace_tool_transition(t, e, &g);
+		long k = state == -2 ? -1 : trace_tool_g_index(st, g);
 		if (k < 0)
 			continue;
 		if (open[k] >= 0)
