@@ -14,7 +14,10 @@ for any text in that line (a figure that depends on the machine: the rest
 of the line is still checked).  A command's exit status
 need not be 0 (a deadlock's is 2): the output says what happened.
 
-A fenced block marked ```sh holds commands only: each must exit with 0.
+A fenced block marked ```sh holds commands only: each must exit with 0,
+every command of a pipe included (bash's pipefail), except that a writer
+killed by SIGPIPE (status 141: its reader, `head` say, stopped early) is
+not a failure.
 
 An HTML comment on the line before a block changes how it is checked:
   <!-- docs-test: skip -->     not run (the text says why)
@@ -170,7 +173,7 @@ def citations(doc):
 def run_cmd(cmd, env):
     """Run cmd with bash in the top folder, in a process group of its own
     that is killed whole on a timeout (so no server or child is left)."""
-    p = subprocess.Popen(["bash", "-c", cmd], stdout=subprocess.PIPE,
+    p = subprocess.Popen(["bash", "-o", "pipefail", "-c", cmd], stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                          env=env, start_new_session=True)
     try:
@@ -199,7 +202,9 @@ def main():
                 if got and got[-1] == "":
                     got.pop()
                 if want is None:
-                    ok = rc == 0
+                    # 141: killed by SIGPIPE, a reader like head that
+                    # stopped early; any other failure in a pipe counts
+                    ok = rc in (0, 141)
                     why = "exit status %d: %s" % (rc, " | ".join(got[-3:]))
                 else:
                     while want and want[-1] == "":

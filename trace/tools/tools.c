@@ -8,7 +8,9 @@
  *          by start function as on go tool trace's goroutine pages, block
  *          time split by reason, and each P's use;
  *   json   the Chrome Trace Event Format (chrome://tracing, Perfetto);
- *   html   one self-contained page: a zoomable timeline and the stats.
+ *   html   one self-contained page: a zoomable timeline and the stats; for
+ *          a large trace an aggregated overview and pages of its events by
+ *          time range (timeline_pages.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -715,7 +717,9 @@ static const char tool_usage[] =
 	"       greenvm trace stats FILE [-o OUT]\n"
 	"       greenvm trace json FILE -o OUT.json\n"
 	"       greenvm trace html FILE -o OUT.html\n"
-	"(-o, --output: write to OUT instead of standard output)\n";
+	"(-o, --output: write to OUT instead of standard output; a large trace's json\n"
+	"is in parts, OUT.json, OUT-2.json...; its html is an overview, OUT.html, and\n"
+	"its events by time range in OUT-1.html, OUT-2.html..., listed on stderr)\n";
 
 /* A usage error: say why, show the usage, exit status 1 (as every greenvm
  * command's). */
