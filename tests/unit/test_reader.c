@@ -615,26 +615,34 @@ static void test_html(void)
 	free(errs);
 }
 
-/* The items ("[...]") of the array `key` ("\"run\":[") of a page's data,
- * each NUL-terminated in place, into items (at most max); their number. */
-static size_t data_items(char *data, const char *key, char **items, size_t max)
+/* The items of the array `key` ("\"run\":[") of a page's data, each
+ * "[x, y, start, length, why]" with start counted from the data's "from",
+ * as "x,y,start,end,why" with the whole trace's times, into items (at most
+ * max, each a string of malloc); their number. */
+static size_t data_items(const char *data, const char *key, char **items, size_t max)
 {
-	char *p = strstr(data, key);
+	const char *f = strstr(data, "\"from\":"), *p = strstr(data, key);
+	long long from, x, y, start, len, why;
 	size_t n = 0;
-	if (!p)
+	if (!f || !p || sscanf(f, "\"from\":%lld", &from) != 1)
 		return 0;
 	p += strlen(key);
-	while (*p == '[' && n < max) {
-		char *end = strchr(p, ']');
-		if (!end)
-			break;
-		*end = 0;
-		items[n++] = p + 1;
-		p = end + 1;
+	while (*p == '[' && n < max &&
+	       sscanf(p, "[%lld,%lld,%lld,%lld,%lld]", &x, &y, &start, &len, &why) == 5) {
+		if (asprintf(&items[n++], "%lld,%lld,%lld,%lld,%lld", x, y, from + start,
+			     from + start + len, why) < 0)
+			abort();
+		p = strchr(p, ']') + 1;
 		if (*p == ',')
 			p++;
 	}
 	return n;
+}
+
+static void free_items(char **items, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		free(items[k]);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -688,7 +696,7 @@ static void test_html_ranges(void)
 			for (size_t k = 0; k < np; k++) {
 				char **w = bsearch(&part[k], whole, nw, sizeof *whole, cmp_str);
 				long long a, b;
-				/* [p or g, g or state, start, end, why] */
+				/* x,y,start,end,why */
 				bool ok = w && sscanf(part[k], "%*[^,],%*[^,],%lld,%lld", &a, &b) == 2 &&
 					  b >= from && a <= to;
 				if (!ok && bad++ < 5)
@@ -708,6 +716,7 @@ static void test_html_ranges(void)
 					printf("\n  %s item [%s] lasts into events %zu..%zu (from %lld) but is not drawn there",
 					       keys[kind], whole[k], i0, i1, (long long)from);
 			}
+			free_items(part, np);
 			free(pbuf);
 			pbuf = NULL;
 		}
@@ -718,6 +727,7 @@ static void test_html_ranges(void)
 			if (!hit[k] && missed++ < 5)
 				printf("\n  %s item [%s] is on no page", keys[kind], whole[k]);
 		CU_ASSERT_EQUAL(missed, 0);
+		free_items(whole, nw);
 		free(wbuf);
 	}
 	free(whole), free(part), free(hit);

@@ -6,9 +6,9 @@
  * #data (timeline_pages.c): dur, the trace's length; from, to, the range
  * this page shows (the whole trace, or one page's time range); why, the
  * event names an item's last field indexes; ps, the P ids; gs, the
- * goroutines ({id, fn}); run, the P lanes' slices [p, g, start, end, what
- * ended it]; seg, the goroutine lanes' states [g, state, start, end, what
- * ended it].  An aggregated overview (timeline_aggregate.c) has the same
+ * goroutines ({id, fn}); run, the P lanes' slices [p, g, start, length,
+ * what ended it]; seg, the goroutine lanes' states [g, state, start,
+ * length, what ended it]; a start is counted from `from`.  An aggregated overview (timeline_aggregate.c) has the same
  * shape, with merged items whose last field is a text.
  *
  * A click on a goroutine's slice (on a P lane or its own lane) selects it:
@@ -44,8 +44,8 @@ function why(w){return typeof w=='number'?(D.why?D.why[w]:''):w;}
 const lanes=[];D.ps.forEach(p=>lanes.push({kind:'p',id:p,label:'P'+p,items:[]}));
 const gl={};D.gs.forEach(g=>{gl[g.id]=lanes.length;lanes.push({kind:'g',id:g.id,label:'G'+g.id+' '+g.fn,items:[]});});
 const pl={};D.ps.forEach((p,i)=>pl[p]=i);
-D.run.forEach(r=>{if(r[0] in pl)lanes[pl[r[0]]].items.push({a:r[2],b:r[3],g:r[1],st:0,why:why(r[4])});});
-D.seg.forEach(s=>{if(s[0] in gl)lanes[gl[s[0]]].items.push({a:s[2],b:s[3],g:s[0],st:s[1],why:why(s[4])});});
+D.run.forEach(r=>{if(r[0] in pl)lanes[pl[r[0]]].items.push({a:FROM+r[2],b:FROM+r[2]+r[3],g:r[1],st:0,why:why(r[4])});});
+D.seg.forEach(s=>{if(s[0] in gl)lanes[gl[s[0]]].items.push({a:FROM+s[2],b:FROM+s[2]+s[3],g:s[0],st:s[1],why:why(s[4])});});
 const STATES=['running','runnable','blocked','syscall','sleeping'];
 const SCOL=['#3b82f6','#fbbf24','#f87171','#a78bfa','#94a3b8'];
 function gcol(g){const k=(g*0.618034)%1,band=k<0.7?90+k/0.7*95:295+(k-0.7)/0.3*30;

@@ -55,10 +55,10 @@ static void agg_flush(agg_out *o, agg_item *it, int64_t lane, bool p_lane)
 		snprintf(why, sizeof why, "%s", it->why);
 	if (p_lane)
 		fprintf(o->out, "%s[%lld,%llu,%lld,%lld,\"%s\"]", o->first ? "" : ",", (long long)lane,
-			(unsigned long long)it->g, (long long)it->a, (long long)it->b, why);
+			(unsigned long long)it->g, (long long)it->a, (long long)(it->b - it->a), why);
 	else
 		fprintf(o->out, "%s[%llu,%d,%lld,%lld,\"%s\"]", o->first ? "" : ",",
-			(unsigned long long)it->g, it->state, (long long)it->a, (long long)it->b, why);
+			(unsigned long long)it->g, it->state, (long long)it->a, (long long)(it->b - it->a), why);
 	o->first = false;
 	it->open = false;
 }

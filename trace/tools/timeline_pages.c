@@ -163,25 +163,27 @@ static uint32_t run_end(const trace_tool_range *r, size_t i)
 		e->link : TRACE_RD_NONE;
 }
 
-/* The running slice begun by GoStart i: [p, g, start, end, why]. */
+/* The running slice begun by GoStart i: [p, g, start - from, length, why]. */
 static void put_run(trace_tool_range *r, FILE *out, size_t i, bool *first)
 {
 	const trace_rd *t = r->t;
 	const trace_rd_event *e = &t->ev[i];
 	uint32_t end = run_end(r, i);
 	fprintf(out, "%s[%lld,%llu,%lld,%lld,%d]", *first ? "" : ",", (long long)trace_rd_p(t, e),
-		(unsigned long long)trace_rd_g(t, e), (long long)e->ts, (long long)end_ts(r, end),
-		end_why(r, end));
+		(unsigned long long)trace_rd_g(t, e), (long long)(e->ts - r->from),
+		(long long)(end_ts(r, end) - e->ts), end_why(r, end));
 	*first = false;
 }
 
-/* Goroutine k's segment begun by event i in state: [g, state, start, end, why]. */
+/* Goroutine k's segment begun by event i in state: [g, state, start - from,
+ * length, why]. */
 static void put_seg(trace_tool_range *r, FILE *out, long k, int state, size_t i, bool *first)
 {
 	uint32_t end = r->next[i];
+	int64_t a = r->t->ev[i].ts;
 	fprintf(out, "%s[%llu,%d,%lld,%lld,%d]", *first ? "" : ",",
-		(unsigned long long)r->st->g[k].id, state, (long long)r->t->ev[i].ts,
-		(long long)end_ts(r, end), end_why(r, end));
+		(unsigned long long)r->st->g[k].id, state, (long long)(a - r->from),
+		(long long)(end_ts(r, end) - a), end_why(r, end));
 	r->seen[k] = 1;
 	*first = false;
 }
@@ -195,6 +197,7 @@ void trace_tool_html_range_data(trace_tool_range *r, size_t i0, size_t i1, FILE 
 		walk(r, r->done);
 	int64_t from = i0 == 0 || i0 >= t->nev ? 0 : t->ev[i0].ts;
 	int64_t to = i1 >= t->nev ? st->duration : t->ev[i1].ts;
+	r->from = from;
 	fprintf(out, "{\"dur\":%lld,\"from\":%lld,\"to\":%lld,\"why\":[\"\"", (long long)st->duration,
 		(long long)from, (long long)to);
 	for (int type = 0; type < TRACE_EV_COUNT; type++)
@@ -203,8 +206,9 @@ void trace_tool_html_range_data(trace_tool_range *r, size_t i0, size_t i1, FILE 
 	for (size_t i = 0; i < st->np; i++)
 		fprintf(out, "%s%lld", i ? "," : "", (long long)st->p[i].id);
 	memset(r->seen, 0, st->ng + 1);
-	/* run: [p, g, start, end, why]: the P lanes.  First the slices
-	 * running when the range begins. */
+	/* run: [p, g, start - from, length, why]: the P lanes (times from the
+	 * range's start keep the numbers short).  First the slices running
+	 * when the range begins. */
 	fputs("],\"run\":[", out);
 	bool first = true;
 	for (size_t k = 0; k < t->npids; k++)
@@ -213,8 +217,8 @@ void trace_tool_html_range_data(trace_tool_range *r, size_t i0, size_t i1, FILE 
 	for (size_t i = i0; i < i1 && i < t->nev; i++)
 		if (is_start(&t->ev[i]) && real_p_id(trace_rd_p(t, &t->ev[i])))
 			put_run(r, out, i, &first);
-	/* seg: [g, state, start, end, why]: the goroutine lanes.  First the
-	 * segments open when the range begins. */
+	/* seg: [g, state, start - from, length, why]: the goroutine lanes.
+	 * First the segments open when the range begins. */
 	fputs("],\"seg\":[", out);
 	first = true;
 	for (size_t k = 0; k < st->ng; k++)

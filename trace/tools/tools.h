@@ -116,6 +116,7 @@ typedef struct trace_tool_range {
 	uint8_t *seen;    /* per goroutine: drawn in the range being written */
 	uint32_t *run;    /* per P (index in t->pids): its last GoStart, or NONE */
 	size_t done;      /* events walked */
+	int64_t from;     /* the time the range being written begins */
 } trace_tool_range;
 void trace_tool_html_range_init(trace_tool_range *r, const trace_rd *t, const trace_tool_stats *st);
 void trace_tool_html_range_free(trace_tool_range *r);
