@@ -57,7 +57,9 @@ function trim(v,d){return v.toFixed(d).replace(/\.?0+$/,'');}
 function fmt(ns){if(FD.unit=='ticks')return Math.round(ns)+' ticks';return ns>=1e6?trim(ns/1e6,3)+' ms':ns>=1e3?trim(ns/1e3,1)+' \u00b5s':Math.round(ns)+' ns';}
 let drawn={p:0,g:0};
 function draw(){cx.clearRect(0,0,cv.width,cv.height);cx.font='12px sans-serif';drawn={p:0,g:0};
- const step=Math.pow(10,Math.floor(Math.log10((t1-t0)/5)));cx.fillStyle='#555';cx.strokeStyle='#e5e7eb';
+ /* ticks of 1, 2 or 5 times a power of ten, labels at least 110 px apart */
+ const want=(t1-t0)*110/Math.max(cv.width-LW,1),p10=Math.pow(10,Math.floor(Math.log10(want)));
+ const step=[1,2,5,10].map(k=>k*p10).find(s=>s>=want);cx.fillStyle='#555';cx.strokeStyle='#e5e7eb';
  for(let t=Math.ceil(t0/step)*step;t<=t1;t+=step){const x=X(t);cx.beginPath();cx.moveTo(x,TOP-6);cx.lineTo(x,cv.height);cx.stroke();cx.fillText(fmt(t),x+2,12);}
  lanes.forEach((l,i)=>{const y=TOP+i*LH;cx.fillStyle=i%2?'#f8fafc':'#eef2f7';cx.fillRect(LW,y,cv.width-LW,LH);
   cx.fillStyle=l.kind=='p'?'#1e3a8a':'#334155';cx.fillText(l.label.slice(0,22),4,y+15);
