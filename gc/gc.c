@@ -18,7 +18,7 @@
  * Every M is a pthread made with GC_pthread_create, so Boehm registers it,
  * with the top of its mapping as the stack base.  greenvm places each M's
  * g0 inside that pthread stack, right below the M stack, with no guard page
- * between them (scheduler/stack.c, docs/stacks.md).  Whatever an M is doing
+ * between them (scheduler/os_linux.c, docs/stacks.md).  Whatever an M is doing
  * at the instant the signal arrives, the range [sp, base) covers everything
  * it holds:
  *

@@ -44,8 +44,10 @@ sched_state sched = {
 	.stwcond = PTHREAD_COND_INITIALIZER,
 };
 
+/* Set by each M's thread as it starts (os_linux.c).  Defined here, where
+ * most of its uses are: GCC reads a thread-local variable of its own file
+ * in one instruction, and one of another file through the GOT. */
 __thread sched_m *sched_mself;
-
 
 const char *sched_waitreason_string(int reason)
 {
@@ -454,8 +456,7 @@ static void startnewms(void)
 		m->alllink = sched.allm;
 		sched.allm = m;
 		unlock();
-		sched_mstack *st = sched_mstack_start((int)m->id, sched.cfg.sysstack, 0, mstart, m);
-		if (!st) {
+		if (sched_newosproc(m, sched.cfg.sysstack, 0, mstart, m) != 0) {
 			fprintf(stderr, "fatal error: cannot start M %lld: %s\n", (long long)m->id,
 				strerror(errno));
 			exit(2);
@@ -1304,7 +1305,7 @@ void sched_start(sched_g *newg)
 
 bool sched_on_system_stack(void)
 {
-	return sched_mstack_self && sched_mstack_self->on_g0;
+	return sched_mself && sched_mself->on_g0;
 }
 
 int sched_nprocs(void)
@@ -1350,7 +1351,7 @@ int sched_init(const sched_config *cfg)
 	if (sched.cfg.deterministic && sched.cfg.slice <= 0)
 		sched.cfg.slice = 10000;
 	/* A g0 must hold the runtime's deepest path plus a signal's frame,
-	 * which depends on this CPU (stack.h): refuse a smaller one, and
+	 * which depends on this CPU (runtime.h): refuse a smaller one, and
 	 * grow the default on a CPU whose signal frame needs it. */
 	size_t min = sched_sysstack_safe_min();
 	if (sched.cfg.sysstack == 0) {
@@ -1371,7 +1372,7 @@ int sched_init(const sched_config *cfg)
 	if (!sched.allp)
 		return -1;
 	memset(sched.allp, 0, (size_t)sched.nprocs * sizeof *sched.allp);
-	sched_stack_init();
+	sched_osinit();
 	for (int i = sched.nprocs - 1; i >= 0; i--) {
 		sched_p *pp = &sched.allp[i];
 		pp->id = i;
@@ -1389,12 +1390,7 @@ int sched_init(const sched_config *cfg)
 /* The body of every M, on its M stack. */
 static void mstart(void *arg)
 {
-	sched_m *m = arg;
-	sched_mself = m;
-	/* The main thread stores the same pointer when sched_mstack_start
-	 * returns, which may be after this M has started running: set it
-	 * here first, so m->stack is never NULL while the M runs. */
-	__atomic_store_n(&m->stack, sched_mstack_self, __ATOMIC_RELEASE);
+	sched_m *m = arg; /* and sched_mself, set by its thread (os_linux.c) */
 	if (m->id == 0 && sched.cfg.trace_path && *sched.cfg.trace_path)
 		sched_trace_start_configured();
 	sched.cfg.hooks.mloop();

@@ -2,10 +2,11 @@
 #ifndef GREENVM_SCHED_RUNTIME_H
 #define GREENVM_SCHED_RUNTIME_H
 
+#include <signal.h>
 #include <stdatomic.h>
 
 #include "scheduler/sched.h"
-#include "scheduler/stack.h"
+#include "scheduler/switch.h"
 
 /* A hint to the CPU that we are spinning (x86 pause, arm64 yield). */
 static inline void sched_cpu_relax(void)
@@ -97,12 +98,50 @@ struct sched_p {
 	bool stwtaken;
 };
 
+/* g0 sizes (--sysstack): page-rounded, within these bounds. */
+#define SCHED_SYSSTACK_DEFAULT (16u * 1024)
+#define SCHED_SYSSTACK_MIN (4u * 1024)
+#define SCHED_SYSSTACK_MAX (1024u * 1024)
+/* The M stack: the interpreter loop and FFI calls run there. */
+#define SCHED_MSTACK_DEFAULT (8u * 1024 * 1024)
+#define SCHED_MSTACK_MIN (64u * 1024)
+
+/* Kinds of system-stack operation --stack-stats tells apart per M. */
+#define SCHED_OPSTATS 16
+
+/* --stack-stats: the deepest g0 use seen for one kind of operation (op
+ * names are string literals, compared by address). */
+struct sched_opstat {
+	const char *op;
+	size_t deepest;
+};
+
+/*
+ * An M: an OS thread (Go's m).  One structure, with one self pointer,
+ * sched_mself: the scheduler's part (the G and P it has, its idle-list
+ * links, its note), then its thread and the single mapping that holds its
+ * stacks (os_linux.c), then what the switches keep (switch.c).  The
+ * mapping, addresses growing to the right:
+ *
+ *   map_lo                                                    map_hi
+ *   | guard | sigaltstack | guard | g0 (sysstack) | M stack (mstack) |
+ *                                 ^g0_lo   g0_hi^=mstack_lo  mstack_hi^
+ *
+ * The pthread's stack is [g0_lo, mstack_hi); see the comment at the top of
+ * os_linux.c for why g0 sits there.  Go's m points to a g0, a G whose
+ * stack is the system stack; greenvm's g0 is only a stack, and the M's
+ * own fields say where it is.
+ *
+ * The M is C memory, which the collector does not scan (newm allocates it
+ * on g0 or in sysmon, where the collector may not be called), so no field
+ * may hold the only pointer to a GC object.  mcall's saved registers,
+ * which may, are kept on the M stack, which the collector scans (switch.c).
+ */
 struct sched_m {
-	/* M id, 0 for the first; aligned so that each M owns its cache lines
-	 * (see "False sharing" above) */
+	/* M id, 0 for the first (an M a test starts: the test's choice);
+	 * aligned so that each M owns its cache lines (see "False sharing"
+	 * above) */
 	_Alignas(SCHED_CACHE_LINE) int64_t id;
-	/* its stacks: g0 and the M stack (stack.c) */
-	sched_mstack *stack;
 	/* the G it runs, NULL while it schedules */
 	sched_g *curg;
 	/* the P it holds; NULL when idle or in a syscall that lost its P */
@@ -132,6 +171,55 @@ struct sched_m {
 	 * and, if stolen, from which P: --schedlog */
 	uint8_t pick;
 	int32_t pickfrom;
+
+	/* ---- its thread and stacks, set by sched_newosproc (os_linux.c) ---- */
+
+	/* the whole mapping [map_lo, map_lo + map_size), unmapped by sched_mjoin;
+	 * NULL until sched_newosproc has made it */
+	char *map_lo;
+	size_t map_size;
+	/* the guard page(s) right below g0: PROT_NONE, size a page multiple */
+	char *guard_lo;
+	char *guard_hi;
+	/* g0: [g0_lo, g0_hi), g0_hi is where a switch puts the stack pointer */
+	char *g0_lo;
+	char *g0_hi;
+	/* bytes of g0 (g0_hi - g0_lo), a multiple of the page size */
+	size_t sysstack;
+	/* the M stack: [mstack_lo, mstack_hi), mstack_lo == g0_hi */
+	char *mstack_lo;
+	char *mstack_hi;
+	/* bytes of the M stack (glibc keeps its thread descriptor at its top) */
+	size_t mstack;
+	/* the signal stack of this M, inside the mapping, with its own guard */
+	stack_t altstack;
+	/* the signal stack the thread had before ours, restored at exit */
+	stack_t old_altstack;
+	/* what the thread runs on its M stack, mstartfn(mstartarg) (Go's
+	 * mstartfn): mstart for the scheduler's Ms */
+	void (*mstartfn)(void *);
+	void *mstartarg;
+	/* the pthread, valid from sched_newosproc until sched_mjoin */
+	pthread_t thread;
+
+	/* ---- switching (switch.c); the fault handler reads the volatile ones ---- */
+
+	/* true while the stack pointer is on g0 */
+	volatile bool on_g0;
+	/* the runtime work on g0 right now ("schedule", ...) or NULL */
+	const char *volatile op;
+	/* the M stack's context saved by mcall, in mcall's own frame on the M
+	 * stack; NULL when no mcall is pending (Go keeps it in g.sched) */
+	sched_gobuf *gobuf;
+	/* mcall's fn and arg, read on g0 by the mcall trampoline */
+	void (*mcall_fn)(void *);
+	void *mcall_arg;
+	/* --stack-stats: the deepest g0 use seen per kind of operation */
+	struct sched_opstat opstats[SCHED_OPSTATS];
+	/* AddressSanitizer fiber bookkeeping (debug builds only) */
+	void *asan_fake_stack;
+	const void *asan_mstack_bottom;
+	size_t asan_mstack_size;
 };
 
 /* Where schedule() found a G (--schedlog). */
@@ -204,8 +292,111 @@ typedef struct sched_state {
 
 extern sched_state sched;
 
-/* The M this thread is, or NULL. */
+/* The M this thread is, or NULL (Go's getg().m): set by the M's thread
+ * when it starts (os_linux.c).  The fault handler reads it too. */
 extern __thread sched_m *sched_mself;
+
+/* os_linux.c: an M's thread and its stacks, the fault handler */
+
+/*
+ * Set-up, once, before any other call of this section (sched_init and
+ * sched_signal_frame call it; a second call does nothing): initializes
+ * Boehm (GC_INIT) and installs the stack-overflow handler.  Go's osinit,
+ * and initsig's SIGSEGV part.
+ */
+void sched_osinit(void);
+
+/* Append s, or v in decimal, to buf at *n, within cap: formatting without
+ * stdio, for signal handlers and g0 (where glibc's unbuffered stderr would
+ * format into an 8 KiB buffer on the stack). */
+void sched_put(char *buf, size_t cap, size_t *n, const char *s);
+void sched_put_uint(char *buf, size_t cap, size_t *n, uintmax_t v);
+
+/* Write a, b and c (any may be NULL) to stderr with write(2): safe on g0
+ * and in signal handlers, unlike stdio. */
+void sched_write_stderr(const char *a, const char *b, const char *c);
+
+/* A runtime bug: print "fatal error: msg" and abort (Go's throw). */
+__attribute__((noreturn)) void sched_throw(const char *msg);
+
+/* Round a g0 size up to whole pages; 0 when outside [MIN, MAX]. */
+size_t sched_sysstack_round(size_t bytes);
+
+/*
+ * How small a g0 may safely be.  A signal can arrive while an M is on g0
+ * (the collector stops every thread with one), and its frame lands on g0
+ * at whatever depth the runtime has reached.  So a g0 must hold the
+ * deepest path of the runtime plus one signal: the kernel's signal frame,
+ * whose size depends on the CPU (its vector registers: AVX-512 makes it
+ * about 3.5 KiB), plus the collector's handler.  The first is measured at
+ * start-up; the other two are figures of this build:
+ *
+ * SCHED_G0_STATIC_WORST: the worst case of every system-stack entry but
+ * the legacy trace dump, as ./run stack-report computes it from the
+ * compiler's frame sizes (tests/stackrep checks that none exceeds it).
+ * Sanitizer builds have no static figure (red zones make frames several
+ * times larger); there it is an allowance above the deepest use that
+ * --stack-stats measures.
+ *
+ * SCHED_GC_SIGNAL_HANDLER: the frames of Boehm's suspend handler above the
+ * kernel's (it saves the registers in a ucontext_t, among others);
+ * tests/unit/test_stack.c measures a stop of an M on g0 against it.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SCHED_G0_STATIC_WORST (6u * 1024)
+#else
+#define SCHED_G0_STATIC_WORST 1536u
+#endif
+#define SCHED_GC_SIGNAL_HANDLER 3072u
+
+/* The kernel's signal frame on this CPU, in bytes: measured once, by a
+ * signal sent to ourselves, or the kernel's AT_MINSIGSTKSZ if that is
+ * larger. */
+size_t sched_signal_frame(void);
+/* Bytes a g0 keeps for one signal: sched_signal_frame() plus
+ * SCHED_GC_SIGNAL_HANDLER. */
+size_t sched_signal_reserve(void);
+/* The smallest --sysstack accepted: SCHED_G0_STATIC_WORST plus the
+ * signal reserve, in whole pages (at least SCHED_SYSSTACK_MIN). */
+size_t sched_sysstack_safe_min(void);
+
+/*
+ * Start m's thread (Go's newosproc): map its stacks, a g0 of sysstack
+ * bytes below an M stack of mstack bytes (0: the defaults), and run
+ * fn(arg) on the M stack of a new pthread, registered with Boehm, whose
+ * sched_mself is m.  m is the caller's, zeroed but for the fields the
+ * caller set (id, ...); this sets those of its thread and stacks.  0, or
+ * -1 with errno set (EINVAL for a bad size, or what mmap or
+ * pthread_create said).
+ */
+int sched_newosproc(sched_m *m, size_t sysstack, size_t mstack, void (*fn)(void *), void *arg);
+
+/* Wait for m's thread to end, then unmap its stacks; m itself stays the
+ * caller's.  Not from m itself.  (Go's Ms never end: the scheduler's do
+ * not either; the tests' do.) */
+void sched_mjoin(sched_m *m);
+
+/* Print which stack of m overflowed ("fatal error: system stack
+ * overflow", the M, the size and the operation on g0) and exit with
+ * status 2.  Async-signal-safe: the fault handler and the switches'
+ * checks call it. */
+__attribute__((noreturn)) void sched_overflow_report(const sched_m *m, bool on_g0);
+
+/* switch.c: g0's paint.  Every g0 is painted with a pattern when its M
+ * starts; sched_g0_high_water returns how many bytes from the top of g0
+ * have ever been written (the deepest use so far).  sched_g0_repaint
+ * paints again, to measure one operation; it must not be called on g0. */
+size_t sched_g0_high_water(const sched_m *m);
+void sched_g0_repaint(sched_m *m);
+
+/*
+ * --stack-stats: when on, every systemstack and mcall operation repaints
+ * the free part of g0 as it starts and measures how deep it went as it
+ * ends, into m->opstats (nested operations count in their own kind and
+ * in the one around them).  It costs a scan of g0 per operation, so it is
+ * off unless asked for.
+ */
+extern bool sched_stack_stats;
 
 /* proc.c */
 void sched_runqput(sched_p *pp, sched_g *g, bool next);

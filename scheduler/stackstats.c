@@ -10,14 +10,23 @@ void sched_stack_stats_enable(void)
 	sched_stack_stats = true;
 }
 
+/* Deepest use of m's M stack so far (its untouched pages are still zero). */
+__attribute__((no_sanitize_address)) static size_t mstack_deepest(const sched_m *m)
+{
+	const uintptr_t *w = (const uintptr_t *)m->mstack_lo;
+	while ((const char *)w < m->mstack_hi && *w == 0)
+		w++;
+	return (size_t)(m->mstack_hi - (const char *)w);
+}
+
 /* An M's g0 high-water mark: the paint tells it, unless --stack-stats
  * repainted g0 for each operation; then it is the deepest operation. */
 static size_t g0_high_water(sched_m *m)
 {
-	size_t hw = sched_g0_high_water(m->stack);
+	size_t hw = sched_g0_high_water(m);
 	for (int i = 0; i < SCHED_OPSTATS; i++)
-		if (m->stack->opstats[i].deepest > hw)
-			hw = m->stack->opstats[i].deepest;
+		if (m->opstats[i].deepest > hw)
+			hw = m->opstats[i].deepest;
 	return hw;
 }
 
@@ -27,8 +36,8 @@ void sched_stack_report(FILE *out, bool json, uint64_t vm_largest, uint64_t vm_g
 	struct sched_opstat ops[SCHED_OPSTATS * 4] = { 0 };
 	int nops = 0;
 	for (sched_m *m = sched.allm; m; m = m->alllink) {
-		for (int i = 0; i < SCHED_OPSTATS && m->stack->opstats[i].op; i++) {
-			struct sched_opstat *o = &m->stack->opstats[i];
+		for (int i = 0; i < SCHED_OPSTATS && m->opstats[i].op; i++) {
+			struct sched_opstat *o = &m->opstats[i];
 			int j = 0;
 			while (j < nops && strcmp(ops[j].op, o->op) != 0)
 				j++;
@@ -46,9 +55,9 @@ void sched_stack_report(FILE *out, bool json, uint64_t vm_largest, uint64_t vm_g
 		for (sched_m *m = sched.allm; m; m = m->alllink)
 			fprintf(out, "%s{\"m\": %lld, \"g0_bytes\": %zu, \"g0_high_water\": %zu, "
 				"\"mstack_bytes\": %zu, \"mstack_deepest\": %zu}",
-				m == sched.allm ? "" : ", ", (long long)m->id, m->stack->sysstack,
-				g0_high_water(m), m->stack->mstack,
-				sched_mstack_deepest(m->stack));
+				m == sched.allm ? "" : ", ", (long long)m->id, m->sysstack,
+				g0_high_water(m), m->mstack,
+				mstack_deepest(m));
 		fputs("], \"operations\": {", out);
 		for (int j = 0; j < nops; j++) {
 			fputs(j ? ", " : "", out);
@@ -66,8 +75,8 @@ void sched_stack_report(FILE *out, bool json, uint64_t vm_largest, uint64_t vm_g
 	fputs("stack statistics:\n", out);
 	for (sched_m *m = sched.allm; m; m = m->alllink)
 		fprintf(out, "  M %lld: g0 %zu bytes, high-water %zu bytes; M stack %zu bytes, deepest use %zu bytes\n",
-			(long long)m->id, m->stack->sysstack, g0_high_water(m),
-			m->stack->mstack, sched_mstack_deepest(m->stack));
+			(long long)m->id, m->sysstack, g0_high_water(m),
+			m->mstack, mstack_deepest(m));
 	fputs("  deepest g0 use by operation:\n", out);
 	for (int j = 0; j < nops; j++)
 		fprintf(out, "    %-20s %6zu bytes\n", ops[j].op, ops[j].deepest);

@@ -1,6 +1,6 @@
 /* switch_amd64.S: the x86-64 stack switches behind systemstack, mcall and gogo. */
 #if defined(__x86_64__)
-#include "scheduler/stack.h"
+#include "scheduler/switch.h"
 
 /*
  * Register contract (System V AMD64 ABI): a callee must preserve rbx,

@@ -1,6 +1,6 @@
 /* switch_arm64.S: the aarch64 stack switches behind systemstack, mcall and gogo. */
 #if defined(__aarch64__)
-#include "scheduler/stack.h"
+#include "scheduler/switch.h"
 
 /*
  * Register contract (AAPCS64): a callee must preserve x19-x28, x29 (the

@@ -1,7 +1,7 @@
 /* sysmon.c: the system monitor, a thread without a P (Go's sysmon).
  *
- * It wakes every 20 µs, backing off to 10 ms while nothing happens, and
- * looks at every P:
+ * It wakes every 20 µs, backing off to 10 ms while it takes no P from a
+ * syscall (preempting does not count, as in Go), and looks at every P:
  *   - a P running the same G for 10 ms or more: ask that G to yield (its M's
  *     preempt flag, read by the interpreter at taken jumps and calls);
  *   - a P whose M has been in one FFI call for 20 µs or more, with work
@@ -120,7 +120,7 @@ void sched_schedtrace(FILE *out, int64_t ms, bool detail)
 		fprintf(out, "  M%lld: p=%d curg=%lld spinning=%s insyscall=%s on g0=%s\n",
 			(long long)m->id, pp ? pp->id : -1, goid(m->curg), m->spinning ? "true" : "false",
 			m->oldp ? "true" : "false",
-			m->stack && m->stack->on_g0 ? "true" : "false");
+			m->on_g0 ? "true" : "false");
 	}
 }
 

@@ -40,7 +40,7 @@ static trace_pstate *tracep(void)
  * thread that is not an M (none writes events today) a direct call. */
 static void tracer_systemstack(const char *what, void (*fn)(void *), void *arg)
 {
-	if (sched_mstack_self)
+	if (sched_mself)
 		systemstack(what, fn, arg);
 	else
 		fn(arg);
@@ -52,7 +52,7 @@ static void tracer_systemstack(const char *what, void (*fn)(void *), void *arg)
  * pthread stack. */
 static bool tracer_on_system_stack(void)
 {
-	return !sched_mstack_self || sched_on_system_stack();
+	return !sched_mself || sched_on_system_stack();
 }
 
 /* What the tracer is given: the scheduler's switch and clock, the VM's

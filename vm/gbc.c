@@ -334,6 +334,49 @@ __attribute__((noinline)) static uint32_t duplicate_name(const void *records, si
 _Static_assert(offsetof(vm_function, name) == 0 && offsetof(vm_extern, name) == 0,
 	       "duplicate_name finds a record's name at its start");
 
+/* Read record i's name (what: "name", "library name") in a section of
+ * records of kind ("function", "extern"): a length, then the bytes, an
+ * identifier if ident, else any non-empty string without a NUL. */
+static int rd_name(gbc_reader *r, const char *kind, uint32_t i, const char *what, int ident,
+		   char **out)
+{
+	uint64_t at = r->pos;
+	uint32_t n;
+	if (!rd32(r, &n, kind[0] == 'e' ? "an extern record" : "a function record"))
+		return 0;
+	if (n > left(r)) {
+		vm_diag_offset(r->d, r->file, at,
+			       "%s %u's %s has length %u, more than the %llu bytes left in the %ss section",
+			       kind, i, what, n, (unsigned long long)left(r), kind);
+		return 0;
+	}
+	const uint8_t *b = r->buf + r->pos;
+	if (ident ? !is_ident(b, n) : n == 0 || memchr(b, 0, n)) {
+		vm_diag_offset(r->d, r->file, r->pos, "%s %u's %s is %s", kind, i, what,
+			       ident ? "not an identifier" : "empty or holds a NUL byte");
+		return 0;
+	}
+	*out = xmalloc((size_t)n + 1);
+	memcpy(*out, b, n);
+	(*out)[n] = 0;
+	r->pos += n;
+	return 1;
+}
+
+/* Fail, naming the second of two records of kind with the same name, at
+ * name_at[i], its name's offset; "defined" or "declared" says which. */
+static int names_unique(gbc_reader *r, const void *records, size_t size, uint32_t n,
+			const uint64_t *name_at, const char *kind, const char *verb)
+{
+	uint32_t dup = duplicate_name(records, size, n);
+	if (dup < n) {
+		const char *name = *(char *const *)((const char *)records + (size_t)dup * size);
+		vm_diag_offset(r->d, r->file, name_at[dup], "%s %s is %s twice", kind, name, verb);
+		return 0;
+	}
+	return 1;
+}
+
 static int decode_funcs(gbc_reader *r, vm_program *p)
 {
 	uint64_t at = r->pos;
@@ -354,38 +397,16 @@ static int decode_funcs(gbc_reader *r, vm_program *p)
 	p->nfuncs = n; /* unfilled names are NULL, which vm_program_free skips */
 	for (uint32_t i = 0; i < n; i++) {
 		vm_function *f = &p->funcs[i];
-		uint32_t nlen;
 		if (!rd32(r, &f->nparams, "a function record") || !rd32(r, &f->nlocals, "a function record") ||
 		    !rd32(r, &f->maxstack, "a function record") || !rd32(r, &f->start, "a function record") ||
 		    !rd32(r, &f->len, "a function record") || !rd32(r, &f->line, "a function record"))
 			goto fail;
-		at = r->pos;
-		if (!rd32(r, &nlen, "a function record"))
+		name_at[i] = r->pos + 4;
+		if (!rd_name(r, "function", i, "name", 1, &f->name))
 			goto fail;
-		if (nlen > left(r)) {
-			vm_diag_offset(r->d, r->file, at,
-				       "function %u's name has length %u, more than the %llu bytes left in the functions section",
-				       i, nlen, (unsigned long long)left(r));
-			goto fail;
-		}
-		if (!is_ident(r->buf + r->pos, nlen)) {
-			vm_diag_offset(r->d, r->file, r->pos, "function %u's name is not an identifier", i);
-			goto fail;
-		}
-		f->name = xmalloc((size_t)nlen + 1);
-		memcpy(f->name, r->buf + r->pos, nlen);
-		f->name[nlen] = 0;
-		name_at[i] = r->pos;
-		r->pos += nlen;
 	}
-	if (!leave(r))
+	if (!leave(r) || !names_unique(r, p->funcs, sizeof *p->funcs, n, name_at, "function", "defined"))
 		goto fail;
-	uint32_t dup = duplicate_name(p->funcs, sizeof *p->funcs, p->nfuncs);
-	if (dup < n) {
-		vm_diag_offset(r->d, r->file, name_at[dup], "function %s is defined twice",
-			       p->funcs[dup].name);
-		goto fail;
-	}
 	free(name_at);
 	return 1;
 fail:
@@ -442,34 +463,6 @@ static int decode_debug(gbc_reader *r, vm_program *p)
 	return leave(r);
 }
 
-/* A name of `what` in the externs section: its length, then its bytes,
- * copied into a new string.  An identifier if `ident`, else any bytes but
- * NUL, at least one. */
-static int rd_name(gbc_reader *r, uint32_t i, const char *what, int ident, char **out)
-{
-	uint64_t at = r->pos;
-	uint32_t n;
-	if (!rd32(r, &n, "an extern record"))
-		return 0;
-	if (n > left(r)) {
-		vm_diag_offset(r->d, r->file, at,
-			       "extern %u's %s has length %u, more than the %llu bytes left in the externs section",
-			       i, what, n, (unsigned long long)left(r));
-		return 0;
-	}
-	const uint8_t *b = r->buf + r->pos;
-	if (ident ? !is_ident(b, n) : n == 0 || memchr(b, 0, n)) {
-		vm_diag_offset(r->d, r->file, r->pos, "extern %u's %s is %s", i, what,
-			       ident ? "not an identifier" : "empty or holds a NUL byte");
-		return 0;
-	}
-	*out = xmalloc((size_t)n + 1);
-	memcpy(*out, b, n);
-	(*out)[n] = 0;
-	r->pos += n;
-	return 1;
-}
-
 static int decode_externs(gbc_reader *r, vm_program *p)
 {
 	uint64_t at = r->pos;
@@ -519,17 +512,12 @@ static int decode_externs(gbc_reader *r, vm_program *p)
 			e->args[k] = (uint8_t)t;
 		}
 		name_at[i] = r->pos + 4;
-		if (!rd_name(r, i, "name", 1, &e->name) || !rd_name(r, i, "library name", 0, &e->lib))
+		if (!rd_name(r, "extern", i, "name", 1, &e->name) ||
+		    !rd_name(r, "extern", i, "library name", 0, &e->lib))
 			goto fail;
 	}
-	if (!leave(r))
+	if (!leave(r) || !names_unique(r, p->externs, sizeof *p->externs, n, name_at, "extern", "declared"))
 		goto fail;
-	uint32_t dup = duplicate_name(p->externs, sizeof *p->externs, n);
-	if (dup < n) {
-		vm_diag_offset(r->d, r->file, name_at[dup], "extern %s is declared twice",
-			       p->externs[dup].name);
-		goto fail;
-	}
 	free(name_at);
 	return 1;
 fail:

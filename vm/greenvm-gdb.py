@@ -19,9 +19,9 @@
 import gdb
 
 # Each logical field: the paths to try, in order, from the struct given.
-# A path may go through a pointer ("stack.g0_lo" reads m->stack->g0_lo), so
-# a field that moves from sched_mstack into sched_m (if the two merge) is
-# found either way.
+# A path may go through a pointer or a member struct ("a.b" reads
+# m->a->b or m->a.b), so a field that moves into a part of its struct
+# needs one path more.
 LAYOUT = {
     # the global scheduler state, `sched` (scheduler/runtime.h)
     "allgs": ["allgs"],
@@ -32,17 +32,17 @@ LAYOUT = {
     "g.status": ["status"],
     "g.waitreason": ["waitreason"],
     "g.vm": ["vm"],
-    # struct sched_m (scheduler/runtime.h) and its sched_mstack (stack.h)
+    # struct sched_m (scheduler/runtime.h), its stacks included
     "m.id": ["id"],
     "m.curg": ["curg"],
     "m.p": ["p"],
     "m.alllink": ["alllink"],
-    "m.g0_lo": ["stack.g0_lo", "g0_lo"],
-    "m.g0_hi": ["stack.g0_hi", "g0_hi"],
-    "m.mstack_lo": ["stack.mstack_lo", "mstack_lo"],
-    "m.mstack_hi": ["stack.mstack_hi", "mstack_hi"],
-    "m.thread": ["stack.thread", "thread"],
-    "m.op": ["stack.op", "op"],
+    "m.g0_lo": ["g0_lo"],
+    "m.g0_hi": ["g0_hi"],
+    "m.mstack_lo": ["mstack_lo"],
+    "m.mstack_hi": ["mstack_hi"],
+    "m.thread": ["thread"],
+    "m.op": ["op"],
     # struct sched_p
     "p.id": ["id"],
     # the VM: rt (vm/interp.c), vm_program and vm_function (vm/vm.h),
@@ -177,7 +177,7 @@ def vm_frames(g):
     # The saved pc is the instruction the G is in (vm/interp.c's stack_hook
     # and traceback): the one it blocked in, its ffi, or the next to run of
     # a preempted or new G.  An outer frame's is its call (return address
-    # - 1, as frame_up).
+    # - 1, as vm_frame_up).
     out = []
     while fn < nfuncs and len(out) < MAX_FRAMES:
         f = funcs[fn]
@@ -271,17 +271,13 @@ its P and its G."""
     def invoke(self, arg, from_tty):
         sps = thread_sps()
         for m in all_ms():
-            # newm puts an M on allm before its thread runs (mstart sets
-            # m->stack first thing): say so rather than read NULL
-            try:
-                unstarted = "stack" in [f.name for f in m.type.target().fields()] and \
-                    int(m["stack"]) == 0
-            except (gdb.error, AttributeError):
-                unstarted = False
-            if unstarted:
+            # newm puts an M on allm before the main thread maps its
+            # stacks and starts its thread (sched_newosproc): say so
+            # rather than show an empty g0
+            lo, hi = int(field(m, "m.g0_lo")), int(field(m, "m.g0_hi"))
+            if lo == 0:
                 print("M%d  starting: its thread has not begun to run" % int(field(m, "m.id")))
                 continue
-            lo, hi = int(field(m, "m.g0_lo")), int(field(m, "m.g0_hi"))
             mlo, mhi = int(field(m, "m.mstack_lo")), int(field(m, "m.mstack_hi"))
             lwp, sp = sps.get(int(field(m, "m.thread")), (0, 0))
             if lo <= sp < hi:

@@ -45,8 +45,36 @@ typedef struct vm_ctx {
 #define VM_STACK_MIN 8
 #define VM_STACK_INITIAL 32
 
-/* A G has ended: free its stack if it grew large (interp.c). */
+/* Step from the frame (fn, base) of c to its caller: the caller's
+ * function, the pc of its call (the call's operand word: same line) and
+ * its base, from the frame record.  False at a goroutine's first frame.
+ * Inline: the tracer's stack hook walks frames with it on g0. */
+static inline bool vm_frame_up(const vm_program *p, const vm_ctx *c, uint32_t *fn, uint32_t *pc,
+			       uint64_t *base)
+{
+	const vm_value *rec = &c->stack[*base + p->funcs[*fn].nlocals];
+	if (rec->aux == VM_NO_CALLER)
+		return false;
+	*fn = rec->aux;
+	*pc = (uint32_t)rec->u.i - 1;
+	*base = (uint64_t)rec->u.i >> 32;
+	return true;
+}
+
+/* ---- goroutine stacks (stack.c, Go's stack.go) ---- */
+
+/* Grow c's stack so that at least `need` slots fit, copying the old
+ * contents (Go's newstack and copystack); limit_bytes is --max-stack.
+ * 0, or -1 if that would pass the limit or memory is out. */
+int vm_stack_grow(vm_ctx *c, uint64_t need, uint64_t limit_bytes);
+/* At a preemption or a yield: halve c's stack (p's program) while it is
+ * mostly unused (Go's shrinkstack). */
+void vm_stack_shrink(const vm_program *p, vm_ctx *c);
+/* A G has ended: free its stack if it grew large (Go's stackfree). */
 void vm_ctx_release(vm_ctx *ctx);
+/* --stack-stats: the scheduler's report (sched_stack_report), with the
+ * largest VM stack and the number of growths (json: as JSON). */
+void vm_stack_report(FILE *out, bool json);
 
 /* ---- objects (object.c) ---- */
 

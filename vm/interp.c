@@ -53,8 +53,6 @@ static struct {
 	pthread_mutex_t dying;
 	/* the last trace task id handed out (tasknew) */
 	_Atomic uint64_t tasks;
-	/* --stack-stats: VM stack growths, and the largest stack, in slots */
-	_Atomic uint64_t growths, max_slots;
 } rt = { .dying = PTHREAD_MUTEX_INITIALIZER };
 
 _Static_assert(_Alignof(vm_ctx) <= _Alignof(sched_g) && sizeof(sched_g) % _Alignof(vm_ctx) == 0,
@@ -82,21 +80,6 @@ static void print_where(const vm_program *p, uint32_t pc)
 	fprintf(stderr, "\t%s:%u\n", p->file, pc < p->ncode ? p->lines[pc] : 0);
 }
 
-/* Step from the frame (fn, base) of c to its caller: the caller's
- * function, the pc of its call (the call's operand word: same line) and
- * its base, from the frame record.  False at a goroutine's first frame. */
-static bool frame_up(const vm_program *p, const vm_ctx *c, uint32_t *fn, uint32_t *pc,
-		     uint64_t *base)
-{
-	const vm_value *rec = &c->stack[*base + p->funcs[*fn].nlocals];
-	if (rec->aux == VM_NO_CALLER)
-		return false;
-	*fn = rec->aux;
-	*pc = (uint32_t)rec->u.i - 1;
-	*base = (uint64_t)rec->u.i >> 32;
-	return true;
-}
-
 /* Print the VM traceback of ctx, innermost frame first, as Go does.  The
  * saved pc is the instruction the G is in (the one it runs, or blocked in);
  * an outer frame's is its call. */
@@ -112,7 +95,7 @@ static void traceback(const vm_program *p, const vm_ctx *c)
 		}
 		fprintf(stderr, "%s()\n", p->funcs[fn].name);
 		print_where(p, pc);
-	} while (frame_up(p, c, &fn, &pc, &base));
+	} while (vm_frame_up(p, c, &fn, &pc, &base));
 }
 
 /* The scheduler's stack hook, for trace events: g's frames as pcs,
@@ -120,7 +103,7 @@ static void traceback(const vm_program *p, const vm_ctx *c)
  * whatever its status: the one it runs, the one it blocked in (a block
  * event's stack names the recv, not the instruction after it), the ffi of
  * its syscall, or the next to run of a preempted or new G.  An outer frame's
- * is its call instruction (frame_up steps back from the return address, as
+ * is its call instruction (vm_frame_up steps back from the return address, as
  * Go's tracebacks look up pc-1 of a return address). */
 static int stack_hook(sched_g *g, uint64_t *pcs, int max)
 {
@@ -132,7 +115,7 @@ static int stack_hook(sched_g *g, uint64_t *pcs, int max)
 	int n = 0;
 	do
 		pcs[n++] = (uint64_t)pc + 1; /* a trace PC: see describe_pc_hook */
-	while (n < max && frame_up(p, c, &fn, &pc, &base));
+	while (n < max && vm_frame_up(p, c, &fn, &pc, &base));
 	return n;
 }
 
@@ -189,74 +172,6 @@ __attribute__((noreturn)) static void vm_panic_value(const vm_value *v, const ch
 	traceback(rt.prog, g->vm);
 	fflush(stderr);
 	sched_exit(VM_EXIT_PANIC);
-}
-
-/* ------------------------------------------------------------------ */
-/* The VM stack                                                       */
-/* ------------------------------------------------------------------ */
-
-/* Grow c's stack so that at least `need` slots fit; copy the old contents.
- * 0, or -1 if that would pass the limit or memory is out. */
-static int stack_grow(vm_ctx *c, uint64_t need, uint64_t limit_bytes)
-{
-	uint64_t n = c->nslots ? c->nslots : VM_STACK_MIN;
-	while (n < need)
-		n *= 2;
-	if (n * sizeof(vm_value) > limit_bytes) {
-		if (need * sizeof(vm_value) > limit_bytes)
-			return -1;
-		n = limit_bytes / sizeof(vm_value);
-	}
-	/* In cache lines of its own: the two ends of a running goroutine's
-	 * stack are written at every instruction, and must not share a line
-	 * with another goroutine's stack that another P is writing
-	 * (docs/scheduler.md, "False sharing").  A stack is a power of two of
-	 * 16-byte slots, at least 128 bytes: whole lines, with no padding in
-	 * Boehm's size classes up to 2 KiB and in large objects (gc.h). */
-	vm_value *s = gc_alloc_lines(n * sizeof(vm_value));
-	if (c->stack) {
-		memcpy(s, c->stack, c->nslots * sizeof(vm_value));
-		gc_free(c->stack); /* nothing points into it: the G is running */
-		atomic_fetch_add(&rt.growths, 1);
-	}
-	uint64_t seen = atomic_load(&rt.max_slots);
-	while (n > seen && !atomic_compare_exchange_weak(&rt.max_slots, &seen, n))
-		;
-	c->stack = s;
-	c->nslots = n;
-	return 0;
-}
-
-/* Halve c's stack while it uses less than an eighth of it (Go's
- * shrinkstack halves below a quarter), so one burst of deep recursion does
- * not pin memory.  Every frame must still fit whole: CALL checked that
- * base + vm_frame_slots(fn) fits once, for each frame, and nothing checks
- * again as its operand stack grows.  Only where nothing points into the
- * stack from outside: at a preemption or a yield, never while the G waits
- * on a channel (its sudog points at a slot).  The registers are saved as
- * indexes, so the copy needs no fixing up. */
-static void stack_shrink(vm_ctx *c)
-{
-	const vm_program *p = rt.prog;
-	uint64_t n = c->nslots;
-	if (n / 2 < 4 * VM_STACK_INITIAL || c->sp >= n / 16)
-		return;
-	uint32_t fn = c->fn, pc = c->pc;
-	uint64_t base = c->base, need = 0;
-	do {
-		uint64_t end = base + vm_frame_slots(&p->funcs[fn]);
-		if (end > need)
-			need = end;
-	} while (frame_up(p, c, &fn, &pc, &base));
-	while (n / 2 >= 4 * VM_STACK_INITIAL && c->sp < n / 8 && need <= n / 2)
-		n /= 2;
-	if (n == c->nslots)
-		return;
-	vm_value *s = gc_alloc_lines(n * sizeof(vm_value)); /* as in stack_grow */
-	memcpy(s, c->stack, c->sp * sizeof(vm_value));
-	gc_free(c->stack);
-	c->stack = s;
-	c->nslots = n;
 }
 
 /* ------------------------------------------------------------------ */
@@ -375,7 +290,7 @@ static void run_loop(void)
 	do {                                                              \
 		if (__builtin_expect(--budget <= 0, 0) && sched_check_preempt(&budget)) { \
 			SAVE();                                           \
-			stack_shrink(ctx);                                \
+			vm_stack_shrink(prog, ctx);                        \
 			sched_preempt();                                  \
 			RELOAD();                                         \
 		}                                                         \
@@ -575,7 +490,7 @@ top:
 			/* morestack: grow by copying, then find our registers again */
 			uint64_t nbi = (uint64_t)(nb - ctx->stack);
 			SAVE();
-			if (stack_grow(ctx, nbi + vm_frame_slots(callee), opt->max_stack) != 0)
+			if (vm_stack_grow(ctx, nbi + vm_frame_slots(callee), opt->max_stack) != 0)
 				PANIC("runtime error: stack overflow: goroutine stack exceeds "
 				      "%llu-byte limit", (unsigned long long)opt->max_stack);
 			LOAD();
@@ -795,7 +710,7 @@ top:
 		sched_start(ng);
 		NEXT(2);
 	}
-	CASE(YIELD) BLOCK(RESUME_STEP, (stack_shrink(ctx), sched_gosched()));
+	CASE(YIELD) BLOCK(RESUME_STEP, (vm_stack_shrink(prog, ctx), sched_gosched()));
 	CASE(GOID) *sp++ = (vm_value){ .kind = VK_INT, .u.i = g->goid }; NEXT(1);
 	CASE(NUMPROCS) *sp++ = (vm_value){ .kind = VK_INT, .u.i = sched_nprocs() }; NEXT(1);
 	CASE(SLEEP) {
@@ -1072,7 +987,7 @@ static int ctx_start(vm_ctx *ctx, uint32_t f, const vm_value *args, uint32_t nar
 	if (!ctx->stack || ctx->nslots < vm_frame_slots(fn)) {
 		ctx->stack = NULL;
 		ctx->nslots = 0;
-		if (stack_grow(ctx, vm_frame_slots(fn), rt.opt->max_stack) != 0)
+		if (vm_stack_grow(ctx, vm_frame_slots(fn), rt.opt->max_stack) != 0)
 			return -1;
 	}
 	if (nargs)
@@ -1097,19 +1012,6 @@ static sched_g *vm_newproc(uint32_t f, const vm_value *args, uint32_t nargs)
 	if (ctx_start(g->vm, f, args, nargs) != 0)
 		return NULL;
 	return g;
-}
-
-/* A G has ended: free a stack that grew large, so that one burst of deep
- * recursion does not pin memory while the G waits on the free list.  Freed
- * at once (Go's stackfree), not left to the collector: an idle M's frames
- * may still hold a stale pointer to it (docs/gc.md). */
-void vm_ctx_release(vm_ctx *ctx)
-{
-	if (ctx->nslots > 4 * VM_STACK_INITIAL) {
-		gc_free(ctx->stack);
-		ctx->stack = NULL;
-		ctx->nslots = 0;
-	}
 }
 
 #ifdef GREENVM_DEBUG
@@ -1185,8 +1087,7 @@ int vm_run(vm_program *p, const vm_run_options *o)
 	int status = sched_main();
 	fflush(stdout);
 	if (o->stack_stats)
-		sched_stack_report(stderr, o->stack_stats == 2,
-				   atomic_load(&rt.max_slots) * sizeof(vm_value), atomic_load(&rt.growths));
+		vm_stack_report(stderr, o->stack_stats == 2);
 	if (o->gc_stats)
 		gc_print_stats();
 	return status;

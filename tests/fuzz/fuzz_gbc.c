@@ -5,44 +5,23 @@
  *   - a refusal is a message that names the file ("fuzz.gbc: offset 0x...:
  *     ..." or "fuzz.gbc:LINE: ..." for the verifier's line numbers);
  *   - a program that decodes and verifies encodes back to a .gbc that
- *     decodes and verifies again, and (up to 65536 locals in all)
- *     disassembles to text that assembles and verifies.
+ *     decodes and verifies again and encodes to the same bytes, and (up to
+ *     65536 locals in all) disassembles to text that assembles and
+ *     verifies (tests/fuzz/program.h).
  * Seeds: the .gbc of every bundled and test program, the .gbc.hex images of
  * tests/bad/.
  */
-#include "tests/fuzz/fuzz.h"
-
-#include "vm/vm.h"
+#include "tests/fuzz/program.h"
 
 #define NAME "fuzz.gbc"
-
-static int names_file(const vm_diag *d)
-{
-	return strncmp(d->msg, NAME, strlen(NAME)) == 0 &&
-	       (d->msg[strlen(NAME)] == ':') && d->msg[strlen(NAME) + 1] != 0;
-}
 
 static void fuzz_one(const uint8_t *data, size_t len)
 {
 	vm_diag d = {{0}};
 	vm_program *p = vm_gbc_decode(NAME, data, len, &d);
-	if (!p) {
-		FUZZ_CHECK(names_file(&d), "decoder message \"%s\"", d.msg);
+	if (!fuzz_verified(p, &d, NAME, "decoder"))
 		return;
-	}
-	if (vm_verify(p, &d) != 0) {
-		FUZZ_CHECK(names_file(&d), "verifier message \"%s\"", d.msg);
-		vm_program_free(p);
-		return;
-	}
-
-	uint8_t *img = NULL;
-	size_t n = vm_gbc_encode(p, &img);
-	vm_program *q = vm_gbc_decode(NAME, img, n, &d);
-	FUZZ_CHECK(q != NULL, "its re-encoding does not decode: %s", d.msg);
-	FUZZ_CHECK(vm_verify(q, &d) == 0, "its re-encoding does not verify: %s", d.msg);
-	free(img);
-	vm_program_free(q);
+	fuzz_gbc_round_trip(p);
 
 	/* A few bytes can declare a million locals (the verifier's limit is
 	 * 1<<20 a frame), whose disassembly is megabytes of `.local` names:
@@ -55,16 +34,6 @@ static void fuzz_one(const uint8_t *data, size_t len)
 		vm_program_free(p);
 		return;
 	}
-	char *text = NULL;
-	size_t tl;
-	FILE *f = open_memstream(&text, &tl);
-	FUZZ_CHECK(f != NULL, "open_memstream");
-	vm_disasm(p, f);
-	fclose(f);
-	vm_program *r = vm_asm("fuzz.gasm", text, tl, &d);
-	FUZZ_CHECK(r != NULL, "its disassembly does not assemble: %s", d.msg);
-	FUZZ_CHECK(vm_verify(r, &d) == 0, "its disassembly does not verify: %s", d.msg);
-	free(text);
-	vm_program_free(r);
+	fuzz_text_round_trip(p, false);
 	vm_program_free(p);
 }

@@ -48,7 +48,7 @@ else
 fi
 
 # The release build's SCHED_G0_STATIC_WORST (the line after #else).
-static_worst=$(sed -n 's/^#define SCHED_G0_STATIC_WORST \([0-9]*\)u$/\1/p' scheduler/stack.h)
+static_worst=$(sed -n 's/^#define SCHED_G0_STATIC_WORST \([0-9]*\)u$/\1/p' scheduler/runtime.h)
 
 # The targets, one note a line: "  pass|FAIL  what: bytes <= limit".
 sed -n '/^== Targets/,/^verdict/p' "$tmp/report.txt" | grep -E '^  (pass|FAIL)  ' >"$tmp/targets"
@@ -71,10 +71,10 @@ while read -r res what; do
 		[ "$res" = pass ]
 		check "$what" $? "over the 4 KiB target"
 		# and within the figure the runtime's smallest g0 is computed
-		# from (SCHED_G0_STATIC_WORST, scheduler/stack.h)
+		# from (SCHED_G0_STATIC_WORST, scheduler/runtime.h)
 		bytes=$(sed -E 's/.*: ([0-9]+) <= .*/\1/' <<<"$what")
 		[ "$bytes" -le "$static_worst" ]
-		check "$what within SCHED_G0_STATIC_WORST" $? "$bytes > $static_worst: raise it in scheduler/stack.h"
+		check "$what within SCHED_G0_STATIC_WORST" $? "$bytes > $static_worst: raise it in scheduler/runtime.h"
 		;;
 	esac
 done <"$tmp/targets"

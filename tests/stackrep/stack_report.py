@@ -44,7 +44,7 @@ import sys
 
 # ---------------------------------------------------------------- tables
 
-G0_DEFAULT = 16 * 1024  # SCHED_SYSSTACK_DEFAULT in scheduler/stack.h
+G0_DEFAULT = 16 * 1024  # SCHED_SYSSTACK_DEFAULT in scheduler/runtime.h
 
 # Room kept on g0 for signal handlers that run on the current stack (the
 # collector's suspend handler; our own handlers run on the sigaltstack).
@@ -73,10 +73,10 @@ SWITCHES = {
 }
 
 # Calls a function makes only when it is not on g0, so never on these
-# paths: systemstack called on g0 just calls fn (scheduler/stack.c); the
+# paths: systemstack called on g0 just calls fn (scheduler/switch.c); the
 # M-stack room check and the switch come after that early return.
 OFF_G0 = {
-    'systemstack': {'scheduler/stack.c:sched_overflow_report', 'sched_systemstack_switch'},
+    'systemstack': {'sched_overflow_report', 'sched_systemstack_switch'},
 }
 
 # Indirect calls, by the callee expression at the call site.
@@ -211,6 +211,13 @@ def parse_loc(text):
     if not m:
         return None
     return norm(m.group(1)), int(m.group(2)), int(m.group(3))
+
+
+def ci_source(path):
+    """The source file a .ci file was compiled from (its graph's title)."""
+    with open(path) as f:
+        m = re.match(r'graph: \{ title: "([^"]*)"', f.readline())
+    return m.group(1) if m else None
 
 
 def load_graph(ci_files):
@@ -852,7 +859,17 @@ def main(argv=None):
         ci_dir = build(root, a.build, files, a.compile)
     ci_files = []
     for dp, dn, fn in os.walk(os.path.join(root, ci_dir)):
-        ci_files += [os.path.join(dp, f) for f in sorted(fn) if f.endswith('.ci')]
+        for f in sorted(fn):
+            path = os.path.join(dp, f)
+            if not f.endswith('.ci'):
+                continue
+            # A build folder keeps the objects of a source file that was
+            # renamed or removed since: leave out what no source has.
+            source = ci_source(path)
+            if source is not None and not os.path.exists(os.path.join(root, source)):
+                sys.stderr.write('stack_report: %s left out: %s is gone\n' % (path, source))
+                continue
+            ci_files.append(path)
     if not ci_files:
         sys.exit('stack_report: no .ci files under %s' % ci_dir)
 
@@ -875,7 +892,7 @@ def main(argv=None):
         if fn.title in seen:
             continue
         seen.add(fn.title)
-        tramp = rep.lookup(TRAMPOLINE[switch], 'scheduler/stack.c')
+        tramp = rep.lookup(TRAMPOLINE[switch], 'scheduler/switch.c')
         root_t = tramp.title if tramp is not None and tramp.size is not None else fn.title
         total, chain = rep.worst(root_t, fn.title, None, False)
         variants = [None]

@@ -20,7 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "scheduler/stack.h"
+#include "scheduler/switch.h"
 
 enum { STACK_BYTES = 64 << 10, ROUNDS = 100000 };
 

@@ -1,8 +1,9 @@
 /* test_stack.c: unit tests of Ms, g0, systemstack/mcall/gogo and overflow reports. */
 
-#include "scheduler/stack.h"
+#include "scheduler/runtime.h"
 #include "tests/unit/unit.h"
 
+#include <errno.h>
 #include <gc.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -17,12 +18,13 @@ static bool within(uintptr_t a, const char *lo, const char *hi)
 	return a >= (uintptr_t)lo && a < (uintptr_t)hi;
 }
 
-/* Start an M, let it run fn(arg) to the end, free it. */
+/* Start an M of the test's own (no scheduler here: the M is the test's,
+ * on its stack), let it run fn(arg) to the end, free its stacks. */
 static void run_on_m(int id, size_t sysstack, size_t mstack, void (*fn)(void *), void *arg)
 {
-	sched_mstack *m = sched_mstack_start(id, sysstack, mstack, fn, arg);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	sched_mstack_join(m);
+	sched_m m = { .id = id };
+	CU_ASSERT_FATAL(sched_newosproc(&m, sysstack, mstack, fn, arg) == 0);
+	sched_mjoin(&m);
 }
 
 /* ------------------------------------------------- systemstack, nested */
@@ -31,7 +33,7 @@ struct sp_probe {
 	uintptr_t before, inside, inner, after; /* stack pointers seen */
 	bool on_g0_inside, on_g0_after;
 	const char *op_inside, *op_inner, *op_after_inner;
-	sched_mstack *m;
+	sched_m *m;
 };
 
 static void probe_inner(void *p)
@@ -39,7 +41,7 @@ static void probe_inner(void *p)
 	struct sp_probe *s = p;
 	sched_assert_on_g0();
 	s->inner = sched_getsp();
-	s->op_inner = sched_mstack_self->op;
+	s->op_inner = sched_mself->op;
 }
 
 static void probe_outer(void *p)
@@ -56,7 +58,7 @@ static void probe_outer(void *p)
 static void probe_m(void *p)
 {
 	struct sp_probe *s = p;
-	s->m = sched_mstack_self;
+	s->m = sched_mself;
 	s->before = sched_getsp();
 	systemstack("probe", probe_outer, s);
 	s->after = sched_getsp();
@@ -67,11 +69,12 @@ static void test_systemstack_sp(void)
 {
 	struct sp_probe s;
 	memset(&s, 0, sizeof s);
-	sched_mstack *m = sched_mstack_start(1, 0, 0, probe_m, &s);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	char *g0_lo = m->g0_lo, *g0_hi = m->g0_hi, *ms_lo = m->mstack_lo, *ms_hi = m->mstack_hi;
-	CU_ASSERT_EQUAL(m->sysstack, SCHED_SYSSTACK_DEFAULT);
-	sched_mstack_join(m);
+	sched_m m = { .id = 1 };
+	CU_ASSERT_FATAL(sched_newosproc(&m, 0, 0, probe_m, &s) == 0);
+	sched_mjoin(&m);
+	char *g0_lo = m.g0_lo, *g0_hi = m.g0_hi, *ms_lo = m.mstack_lo, *ms_hi = m.mstack_hi;
+	CU_ASSERT_EQUAL(m.sysstack, SCHED_SYSSTACK_DEFAULT);
+	CU_ASSERT_PTR_EQUAL(s.m, &m); /* the M's thread saw it as sched_mself */
 
 	CU_ASSERT_TRUE(within(s.before, ms_lo, ms_hi));
 	CU_ASSERT_FALSE(within(s.before, g0_lo, g0_hi));
@@ -94,8 +97,11 @@ static void test_sysstack_sizes(void)
 	CU_ASSERT_EQUAL(sched_sysstack_round(SCHED_SYSSTACK_MAX + 1), 0);
 	CU_ASSERT_EQUAL(sched_sysstack_round(4097), 4096 + page);
 	CU_ASSERT_EQUAL(sched_sysstack_round(SCHED_SYSSTACK_MAX), SCHED_SYSSTACK_MAX);
-	CU_ASSERT_PTR_NULL(sched_mstack_start(1, 100, 0, probe_m, NULL));
-	CU_ASSERT_PTR_NULL(sched_mstack_start(1, 0, 4096, probe_m, NULL));
+	sched_m m = { .id = 1 };
+	CU_ASSERT_EQUAL(sched_newosproc(&m, 100, 0, probe_m, NULL), -1);
+	CU_ASSERT_EQUAL(errno, EINVAL);
+	CU_ASSERT_EQUAL(sched_newosproc(&m, 0, 4096, probe_m, NULL), -1);
+	CU_ASSERT_EQUAL(errno, EINVAL);
 }
 
 /* ------------------------------------------------------ mcall and gogo */
@@ -128,7 +134,7 @@ struct switcher {
 static void switch_g0(void *p)
 {
 	struct switcher *s = p;
-	sched_mstack *m = sched_mstack_self;
+	sched_m *m = sched_mself;
 	if (!within(sched_getsp(), m->g0_lo, m->g0_hi))
 		s->bad_sp++;
 	s->on_g0++;
@@ -198,7 +204,7 @@ struct worker {
 static void worker_g0(void *p)
 {
 	struct worker *w = p;
-	sched_mstack *m = sched_mstack_self;
+	sched_m *m = sched_mself;
 	if (!within(sched_getsp(), m->g0_lo, m->g0_hi))
 		w->sys_bad++;
 }
@@ -217,7 +223,7 @@ static void worker_m(void *p)
 static void test_many_ms(void)
 {
 	struct worker w[NM];
-	sched_mstack *m[NM];
+	sched_m m[NM];
 	atomic_int ready = 0;
 
 	for (int i = 0; i < NM; i++) {
@@ -226,11 +232,11 @@ static void test_many_ms(void)
 		switcher_expect(&w[i].sw);
 		w[i].sys_rounds = 20000;
 		w[i].ready = &ready;
-		m[i] = sched_mstack_start(10 + i, 8192 * (size_t)(i + 1), 0, worker_m, &w[i]);
-		CU_ASSERT_PTR_NOT_NULL_FATAL(m[i]);
+		m[i] = (sched_m){ .id = 10 + i };
+		CU_ASSERT_FATAL(sched_newosproc(&m[i], 8192 * (size_t)(i + 1), 0, worker_m, &w[i]) == 0);
 	}
 	for (int i = 0; i < NM; i++)
-		sched_mstack_join(m[i]);
+		sched_mjoin(&m[i]);
 	for (int i = 0; i < NM; i++) {
 		CU_ASSERT_EQUAL(w[i].sys_bad, 0);
 		CU_ASSERT_EQUAL(w[i].sw.bad_sp, 0);
@@ -261,7 +267,7 @@ static void small_g0(void *p)
 static void water_m(void *p)
 {
 	struct water *w = p;
-	sched_mstack *m = sched_mstack_self;
+	sched_m *m = sched_mself;
 	char sink;
 	w->start = sched_g0_high_water(m);
 	systemstack("deep", deep_g0, &sink);
@@ -384,7 +390,7 @@ static void test_mstack_overflow(void)
 __attribute__((noinline)) static void into_g0(int n)
 {
 	volatile char pad[256];
-	sched_mstack *m = sched_mstack_self;
+	sched_m *m = sched_mself;
 	pad[0] = (char)n;
 	if (sched_getsp() < (uintptr_t)m->g0_hi - 1024) {
 		char sink;
@@ -545,7 +551,7 @@ static void gc_self_m(void *p)
 	wipe_stack();
 	systemstack("gc test", collect_on_g0, NULL);
 	c->intact = obj_intact(kept);
-	c->g0_used = sched_g0_high_water(sched_mstack_self);
+	c->g0_used = sched_g0_high_water(sched_mself);
 }
 
 static void test_gc_from_g0(void)
@@ -574,7 +580,7 @@ static void gc_other_m(void *p)
 	wipe_stack();
 	systemstack("gc wait", wait_on_g0, c);
 	c->intact = obj_intact(kept);
-	c->g0_used = sched_g0_high_water(sched_mstack_self);
+	c->g0_used = sched_g0_high_water(sched_mself);
 }
 
 static void test_gc_while_on_g0(void)
@@ -583,13 +589,13 @@ static void test_gc_while_on_g0(void)
 	static struct gc_case c; /* outlives the test: finalizers may run later */
 	c.on_g0 = &on_g0;
 	c.done = &done;
-	sched_mstack *m = sched_mstack_start(2, 0, 0, gc_other_m, &c);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	sched_m m = { .id = 2 };
+	CU_ASSERT_FATAL(sched_newosproc(&m, 0, 0, gc_other_m, &c) == 0);
 	while (atomic_load(&on_g0) == 0)
 		;
 	collect_and_churn(); /* stops the M while it is on g0 */
 	atomic_store(&done, 1);
-	sched_mstack_join(m);
+	sched_mjoin(&m);
 	printf("(g0 used while stopped by the GC: %zu bytes; signal frame %zu) ", c.g0_used,
 	       sched_signal_frame());
 	/* The reserve every g0 keeps for a signal holds this one: the kernel's
@@ -603,7 +609,7 @@ static void test_gc_while_on_g0(void)
 
 int main(void)
 {
-	sched_stack_init();
+	sched_osinit();
 	return unit_run("stack", NULL, NULL, (const unit_test[]){
 		{"systemstack runs on g0, nested too", test_systemstack_sp},
 		{"sysstack sizes", test_sysstack_sizes},

@@ -14,7 +14,8 @@
  * pair of goroutines.
  *
  * The data has the shape trace_tool_html_range_data (timeline_pages.c)
- * writes, so the same script draws it.
+ * writes, so the same script draws it: [lane, g or state, start, length,
+ * what ended it], here a text ("N merged" for a merged item).
  */
 /* The tools run on an ordinary thread stack, never on g0. */
 #pragma GCC diagnostic ignored "-Wframe-larger-than="
@@ -83,10 +84,28 @@ static void agg_add(agg_out *o, agg_item *it, int64_t lane, bool p_lane, uint64_
 	it->n++;
 }
 
-/* A real P, not one of Go's fake ones. */
 static bool real_p_id(int64_t p)
 {
 	return p >= 0 && p < TRACE_RD_TIMER_P;
+}
+
+/* The goroutine lanes' segments, merged into their lane's pending item. */
+struct seg_agg {
+	agg_out *o;
+	agg_item *gl;      /* one pending item per goroutine */
+	const trace_tool_stats *st;
+};
+
+static void seg_add(void *arg, size_t k, int state, int64_t a, int64_t b, const char *why)
+{
+	struct seg_agg *sa = arg;
+	agg_add(sa->o, &sa->gl[k], 0, false, sa->st->g[k].id, state, a, b, why);
+}
+
+static void seg_done(void *arg, size_t k)
+{
+	struct seg_agg *sa = arg;
+	agg_flush(sa->o, &sa->gl[k], 0, false);
 }
 
 void trace_tool_html_data_aggregate(const trace_rd *t, const trace_tool_stats *st, FILE *out)
@@ -94,54 +113,28 @@ void trace_tool_html_data_aggregate(const trace_rd *t, const trace_tool_stats *s
 	agg_out o = {out, true, st->duration / AGG_BUCKETS + 1};
 	agg_item *pl = xcalloc(t->npids + 1, sizeof *pl);
 	agg_item *gl = xcalloc(st->ng + 1, sizeof *gl);
-	int *open = xmalloc((st->ng + 1) * sizeof *open);
-	int64_t *since = xmalloc((st->ng + 1) * sizeof *since);
-	fprintf(out, "{\"dur\":%lld,\"aggregated\":%d,\"ps\":[", (long long)st->duration, AGG_BUCKETS);
-	for (size_t i = 0; i < st->np; i++)
-		fprintf(out, "%s%lld", i ? "," : "", (long long)st->p[i].id);
-	fputs("],\"gs\":[", out);
-	for (size_t i = 0; i < st->ng; i++) {
-		fprintf(out, "%s{\"id\":%llu,\"fn\":", i ? "," : "", (unsigned long long)st->g[i].id);
-		json_put_string(out, st->g[i].name);
-		fputs("}", out);
-	}
+	fprintf(out, "{\"dur\":%lld,\"aggregated\":%d,", (long long)st->duration, AGG_BUCKETS);
+	trace_tool_html_lanes(st, out);
 	/* run: the P lanes, one pending item per P index */
-	fputs("],\"run\":[", out);
+	fputs(",\"run\":[", out);
 	for (size_t i = 0; i < t->nev; i++) {
 		const trace_rd_event *e = &t->ev[i];
 		int64_t p = trace_rd_p(t, e);
 		if ((e->type != TRACE_EV_GO_START && e->type != TRACE_EV_GO_START_LABEL) || !real_p_id(p))
 			continue;
-		bool ended = e->link != TRACE_RD_NONE && trace_tool_ends_running(t->ev[e->link].type);
+		const trace_rd_event *end = trace_tool_slice_end(t, e);
 		agg_add(&o, &pl[e->p], p, true, trace_rd_g(t, e), 0, e->ts,
-			ended ? t->ev[e->link].ts : st->duration,
-			ended ? trace_rd_name(t->ev[e->link].type) : "");
+			end ? end->ts : st->duration, end ? trace_rd_name(end->type) : "");
 	}
 	for (size_t k = 0; k < t->npids; k++)
 		agg_flush(&o, &pl[k], t->pids[k], true);
-	/* seg: the goroutine lanes */
+	/* seg: the goroutine lanes, one pending item per goroutine */
 	fputs("],\"seg\":[", out);
 	o.first = true;
-	for (size_t k = 0; k < st->ng; k++)
-		open[k] = -1;
-	for (size_t i = 0; i < t->nev; i++) {
-		const trace_rd_event *e = &t->ev[i];
-		uint64_t g;
-		int state = trace_tool_transition(t, e, &g);
-		long k = state == -2 ? -1 : trace_tool_g_index(st, g);
-		if (k < 0)
-			continue;
-		if (open[k] >= 0)
-			agg_add(&o, &gl[k], 0, false, g, open[k], since[k], e->ts, trace_rd_name(e->type));
-		open[k] = state, since[k] = e->ts;
-	}
-	for (size_t k = 0; k < st->ng; k++) {
-		if (open[k] >= 0)
-			agg_add(&o, &gl[k], 0, false, st->g[k].id, open[k], since[k], st->duration, "");
-		agg_flush(&o, &gl[k], 0, false);
-	}
+	struct seg_agg sa = {&o, gl, st};
+	trace_tool_g_segments(t, st, seg_add, seg_done, &sa);
 	fputs("]}", out);
-	free(pl), free(gl), free(open), free(since);
+	free(pl), free(gl);
 }
 
 /* The flows of a large trace: the first of each bucket for each pair of

@@ -43,50 +43,6 @@
 #include "gc/gc.h"
 #include "trace/tools/tools.h"
 
-bool trace_tool_ends_running(int type)
-{
-	switch (type) {
-	case TRACE_EV_GO_END: case TRACE_EV_GO_STOP: case TRACE_EV_GO_SCHED:
-	case TRACE_EV_GO_PREEMPT: case TRACE_EV_GO_SLEEP: case TRACE_EV_GO_BLOCK:
-	case TRACE_EV_GO_BLOCK_SEND: case TRACE_EV_GO_BLOCK_RECV: case TRACE_EV_GO_BLOCK_SELECT:
-	case TRACE_EV_GO_BLOCK_SYNC: case TRACE_EV_GO_BLOCK_COND: case TRACE_EV_GO_BLOCK_NET:
-	case TRACE_EV_GO_BLOCK_GC: case TRACE_EV_GO_SYSBLOCK:
-		return true;
-	}
-	return false;
-}
-
-int trace_tool_transition(const trace_rd *t, const trace_rd_event *e, uint64_t *g)
-{
-	*g = trace_rd_g(t, e);
-	switch (e->type) {
-	case TRACE_EV_GO_CREATE: *g = trace_rd_arg(t, e, 0); return 1;
-	case TRACE_EV_GO_START: case TRACE_EV_GO_START_LABEL: return 0;
-	case TRACE_EV_GO_UNBLOCK: *g = trace_rd_arg(t, e, 0); return 1;
-	case TRACE_EV_GO_SYSEXIT: return 1;
-	case TRACE_EV_GO_WAITING: return 2;
-	case TRACE_EV_GO_IN_SYSCALL: return 3;
-	case TRACE_EV_GO_END: case TRACE_EV_GO_STOP: return -1;
-	case TRACE_EV_GO_SCHED: case TRACE_EV_GO_PREEMPT: return 1;
-	case TRACE_EV_GO_SYSBLOCK: return 3;
-	case TRACE_EV_GO_SLEEP: return 4;
-	}
-	return trace_tool_ends_running(e->type) ? 2 : -2;
-}
-
-long trace_tool_g_index(const trace_tool_stats *st, uint64_t g)
-{
-	size_t lo = 0, hi = st->ng;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (st->g[mid].id < g)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < st->ng && st->g[lo].id == g ? (long)lo : -1;
-}
-
 static bool is_start(const trace_rd_event *e)
 {
 	return e->type == TRACE_EV_GO_START || e->type == TRACE_EV_GO_START_LABEL;
@@ -112,7 +68,7 @@ void trace_tool_html_range_init(trace_tool_range *r, const trace_rd *t, const tr
 		last[k] = TRACE_RD_NONE, r->open[k] = -1;
 	for (size_t i = t->nev; i-- > 0;) {
 		uint64_t g;
-		long k = trace_tool_transition(t, &t->ev[i], &g) == -2 ? -1 : trace_tool_g_index(st, g);
+		long k = trace_tool_g_transition(t, &t->ev[i], &g) == -2 ? -1 : trace_tool_g_index(st, g);
 		r->next[i] = TRACE_RD_NONE;
 		if (k < 0)
 			continue;
@@ -134,7 +90,7 @@ static void walk(trace_tool_range *r, size_t i)
 {
 	const trace_rd_event *e = &r->t->ev[i];
 	uint64_t g;
-	int state = trace_tool_transition(r->t, e, &g);
+	int state = trace_tool_g_transition(r->t, e, &g);
 	long k = state == -2 ? -1 : trace_tool_g_index(r->st, g);
 	if (k >= 0)
 		r->open[k] = state, r->since[k] = (uint32_t)i;
@@ -158,9 +114,8 @@ static int end_why(const trace_tool_range *r, uint32_t end)
  * trace's end). */
 static uint32_t run_end(const trace_tool_range *r, size_t i)
 {
-	const trace_rd_event *e = &r->t->ev[i];
-	return e->link != TRACE_RD_NONE && trace_tool_ends_running(r->t->ev[e->link].type) ?
-		e->link : TRACE_RD_NONE;
+	const trace_rd_event *end = trace_tool_slice_end(r->t, &r->t->ev[i]);
+	return end ? (uint32_t)(end - r->t->ev) : TRACE_RD_NONE;
 }
 
 /* The running slice begun by GoStart i: [p, g, start - from, length, why]. */
@@ -227,7 +182,7 @@ void trace_tool_html_range_data(trace_tool_range *r, size_t i0, size_t i1, FILE 
 	for (; r->done < i1 && r->done < t->nev; r->done++) {
 		size_t i = r->done;
 		uint64_t g;
-		int state = trace_tool_transition(t, &t->ev[i], &g);
+		int state = trace_tool_g_transition(t, &t->ev[i], &g);
 		long k = state < 0 ? -1 : trace_tool_g_index(st, g);
 		if (k >= 0)
 			put_seg(r, out, k, state, i, &first);

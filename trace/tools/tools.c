@@ -427,6 +427,13 @@ static bool ends_slice(int type)
 	return false;
 }
 
+const trace_rd_event *trace_tool_slice_end(const trace_rd *t, const trace_rd_event *start)
+{
+	if (start->link == TRACE_RD_NONE || !ends_slice(t->ev[start->link].type))
+		return NULL;
+	return &t->ev[start->link];
+}
+
 /* The start function of goroutine g ("" if unknown), from its GoStart. */
 static const char *g_func(const trace_rd *t, const trace_rd_event *start)
 {
@@ -460,9 +467,9 @@ int trace_tool_json_range(const trace_rd *t, FILE *out, size_t i0, size_t i1)
 		switch (e->type) {
 		case TRACE_EV_GO_START:
 		case TRACE_EV_GO_START_LABEL: {
-			if (e->link == TRACE_RD_NONE || !ends_slice(t->ev[e->link].type))
+			const trace_rd_event *end = trace_tool_slice_end(t, e);
+			if (!end)
 				break;
-			const trace_rd_event *end = &t->ev[e->link];
 			fprintf(out, ",\n{\"name\":\"G%llu ", (unsigned long long)trace_rd_g(t, e));
 			json_put_escaped(out, g_func(t, e));
 			fprintf(out, "\",\"cat\":\"goroutine\",\"ph\":\"X\",\"pid\":1,\"tid\":%lld,"
@@ -509,6 +516,79 @@ int trace_tool_json_range(const trace_rd *t, FILE *out, size_t i0, size_t i1)
 }
 
 /* ---- html ---------------------------------------------------------------- */
+
+/* The goroutine-lane state event e leaves its goroutine in (timeline.js's
+ * numbers: 0 running, 1 runnable, 2 blocked, 3 syscall, 4 sleeping; -1 it
+ * ends), or -2 when e is no transition; *g is the goroutine. */
+int trace_tool_g_transition(const trace_rd *t, const trace_rd_event *e, uint64_t *g)
+{
+	*g = trace_rd_g(t, e);
+	switch (e->type) {
+	case TRACE_EV_GO_CREATE: *g = trace_rd_arg(t, e, 0); return 1;
+	case TRACE_EV_GO_START: case TRACE_EV_GO_START_LABEL: return 0;
+	case TRACE_EV_GO_UNBLOCK: *g = trace_rd_arg(t, e, 0); return 1;
+	case TRACE_EV_GO_SYSEXIT: return 1;
+	case TRACE_EV_GO_WAITING: return 2;
+	case TRACE_EV_GO_IN_SYSCALL: return 3;
+	case TRACE_EV_GO_END: case TRACE_EV_GO_STOP: return -1;
+	case TRACE_EV_GO_SCHED: case TRACE_EV_GO_PREEMPT: return 1;
+	case TRACE_EV_GO_SYSBLOCK: return 3;
+	case TRACE_EV_GO_SLEEP: return 4;
+	}
+	return ends_slice(e->type) ? 2 : -2;
+}
+
+void trace_tool_g_segments(const trace_rd *t, const trace_tool_stats *st,
+			   void (*seg)(void *arg, size_t k, int state, int64_t a, int64_t b,
+				       const char *why),
+			   void (*done)(void *arg, size_t k), void *arg)
+{
+	/* open[k]: goroutine k's open segment's state (-1: none); since[k]:
+	 * its start */
+	int *open = xmalloc((st->ng + 1) * sizeof *open);
+	int64_t *since = xmalloc((st->ng + 1) * sizeof *since);
+	for (size_t k = 0; k < st->ng; k++)
+		open[k] = -1;
+	for (size_t i = 0; i < t->nev; i++) {
+		const trace_rd_event *e = &t->ev[i];
+		uint64_t g;
+		int state = trace_tool_g_transition(t, e, &g);
+		const trace_tool_g *tg = state == -2 ? NULL : find_g(st, g);
+		if (!tg)
+			continue;
+		size_t k = (size_t)(tg - st->g);
+		if (open[k] >= 0)
+			seg(arg, k, open[k], since[k], e->ts, trace_rd_name(e->type));
+		open[k] = state, since[k] = e->ts;
+	}
+	for (size_t k = 0; k < st->ng; k++) {
+		if (open[k] >= 0)
+			seg(arg, k, open[k], since[k], st->duration, "");
+		if (done)
+			done(arg, k);
+	}
+	free(open), free(since);
+}
+
+long trace_tool_g_index(const trace_tool_stats *st, uint64_t g)
+{
+	const trace_tool_g *tg = find_g(st, g);
+	return tg ? (long)(tg - st->g) : -1;
+}
+
+void trace_tool_html_lanes(const trace_tool_stats *st, FILE *out)
+{
+	fputs("\"ps\":[", out);
+	for (size_t i = 0; i < st->np; i++)
+		fprintf(out, "%s%lld", i ? "," : "", (long long)st->p[i].id);
+	fputs("],\"gs\":[", out);
+	for (size_t i = 0; i < st->ng; i++) {
+		fprintf(out, "%s{\"id\":%llu,\"fn\":", i ? "," : "", (unsigned long long)st->g[i].id);
+		json_put_string(out, st->g[i].name);
+		fputs("}", out);
+	}
+	fputs("]", out);
+}
 
 /* What the holes of timeline.html are filled from. */
 typedef struct html_page {

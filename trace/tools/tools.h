@@ -95,6 +95,30 @@ typedef struct trace_tool_stats {
 void trace_tool_analyse(const trace_rd *t, trace_tool_stats *st);
 void trace_tool_stats_free(trace_tool_stats *st);
 
+/* The timeline's lanes, which `trace json`, the pages' data
+ * (timeline_pages.c) and the aggregated data walk alike (tools.c). */
+/* Write `"ps":[...],"gs":[...]`: the ids of the P lanes, and the id and
+ * start function of each goroutine lane. */
+void trace_tool_html_lanes(const trace_tool_stats *st, FILE *out);
+/* The event that ends the running slice the GoStart `start` begins, or
+ * NULL when the slice runs to the end of the trace. */
+const trace_rd_event *trace_tool_slice_end(const trace_rd *t, const trace_rd_event *start);
+/* The segments of the goroutine lanes: seg(arg, k, state, a, b, why) for
+ * each, from one transition of goroutine st->g[k] to its next (why: the
+ * event that ended it), in the order of their ends; then each goroutine's
+ * last, still open at the end of the trace (why ""), and done(arg, k) if
+ * done is not NULL, in st's order.  state is the page's: 0 running, 1
+ * runnable, 2 blocked, 3 syscall, 4 sleeping. */
+void trace_tool_g_segments(const trace_rd *t, const trace_tool_stats *st,
+			   void (*seg)(void *arg, size_t k, int state, int64_t a, int64_t b,
+				       const char *why),
+			   void (*done)(void *arg, size_t k), void *arg);
+/* The goroutine-lane state event e leaves its goroutine in (the numbers
+ * above; -1 it ends), or -2 when e is no transition; *g is the goroutine.
+ * And goroutine id g's index in st->g, or -1. */
+int trace_tool_g_transition(const trace_rd *t, const trace_rd_event *e, uint64_t *g);
+long trace_tool_g_index(const trace_tool_stats *st, uint64_t g);
+
 /* Above this many events `trace html` writes an overview, its timeline
  * aggregated (timeline_aggregate.c: the page stays a few MB), and the
  * events in pages by time range of TRACE_TOOL_HTML_PART events each, the
@@ -130,11 +154,5 @@ size_t trace_tool_html_npages(const trace_rd *t);
  * path's stem + "-k.html" (free it). */
 char *trace_tool_html_page_path(const char *path, size_t k);
 const char *trace_tool_basename(const char *path);
-/* A goroutine's lane state after event e (0 running, 1 runnable, 2
- * blocked, 3 syscall, 4 sleeping; -1 it ends; -2 no change), and in *g the
- * goroutine; whether e ends a running slice; g's index in st->g or -1. */
-int trace_tool_transition(const trace_rd *t, const trace_rd_event *e, uint64_t *g);
-bool trace_tool_ends_running(int type);
-long trace_tool_g_index(const trace_tool_stats *st, uint64_t g);
 
 #endif

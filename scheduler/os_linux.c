@@ -1,4 +1,8 @@
-/* stack.c: Ms (OS threads), their g0 system stacks, switching, overflow reports. */
+/* os_linux.c: an M's thread, the one mapping that holds its stacks, its signal stack, the fault handler.
+ *
+ * Go's newosproc and minit live in os_linux.go, and its fault handling in
+ * signal_unix.go; the switches between an M's stacks are switch.c.
+ */
 
 /*
  * The stacks of an M
@@ -11,7 +15,8 @@
  *
  * The M stack runs the interpreter loop and FFI calls.  g0, the system
  * stack, runs runtime work (schedule, trace flush, ...): systemstack and
- * mcall move the stack pointer to the top of g0, gogo moves it back.
+ * mcall move the stack pointer to the top of g0, gogo moves it back
+ * (switch.c).
  *
  * Why g0 sits right below the M stack, inside the pthread's stack: Boehm
  * scans a thread's stack from its current stack pointer up to the stack
@@ -38,10 +43,9 @@
  * async-signal-safe calls.
  */
 
-#include "scheduler/stack.h"
+#include "scheduler/runtime.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -50,22 +54,8 @@
 
 #include <gc.h>
 
-#ifdef __SANITIZE_ADDRESS__
-#include <sanitizer/common_interface_defs.h>
-#endif
-
 /* Bytes of each M's signal stack (the fault handler and anything chained). */
 #define SCHED_ALTSTACK_SIZE (64u * 1024)
-/*
- * Bytes that must stay free between the M's stack pointer and g0 when it
- * switches: the frames live across the switch (systemstack's own and the
- * assembly's) sit just above the stack pointer at the check.
- */
-#define SCHED_SWITCH_ROOM 256u
-/* What an unused word of g0 holds, for the high-water mark. */
-#define SCHED_G0_PAINT ((uintptr_t)0x9e9e9e9e9e9e9e9eull)
-
-__thread sched_mstack *sched_mstack_self;
 
 static size_t sched_pagesize;
 static struct sigaction sched_old_segv;
@@ -87,32 +77,6 @@ __attribute__((noreturn)) void sched_throw(const char *msg)
 {
 	sched_write_stderr("fatal error: ", msg, "\n");
 	abort();
-}
-
-/* ---------------------------------------------------------------- ASan */
-
-/*
- * AddressSanitizer tracks which stack a thread is on.  Around every switch
- * we tell it, as <sanitizer/common_interface_defs.h> asks: start before
- * leaving a stack, finish first thing on the new one.  Release builds
- * compile these to nothing.
- */
-static inline void sched_asan_start(void **fake, const void *bottom, size_t size)
-{
-#ifdef __SANITIZE_ADDRESS__
-	__sanitizer_start_switch_fiber(fake, bottom, size);
-#else
-	(void)fake, (void)bottom, (void)size;
-#endif
-}
-
-static inline void sched_asan_finish(void *fake, const void **bottom, size_t *size)
-{
-#ifdef __SANITIZE_ADDRESS__
-	__sanitizer_finish_switch_fiber(fake, bottom, size);
-#else
-	(void)fake, (void)bottom, (void)size;
-#endif
 }
 
 /* ------------------------------------------------------ overflow report */
@@ -140,9 +104,10 @@ void sched_put_uint(char *buf, size_t cap, size_t *n, uintmax_t v)
 
 /*
  * Print which stack of m overflowed and exit with status 2.  Called from
- * the fault handler and from the switch checks; async-signal-safe.
+ * the fault handler and from the switches' checks (switch.c);
+ * async-signal-safe.
  */
-__attribute__((noreturn)) static void sched_overflow_report(const sched_mstack *m, bool on_g0)
+__attribute__((noreturn)) void sched_overflow_report(const sched_m *m, bool on_g0)
 {
 	char buf[256];
 	size_t n = 0;
@@ -177,7 +142,7 @@ __attribute__((noreturn)) static void sched_overflow_report(const sched_mstack *
  */
 static void sched_fault(int sig, siginfo_t *info, void *ctx)
 {
-	sched_mstack *m = sched_mstack_self;
+	sched_m *m = sched_mself;
 	char *addr = info->si_addr;
 
 	if (m != NULL && addr >= m->guard_lo && addr < m->guard_hi)
@@ -232,7 +197,7 @@ static size_t sched_measure_signal_frame(void)
 
 size_t sched_signal_frame(void)
 {
-	sched_stack_init();
+	sched_osinit();
 	return sched_sigframe;
 }
 
@@ -249,7 +214,7 @@ size_t sched_sysstack_safe_min(void)
 	return need < SCHED_SYSSTACK_MIN ? SCHED_SYSSTACK_MIN : need;
 }
 
-static void sched_stack_init_once(void)
+static void sched_osinit_once(void)
 {
 	struct sigaction sa;
 
@@ -275,71 +240,9 @@ static void sched_stack_init_once(void)
 		sched_throw("sigaction failed");
 }
 
-void sched_stack_init(void)
+void sched_osinit(void)
 {
-	pthread_once(&sched_init_once, sched_stack_init_once);
-}
-
-/* ------------------------------------------------------------ painting */
-
-/*
- * Paint [lo, hi) with SCHED_G0_PAINT.  Not instrumented, and with volatile
- * stores so that it is not turned into memset: under ASan, old g0 frames
- * can leave poisoned shadow behind, which this memory is allowed to have.
- */
-__attribute__((no_sanitize_address)) static void sched_paint(char *lo, char *hi)
-{
-	for (volatile uintptr_t *w = (volatile uintptr_t *)lo; (char *)w < hi; w++)
-		*w = SCHED_G0_PAINT;
-}
-
-__attribute__((no_sanitize_address)) size_t sched_g0_high_water(const sched_mstack *m)
-{
-	const volatile uintptr_t *w = (const volatile uintptr_t *)m->g0_lo;
-
-	while ((const char *)w < m->g0_hi && *w == SCHED_G0_PAINT)
-		w++;
-	return (size_t)(m->g0_hi - (const char *)w);
-}
-
-bool sched_stack_stats;
-
-/* Record that operation op used g0 down to the lowest repainted word. */
-__attribute__((no_sanitize_address)) static void sched_opstat_end(sched_mstack *m, const char *op)
-{
-	size_t used = sched_g0_high_water(m);
-	for (int i = 0; i < SCHED_OPSTATS; i++) {
-		struct sched_opstat *o = &m->opstats[i];
-		if (o->op && o->op != op)
-			continue;
-		o->op = op;
-		if (used > o->deepest)
-			o->deepest = used;
-		return;
-	}
-}
-
-/* Repaint the part of g0 below sp (all of it when not on g0). */
-static void sched_opstat_begin(sched_mstack *m, char *sp)
-{
-	char *hi = sp > m->g0_lo && sp <= m->g0_hi ? sp - 128 : m->g0_hi;
-	if (hi > m->g0_lo)
-		sched_paint(m->g0_lo, hi);
-}
-
-__attribute__((no_sanitize_address)) size_t sched_mstack_deepest(const sched_mstack *m)
-{
-	const uintptr_t *w = (const uintptr_t *)m->mstack_lo;
-	while ((const char *)w < m->mstack_hi && *w == 0)
-		w++;
-	return (size_t)(m->mstack_hi - (const char *)w);
-}
-
-void sched_g0_repaint(sched_mstack *m)
-{
-	if (m->on_g0)
-		sched_throw("sched_g0_repaint called while the M is on g0");
-	sched_paint(m->g0_lo, m->g0_hi);
+	pthread_once(&sched_init_once, sched_osinit_once);
 }
 
 /* -------------------------------------------------------- starting an M */
@@ -353,25 +256,37 @@ size_t sched_sysstack_round(size_t bytes)
 	return (bytes + page - 1) / page * page;
 }
 
-/* The first function of every M, on its M stack. */
-static void *sched_mstack_main(void *p)
+/* Go's minit, the part greenvm needs: the M's signal stack, on its own
+ * thread.  unminit gives back the one the thread had (ASan frees its own
+ * at exit). */
+static void minit(sched_m *m)
 {
-	sched_mstack *m = p;
-
-	sched_mstack_self = m;
 	if (sigaltstack(&m->altstack, &m->old_altstack) != 0)
 		sched_throw("sigaltstack failed");
-	m->fn(m->arg);
-	/* Give back the signal stack the thread had (ASan frees its own at exit). */
+}
+
+static void unminit(sched_m *m)
+{
 	sigaltstack(&m->old_altstack, NULL);
-	sched_mstack_self = NULL;
+}
+
+/* The first function of every M's thread, on its M stack (Go's clone
+ * starts the thread in mstart, which calls minit, then mstartfn). */
+static void *thread_start(void *p)
+{
+	sched_m *m = p;
+
+	sched_mself = m;
+	minit(m);
+	m->mstartfn(m->mstartarg);
+	unminit(m);
+	sched_mself = NULL;
 	return NULL;
 }
 
-sched_mstack *sched_mstack_start(int id, size_t sysstack, size_t mstack,
-				 void (*fn)(void *), void *arg)
+int sched_newosproc(sched_m *m, size_t sysstack, size_t mstack, void (*fn)(void *), void *arg)
 {
-	sched_stack_init();
+	sched_osinit();
 	size_t page = sched_pagesize;
 
 	sysstack = sched_sysstack_round(sysstack != 0 ? sysstack : SCHED_SYSSTACK_DEFAULT);
@@ -379,14 +294,14 @@ sched_mstack *sched_mstack_start(int id, size_t sysstack, size_t mstack,
 	mstack = (mstack + page - 1) / page * page;
 	if (sysstack == 0 || mstack < SCHED_MSTACK_MIN) {
 		errno = EINVAL;
-		return NULL;
+		return -1;
 	}
 	size_t alt = (SCHED_ALTSTACK_SIZE + page - 1) / page * page;
 	size_t size = page + alt + page + sysstack + mstack;
 	char *lo = mmap(NULL, size, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 	if (lo == MAP_FAILED)
-		return NULL;
+		return -1;
 	/* Stacks touch their pages one by one; huge pages would waste memory. */
 	(void)madvise(lo, size, MADV_NOHUGEPAGE);
 	if (mprotect(lo, page, PROT_NONE) != 0 ||
@@ -394,18 +309,9 @@ sched_mstack *sched_mstack_start(int id, size_t sysstack, size_t mstack,
 		int e = errno;
 		munmap(lo, size);
 		errno = e;
-		return NULL;
+		return -1;
 	}
 
-	/* Uncollectable: Boehm scans it (arg may be a GC object) but never frees it. */
-	sched_mstack *m = GC_MALLOC_UNCOLLECTABLE(sizeof *m);
-	if (m == NULL) {
-		munmap(lo, size);
-		errno = ENOMEM;
-		return NULL;
-	}
-	memset(m, 0, sizeof *m);
-	m->id = id;
 	m->map_lo = lo;
 	m->map_size = size;
 	m->altstack.ss_sp = lo + page;
@@ -419,174 +325,34 @@ sched_mstack *sched_mstack_start(int id, size_t sysstack, size_t mstack,
 	m->mstack_lo = m->g0_hi;
 	m->mstack_hi = m->mstack_lo + mstack;
 	m->mstack = mstack;
-	m->fn = fn;
-	m->arg = arg;
-	sched_paint(m->g0_lo, m->g0_hi);
+	m->mstartfn = fn;
+	m->mstartarg = arg;
+	sched_g0_repaint(m);
 
+	/* The thread starts once every field above is set.  (newm's M is on
+	 * sched.allm before: greenvm-gdb.py says "starting" while its g0_lo
+	 * is NULL.) */
 	pthread_attr_t attr;
 	int err = pthread_attr_init(&attr);
 	if (err == 0)
 		err = pthread_attr_setstack(&attr, m->g0_lo, sysstack + mstack);
 	if (err == 0)
-		err = GC_pthread_create(&m->thread, &attr, sched_mstack_main, m);
+		err = GC_pthread_create(&m->thread, &attr, thread_start, m);
 	pthread_attr_destroy(&attr);
 	if (err != 0) {
 		munmap(lo, size);
-		GC_FREE(m);
 		errno = err;
-		return NULL;
+		return -1;
 	}
-	return m;
+	return 0;
 }
 
-void sched_mstack_join(sched_mstack *m)
+void sched_mjoin(sched_m *m)
 {
-	if (m == sched_mstack_self)
+	if (m == sched_mself)
 		sched_throw("an M cannot join itself");
 	if (GC_pthread_join(m->thread, NULL) != 0)
 		sched_throw("pthread_join failed");
 	/* The thread is gone; glibc kept its descriptor at the top of our mapping. */
 	munmap(m->map_lo, m->map_size);
-	GC_FREE(m);
 }
-
-/* ------------------------------------------------------------ switching */
-
-/* The current M, or a fatal error naming the caller. */
-static sched_mstack *sched_curm(const char *who)
-{
-	sched_mstack *m = sched_mstack_self;
-
-	if (m == NULL) {
-		sched_write_stderr("fatal error: ", who, " called on a thread that is not an M\n");
-		abort();
-	}
-	return m;
-}
-
-/*
- * Before switching from the M stack to g0: the M stack must not have
- * grown into g0 already, or g0's frames would overwrite its live ones.
- */
-static inline void sched_check_mstack_room(sched_mstack *m)
-{
-	if (sched_getsp() < (uintptr_t)m->g0_hi + SCHED_SWITCH_ROOM)
-		sched_overflow_report(m, false);
-}
-
-/* systemstack's call, kept on the M stack while fn runs on g0. */
-struct systemstack_call {
-	/* what to run on g0 */
-	void (*fn)(void *);
-	void *arg;
-	/* ASan: the M stack's fake stack and bounds, to switch back */
-	void *fake;
-	const void *bottom;
-	size_t size;
-};
-
-/* First function on g0 for systemstack. */
-static void sched_systemstack_g0(void *p)
-{
-	struct systemstack_call *c = p;
-
-	sched_asan_finish(NULL, &c->bottom, &c->size);
-	c->fn(c->arg);
-	sched_asan_start(NULL, c->bottom, c->size); /* g0's frames end here */
-}
-
-void systemstack(const char *op, void (*fn)(void *), void *arg)
-{
-	sched_mstack *m = sched_curm("systemstack");
-
-	if (m->on_g0) {
-		/* Already on g0: just call, naming the inner operation meanwhile. */
-		const char *outer = m->op;
-		if (sched_stack_stats)
-			sched_opstat_begin(m, (char *)sched_getsp());
-		m->op = op;
-		fn(arg);
-		m->op = outer;
-		if (sched_stack_stats)
-			sched_opstat_end(m, op);
-		return;
-	}
-	sched_check_mstack_room(m);
-	struct systemstack_call c = {.fn = fn, .arg = arg};
-	if (sched_stack_stats)
-		sched_opstat_begin(m, NULL);
-	m->op = op;
-	m->on_g0 = true;
-	sched_asan_start(&c.fake, m->g0_lo, m->sysstack);
-	sched_systemstack_switch(m->g0_hi, sched_systemstack_g0, &c);
-	sched_asan_finish(c.fake, NULL, NULL);
-	m->on_g0 = false;
-	m->op = NULL;
-	if (sched_stack_stats)
-		sched_opstat_end(m, op);
-}
-
-/* First function on g0 for mcall: fn must end in gogo. */
-static void sched_mcall_g0(void *p)
-{
-	sched_mstack *m = p;
-
-	sched_asan_finish(NULL, &m->asan_mstack_bottom, &m->asan_mstack_size);
-	m->mcall_fn(m->mcall_arg);
-	sched_throw("mcall: fn returned instead of calling gogo");
-}
-
-void mcall(const char *op, void (*fn)(void *), void *arg)
-{
-	sched_mstack *m = sched_curm("mcall");
-
-	if (m->on_g0)
-		sched_throw("mcall called on g0"); /* Go: "mcall called on m->g0 stack" */
-	sched_check_mstack_room(m);
-	if (sched_stack_stats)
-		sched_opstat_begin(m, NULL);
-	m->mcall_fn = fn;
-	m->mcall_arg = arg;
-	m->op = op;
-	m->gobuf_valid = true;
-	m->on_g0 = true;
-	sched_asan_start(&m->asan_fake_stack, m->g0_lo, m->sysstack);
-	sched_mcall_switch(&m->gobuf, m->g0_hi, sched_mcall_g0, m);
-	/* gogo brought us back here, on the M stack. */
-	sched_asan_finish(m->asan_fake_stack, NULL, NULL);
-}
-
-void gogo(void)
-{
-	sched_mstack *m = sched_curm("gogo");
-
-	if (!m->on_g0 || !m->gobuf_valid)
-		sched_throw("gogo without a pending mcall on this M");
-	m->gobuf_valid = false;
-	if (sched_stack_stats && m->op)
-		sched_opstat_end(m, m->op);
-	sched_asan_start(NULL, m->asan_mstack_bottom, m->asan_mstack_size);
-	m->op = NULL;
-	m->on_g0 = false;
-	sched_gogo(&m->gobuf);
-}
-
-void sched_assert_on_g0_at(const char *func)
-{
-	sched_mstack *m = sched_mstack_self;
-	uintptr_t sp = sched_getsp();
-
-	if (m != NULL && sp >= (uintptr_t)m->g0_lo && sp < (uintptr_t)m->g0_hi)
-		return;
-	fprintf(stderr, "fatal error: %s must run on g0 (sp %#lx", func, (unsigned long)sp);
-	if (m != NULL)
-		fprintf(stderr, ", M %d's g0 is [%p, %p)", m->id, (void *)m->g0_lo,
-			(void *)m->g0_hi);
-	else
-		fprintf(stderr, ", not on an M");
-	fprintf(stderr, ")\n");
-	abort();
-}
-
-/* The gobuf layout the assembly uses must match the C type. */
-_Static_assert(sizeof(sched_gobuf) == SCHED_GOBUF_WORDS * sizeof(uintptr_t), "gobuf size");
