@@ -2,8 +2,9 @@
 # timeline.sh: the views of `greenvm trace html|json` that issue 15 added:
 # one goroutine followed on click (here through the page's #g=N address),
 # virtual-clock times in ticks, and a 2.4 M-event trace that still gives an
-# html page under 20 MB that Chromium opens without errors, and json in
-# parts that each parse.
+# html overview under 20 MB that Chromium opens without errors, with the
+# events in pages by time range that the overview links when zoomed in
+# (timeline_pages.c), and json in parts that each parse.
 # Usage: tests/scripts/timeline.sh BUILD_DIR.  Prints failures and a
 # closing "timeline: N passed, N failed".
 set -u
@@ -60,19 +61,49 @@ for g in range(1, 5001):
 PY
 check "goroutine hues apart from state hues" $? "$(cat "$tmp/why")"
 
-# 3. 2.4 M events: pingpong 800000.
+# 3. 2.4 M events: pingpong 800000.  The overview, aggregated, and ten
+# pages of 250,000 events (the last 150,181), each under 20 MB, all listed
+# on stderr and linked from the overview.
 "$bin" run "${det[@]}" --trace="$tmp/big.trace" programs/pingpong.gasm 800000 >/dev/null
-"$bin" trace html "$tmp/big.trace" -o "$tmp/big.html"
+"$bin" trace html "$tmp/big.trace" -o "$tmp/big.html" 2>"$tmp/pages"
+check "2.4 M events: html written" $? "$(cat "$tmp/pages")"
 size=$(stat -c %s "$tmp/big.html")
 grep -q '2400181 events' "$tmp/big.html" && [ "$size" -lt $((20 * 1024 * 1024)) ]
-check "2.4 M events: html under 20 MB" $? "$size bytes"
-# (the release build only: the page is the same, and Chromium takes a
+check "2.4 M events: html overview under 20 MB" $? "$size bytes"
+want="$tmp/big.trace: 2400181 events: $tmp/big.html is an overview, aggregated; the events are in 10 pages by time range:"
+for k in $(seq 1 10); do want="$want $tmp/big-$k.html"; done
+[ "$(cat "$tmp/pages")" = "$want" ]
+check "2.4 M events: the pages listed on stderr" $? "$(cat "$tmp/pages")"
+why=
+for k in $(seq 1 10); do
+	size=$(stat -c %s "$tmp/big-$k.html" 2>/dev/null || echo missing)
+	[ "$size" != missing ] && [ "$size" -lt $((20 * 1024 * 1024)) ] || why="$why big-$k.html: $size;"
+	grep -q "<a href=\"big-$k.html\">$k</a>" "$tmp/big.html" || why="$why no link to big-$k.html;"
+done
+first=$(( (3 - 1) * 250000 + 1 ))
+grep -q "Events $first to 750000, from [0-9]* ticks to [0-9]* ticks, of the whole trace's 2400181 events" "$tmp/big-3.html" ||
+	why="$why big-3.html's summary: $(grep -o 'Events [^.]*' "$tmp/big-3.html" | head -1);"
+[ -z "$why" ]
+check "2.4 M events: ten pages under 20 MB, each linked" $? "$why"
+# (the release build only: the pages are the same, and Chromium takes a
 # minute or more on a shared machine)
 case "$1" in *debug*) ;; *)
 	open_page "$tmp/big.html#g=2"
-	check "2.4 M events: Chromium opens the page" $? "$(grep -E 'Uncaught|CONSOLE' "$tmp/log" | head -3)"
-	grep -q 'data-lanes-p="1" data-lanes-g="3" data-drawn="yes" data-focus="2"' "$tmp/dom"
-	check "2.4 M events: lanes drawn" $? "$(grep -o '<body[^>]*>' "$tmp/dom")"
+	check "2.4 M events: Chromium opens the overview" $? "$(grep -E 'Uncaught|CONSOLE' "$tmp/log" | head -3)"
+	grep -q 'data-lanes-p="1" data-lanes-g="3" data-drawn="yes" data-focus="2" data-flows="[0-9]*" data-page="0" data-aggregated="yes" data-detail=""' "$tmp/dom"
+	check "2.4 M events: overview drawn, aggregated, no page linked when zoomed out" $? "$(grep -o '<body[^>]*>' "$tmp/dom")"
+	# Zoomed into the third page's range (its events are 500,000 to
+	# 749,999: ticks 500027 to 750040), the bar links that page, at the
+	# same view.
+	open_page "$tmp/big.html#t=600000,700000&g=2"
+	grep -q 'data-detail="big-3.html"' "$tmp/dom" &&
+		grep -q '<a href="big-3.html#t=600000,700000&amp;g=2">page 3</a>' "$tmp/dom"
+	check "2.4 M events: zoomed in, the overview links the page of the events" $? "$(grep -o '<body[^>]*>' "$tmp/dom"; grep -o '<div id="bar".\{0,300\}' "$tmp/dom")"
+	open_page "$tmp/big-3.html#t=600000,700000&g=2"
+	check "2.4 M events: Chromium opens page 3" $? "$(grep -E 'Uncaught|CONSOLE' "$tmp/log" | head -3)"
+	grep -q 'data-lanes-p="1" data-lanes-g="3" data-drawn="yes" data-focus="2" data-flows="[1-9][0-9]*" data-page="3" data-aggregated="no" data-detail="big-2.html big-4.html" data-run="[0-9]*" data-view="600000,700000"' "$tmp/dom"
+	check "2.4 M events: page 3 drawn with its events, at the view it was given" $? "$(grep -o '<body[^>]*>' "$tmp/dom")"
+	run3=$(grep -o 'data-run="[0-9]*"' "$tmp/dom" | grep -o '[0-9]*')
 	;;
 esac
 "$bin" trace json "$tmp/big.trace" -o "$tmp/big.json" 2>"$tmp/parts"
@@ -89,6 +120,13 @@ for f in files:
 assert n == 800086, n  # every running slice (GoStart), once
 PY
 check "2.4 M events: json in parts" $? "$(cat "$tmp/why")"
+# html page 3 draws the running slices json part 3 holds (GoStarts of the
+# same 250,000 events), and the one running when its range begins.
+if [ -n "${run3:-}" ]; then
+	n3=$(python3 -c 'import json, sys; print(sum(1 for e in json.load(open(sys.argv[1]))["traceEvents"] if e.get("cat") == "goroutine"))' "$tmp/big-3.json")
+	[ "$run3" -eq "$n3" ] || [ "$run3" -eq $((n3 + 1)) ]
+	check "2.4 M events: html page 3 has json part 3's slices" $? "html $run3, json $n3"
+fi
 
 echo "timeline: $npass passed, $nfail failed"
 [ "$nfail" -eq 0 ]

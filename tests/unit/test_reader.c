@@ -23,6 +23,7 @@
 #include "trace/tools/reader.h"
 #include "trace/tools/tools.h"
 #include "gc/common.h"
+#include "gc/gc.h"
 #include "tests/unit/unit.h"
 
 #define GO "/usr/lib/go-1.19/bin/go"
@@ -614,6 +615,126 @@ static void test_html(void)
 	free(errs);
 }
 
+/* The items of the array `key` ("\"run\":[") of a page's data, each
+ * "[x, y, start, length, why]" with start counted from the data's "from",
+ * as "x,y,start,end,why" with the whole trace's times, into items (at most
+ * max, each a string of malloc); their number. */
+static size_t data_items(const char *data, const char *key, char **items, size_t max)
+{
+	const char *f = strstr(data, "\"from\":"), *p = strstr(data, key);
+	long long from, x, y, start, len, why;
+	size_t n = 0;
+	if (!f || !p || sscanf(f, "\"from\":%lld", &from) != 1)
+		return 0;
+	p += strlen(key);
+	while (*p == '[' && n < max &&
+	       sscanf(p, "[%lld,%lld,%lld,%lld,%lld]", &x, &y, &start, &len, &why) == 5) {
+		if (asprintf(&items[n++], "%lld,%lld,%lld,%lld,%lld", x, y, from + start,
+			     from + start + len, why) < 0)
+			abort();
+		p = strchr(p, ']') + 1;
+		if (*p == ',')
+			p++;
+	}
+	return n;
+}
+
+static void free_items(char **items, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		free(items[k]);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The html pages of a large trace, by time range: every slice and state
+ * the whole trace's page draws is drawn by each page whose range it
+ * overlaps (a page also draws what began before it and lasts into it),
+ * and no page draws anything else.  Checked on the Go program's trace in
+ * seven ranges (a real split uses TRACE_TOOL_HTML_PART events a page). */
+static void test_html_ranges(void)
+{
+	NEED_GO();
+	enum { MAXITEMS = 200000 };
+	trace_rd t;
+	char err[256];
+	trace_tool_stats st;
+	CU_ASSERT_EQUAL_FATAL(trace_rd_file(&t, trace_path, err, sizeof err), 0);
+	trace_tool_analyse(&t, &st);
+	CU_ASSERT_FATAL(t.nev > 100);
+	size_t step = t.nev / 7 + 1;
+	static const char *const keys[] = {"\"run\":[", "\"seg\":["};
+	char **whole = xmalloc(MAXITEMS * sizeof *whole), **part = xmalloc(MAXITEMS * sizeof *part);
+	uint8_t *hit = xcalloc(MAXITEMS, 1);
+	for (int kind = 0; kind < 2; kind++) {
+		char *wbuf = NULL, *pbuf = NULL;
+		size_t wlen = 0, plen = 0;
+		trace_tool_range r;
+		FILE *f = open_memstream(&wbuf, &wlen);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		trace_tool_html_range_init(&r, &t, &st);
+		trace_tool_html_range_data(&r, 0, t.nev, f);
+		trace_tool_html_range_free(&r);
+		fclose(f);
+		size_t nw = data_items(wbuf, keys[kind], whole, MAXITEMS);
+		CU_ASSERT(nw > 100);
+		qsort(whole, nw, sizeof *whole, cmp_str);
+		memset(hit, 0, MAXITEMS);
+		trace_tool_html_range_init(&r, &t, &st);
+		size_t bad = 0;
+		for (size_t i0 = 0; i0 < t.nev; i0 += step) {
+			size_t i1 = i0 + step < t.nev ? i0 + step : t.nev;
+			int64_t from = i0 ? t.ev[i0].ts : 0, to = i1 < t.nev ? t.ev[i1].ts : st.duration;
+			f = open_memstream(&pbuf, &plen);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+			trace_tool_html_range_data(&r, i0, i1, f);
+			fclose(f);
+			size_t np = data_items(pbuf, keys[kind], part, MAXITEMS);
+			for (size_t k = 0; k < np; k++) {
+				char **w = bsearch(&part[k], whole, nw, sizeof *whole, cmp_str);
+				long long a, b;
+				/* x,y,start,end,why */
+				bool ok = w && sscanf(part[k], "%*[^,],%*[^,],%lld,%lld", &a, &b) == 2 &&
+					  b >= from && a <= to;
+				if (!ok && bad++ < 5)
+					printf("\n  %s item [%s] of events %zu..%zu (%lld..%lld): %s", keys[kind],
+					       part[k], i0, i1, (long long)from, (long long)to,
+					       w ? "outside the range" : "not in the whole trace's page");
+				if (w)
+					hit[w - whole] = 1;
+			}
+			/* What began before the range and lasts into it is drawn too. */
+			qsort(part, np, sizeof *part, cmp_str);
+			for (size_t k = 0; k < nw; k++) {
+				long long a, b;
+				if (sscanf(whole[k], "%*[^,],%*[^,],%lld,%lld", &a, &b) != 2 || a >= from || b <= from)
+					continue;
+				if (!bsearch(&whole[k], part, np, sizeof *part, cmp_str) && bad++ < 5)
+					printf("\n  %s item [%s] lasts into events %zu..%zu (from %lld) but is not drawn there",
+					       keys[kind], whole[k], i0, i1, (long long)from);
+			}
+			free_items(part, np);
+			free(pbuf);
+			pbuf = NULL;
+		}
+		trace_tool_html_range_free(&r);
+		CU_ASSERT_EQUAL(bad, 0);
+		size_t missed = 0;
+		for (size_t k = 0; k < nw; k++)
+			if (!hit[k] && missed++ < 5)
+				printf("\n  %s item [%s] is on no page", keys[kind], whole[k]);
+		CU_ASSERT_EQUAL(missed, 0);
+		free_items(whole, nw);
+		free(wbuf);
+	}
+	free(whole), free(part), free(hit);
+	trace_tool_stats_free(&st);
+	trace_rd_free(&t);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -646,6 +767,7 @@ int main(int argc, char **argv)
 		{"a bad trace: FILE: offset 0x...: reason, status 1", test_error_exit},
 		{"json: valid, with P tracks, slices, flows, GC, heap", test_json},
 		{"html: self-contained, every lane drawn, no console errors", test_html},
+		{"html pages by time range: together, every item of the whole page", test_html_ranges},
 		{"peak memory reading a few-MB trace stays under 20x the file", test_peak_memory},
 		{NULL, NULL}});
 }

@@ -1,19 +1,21 @@
 /* timeline_aggregate.c: the html timeline's data for a large trace.
  *
- * A trace of millions of events (pingpong 400000 writes 2.4 M) would give a
- * page of one item per running slice and per goroutine state: over 100 MB,
- * more than a browser opens comfortably.  Above TRACE_TOOL_HTML_DETAIL
- * events, `trace html` writes this instead: each lane's time is cut into
- * AGG_BUCKETS equal buckets and the items that start in one bucket become
- * one item, from the first start to the last end, drawn in the colour of
- * its longest part and labelled with how many it stands for.  The page
- * stays a few MB whatever the trace's length; zooming in shows buckets,
- * not slices (`trace dump` and `trace json` keep every event).  The flows
+ * A trace of millions of events (a deterministic pingpong 800000 writes
+ * 2.4 M) would give a page of one item per running slice and per goroutine
+ * state: over 100 MB, more than a browser opens comfortably.  Above
+ * TRACE_TOOL_HTML_DETAIL events, `trace html` writes this as the overview
+ * instead: each lane's time is cut into AGG_BUCKETS equal buckets and the
+ * items that start in one bucket become one item, from the first start to
+ * the last end, drawn in the colour of its longest part and labelled with
+ * how many it stands for.  The page stays a few MB whatever the trace's
+ * length; zoomed in, it still shows buckets, and links the pages that hold
+ * the events of what is on screen (timeline_pages.c).  The flows
  * (GoCreate, GoUnblock) are thinned the same way: one per bucket for each
  * pair of goroutines.
  *
- * The data has the shape html_data (tools.c) writes, so the same script
- * draws it.
+ * The data has the shape trace_tool_html_range_data (timeline_pages.c)
+ * writes, so the same script draws it: [lane, g or state, start, length,
+ * what ended it], here a text ("N merged" for a merged item).
  */
 /* The tools run on an ordinary thread stack, never on g0. */
 #pragma GCC diagnostic ignored "-Wframe-larger-than="
@@ -49,15 +51,15 @@ static void agg_flush(agg_out *o, agg_item *it, int64_t lane, bool p_lane)
 		return;
 	char why[64];
 	if (it->n > 1)
-		snprintf(why, sizeof why, "%zu slices merged (zoom is aggregated)", it->n);
+		snprintf(why, sizeof why, "%zu merged", it->n);
 	else
 		snprintf(why, sizeof why, "%s", it->why);
 	if (p_lane)
 		fprintf(o->out, "%s[%lld,%llu,%lld,%lld,\"%s\"]", o->first ? "" : ",", (long long)lane,
-			(unsigned long long)it->g, (long long)it->a, (long long)it->b, why);
+			(unsigned long long)it->g, (long long)it->a, (long long)(it->b - it->a), why);
 	else
 		fprintf(o->out, "%s[%llu,%d,%lld,%lld,\"%s\"]", o->first ? "" : ",",
-			(unsigned long long)it->g, it->state, (long long)it->a, (long long)it->b, why);
+			(unsigned long long)it->g, it->state, (long long)it->a, (long long)(it->b - it->a), why);
 	o->first = false;
 	it->open = false;
 }

@@ -24,16 +24,16 @@
 
 /* The flows: [kind (0 create, 1 unblock), from goroutine (0: none), to
  * goroutine, time]. */
-static void focus_flows(const trace_rd *t, FILE *out)
+static void focus_flows(const trace_rd *t, size_t i0, size_t i1, bool aggregated, FILE *out)
 {
 	bool first = true;
 	fprintf(out, "{\"unit\":\"%s\",\"flows\":[", trace_tool_virtual_clock(t) ? "ticks" : "ns");
-	if (t->nev > TRACE_TOOL_HTML_DETAIL) {
+	if (aggregated) {
 		trace_tool_html_flows_aggregate(t, t->nev ? t->ev[t->nev - 1].ts : 0, out);
 		fputs("]}", out);
 		return;
 	}
-	for (size_t i = 0; i < t->nev; i++) {
+	for (size_t i = i0; i < i1 && i < t->nev; i++) {
 		const trace_rd_event *e = &t->ev[i];
 		int kind = e->type == TRACE_EV_GO_CREATE ? 0 : e->type == TRACE_EV_GO_UNBLOCK ? 1 : -1;
 		if (kind < 0)
@@ -51,7 +51,7 @@ bool trace_tool_virtual_clock(const trace_rd *t)
 	return t->freq == 1000000000u;
 }
 
-void trace_tool_html_flows(const trace_rd *t, FILE *out)
+void trace_tool_html_flows(const trace_rd *t, size_t i0, size_t i1, bool aggregated, FILE *out)
 {
-	focus_flows(t, out);
+	focus_flows(t, i0, i1, aggregated, out);
 }

@@ -8,7 +8,9 @@
  *          by start function as on go tool trace's goroutine pages, block
  *          time split by reason, and each P's use;
  *   json   the Chrome Trace Event Format (chrome://tracing, Perfetto);
- *   html   one self-contained page: a zoomable timeline and the stats.
+ *   html   one self-contained page: a zoomable timeline and the stats; for
+ *          a large trace an aggregated overview and pages of its events by
+ *          time range (timeline_pages.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -518,7 +520,7 @@ int trace_tool_json_range(const trace_rd *t, FILE *out, size_t i0, size_t i1)
 /* The goroutine-lane state event e leaves its goroutine in (timeline.js's
  * numbers: 0 running, 1 runnable, 2 blocked, 3 syscall, 4 sleeping; -1 it
  * ends), or -2 when e is no transition; *g is the goroutine. */
-static int g_transition(const trace_rd *t, const trace_rd_event *e, uint64_t *g)
+int trace_tool_g_transition(const trace_rd *t, const trace_rd_event *e, uint64_t *g)
 {
 	*g = trace_rd_g(t, e);
 	switch (e->type) {
@@ -550,7 +552,7 @@ void trace_tool_g_segments(const trace_rd *t, const trace_tool_stats *st,
 	for (size_t i = 0; i < t->nev; i++) {
 		const trace_rd_event *e = &t->ev[i];
 		uint64_t g;
-		int state = g_transition(t, e, &g);
+		int state = trace_tool_g_transition(t, e, &g);
 		const trace_tool_g *tg = state == -2 ? NULL : find_g(st, g);
 		if (!tg)
 			continue;
@@ -568,19 +570,10 @@ void trace_tool_g_segments(const trace_rd *t, const trace_tool_stats *st,
 	free(open), free(since);
 }
 
-/* html_data's segments: one JSON item each. */
-struct seg_out {
-	const trace_tool_stats *st;
-	FILE *out;
-	bool first;        /* no item written yet */
-};
-
-static void seg_write(void *arg, size_t k, int state, int64_t a, int64_t b, const char *why)
+long trace_tool_g_index(const trace_tool_stats *st, uint64_t g)
 {
-	struct seg_out *so = arg;
-	fprintf(so->out, "%s[%llu,%d,%lld,%lld,\"%s\"]", so->first ? "" : ",",
-		(unsigned long long)so->st->g[k].id, state, (long long)a, (long long)b, why);
-	so->first = false;
+	const trace_tool_g *tg = find_g(st, g);
+	return tg ? (long)(tg - st->g) : -1;
 }
 
 void trace_tool_html_lanes(const trace_tool_stats *st, FILE *out)
@@ -597,115 +590,203 @@ void trace_tool_html_lanes(const trace_tool_stats *st, FILE *out)
 	fputs("]", out);
 }
 
-static void html_data(const trace_rd *t, const trace_tool_stats *st, FILE *out)
-{
-	fprintf(out, "{\"dur\":%lld,", (long long)st->duration);
-	trace_tool_html_lanes(st, out);
-	/* run: [p, g, start, end, what ended it]: the P lanes. */
-	fputs(",\"run\":[", out);
-	bool first = true;
-	for (size_t i = 0; i < t->nev; i++) {
-		const trace_rd_event *e = &t->ev[i];
-		if ((e->type != TRACE_EV_GO_START && e->type != TRACE_EV_GO_START_LABEL) || !real_p(trace_rd_p(t, e)))
-			continue;
-		const trace_rd_event *end = trace_tool_slice_end(t, e);
-		fprintf(out, "%s[%lld,%llu,%lld,%lld,\"%s\"]", first ? "" : ",", (long long)trace_rd_p(t, e),
-			(unsigned long long)trace_rd_g(t, e), (long long)e->ts,
-			(long long)(end ? end->ts : st->duration), end ? trace_rd_name(end->type) : "");
-		first = false;
-	}
-	/* seg: [g, state, start, end, what ended it]: the goroutine lanes
-	 * (states as in the script). */
-	fputs("],\"seg\":[", out);
-	struct seg_out so = {st, out, true};
-	trace_tool_g_segments(t, st, seg_write, NULL, &so);
-	fputs("]}", out);
-}
-
 /* What the holes of timeline.html are filled from. */
 typedef struct html_page {
 	const trace_rd *t;      /* the trace */
 	const char *file;       /* its file name */
-	trace_tool_stats st;    /* its analysis */
+	const trace_tool_stats *st; /* its analysis (goroutines sorted by id) */
+	trace_tool_range *range; /* the events' data, range after range */
 	bool ticks;             /* a virtual-clock trace: times in ticks, not ms */
+	size_t page, npages;    /* this page (0: the only one, or the overview), of npages */
+	size_t i0, i1;          /* its events */
+	const char *path;       /* the overview's path (page k's name is made from it) */
+	const tool_group *gr;   /* the goroutines by start function */
+	size_t ngr;             /* how many groups */
 } html_page;
 
 /* A time of the page's tables: in ms, or in ticks for a virtual-clock trace. */
-static double page_time(const html_page *pg, int64_t ns)
+static double page_time(bool ticks, int64_t ns)
 {
-	return pg->ticks ? (double)ns : ms(ns);
+	return ticks ? (double)ns : ms(ns);
+}
+
+/* A time as the page's text shows it: "1.234 ms" or "1234 ticks". */
+static void put_time(FILE *out, bool ticks, int64_t ns)
+{
+	fprintf(out, ticks ? "%.0f ticks" : "%.3f ms", page_time(ticks, ns));
+}
+
+/* The first and last times of page k (1..npages). */
+static int64_t page_from(const html_page *pg, size_t k)
+{
+	size_t i = (k - 1) * TRACE_TOOL_HTML_PART;
+	return i == 0 ? 0 : pg->t->ev[i].ts;
+}
+
+static int64_t page_to(const html_page *pg, size_t k)
+{
+	size_t i = k * TRACE_TOOL_HTML_PART;
+	return i >= pg->t->nev ? pg->st->duration : pg->t->ev[i].ts;
+}
+
+/* The goroutines grouped by start function, for {{goroutines}} (the whole
+ * trace's analysis, the same on every page): grouping re-sorts the
+ * goroutines, which the data needs by id, so it works on a copy. */
+static tool_group *html_groups(const trace_tool_stats *whole, size_t *ngr)
+{
+	trace_tool_stats st = *whole;
+	st.g = xmalloc((whole->ng + 1) * sizeof *st.g);
+	memcpy(st.g, whole->g, whole->ng * sizeof *st.g);
+	tool_group *gr = make_groups(&st, ngr);
+	free(st.g);
+	return gr;
 }
 
 /* Write what the hole {{name}} (len bytes of name) of timeline.html holds. */
 static void html_fill(FILE *out, const char *name, size_t len, html_page *pg)
 {
 #define IS(s) (len == sizeof s - 1 && memcmp(name, s, len) == 0)
-	const trace_tool_stats *st = &pg->st;
+	const trace_tool_stats *st = pg->st;
+	bool overview = pg->page == 0 && pg->npages > 0;
 	if (IS("file")) {
 		put_html(out, pg->file);
+		if (pg->page)
+			fprintf(out, ", page %zu of %zu", pg->page, pg->npages);
 	} else if (IS("style")) {
 		fputs(trace_tools_timeline_css, out);
 	} else if (IS("script")) {
 		fputs(trace_tools_timeline_js, out);
 	} else if (IS("summary")) {
+		if (pg->page) {
+			fprintf(out, "Events %zu to %zu, from ", pg->i0 + 1, pg->i1);
+			put_time(out, pg->ticks, page_from(pg, pg->page));
+			fputs(" to ", out);
+			put_time(out, pg->ticks, page_to(pg, pg->page));
+			fputs(", of the whole trace's ", out);
+		}
 		fprintf(out, "%zu events, %.*f %s, %zu goroutines, %zu Ps.", pg->t->nev,
-			pg->ticks ? 0 : 3, page_time(pg, st->duration), pg->ticks ? "ticks" : "ms",
+			pg->ticks ? 0 : 3, page_time(pg->ticks, st->duration), pg->ticks ? "ticks" : "ms",
 			st->ng, st->np);
 	} else if (IS("unit")) {
 		fputs(pg->ticks ? "ticks" : "ms", out);
 	} else if (IS("aggregated")) {
-		if (pg->t->nev > TRACE_TOOL_HTML_DETAIL)
-			fputs("<div class=\"note\">A large trace: each lane is drawn aggregated, "
-			      "the slices that start in one 1/20000 of the trace merged into one.</div>\n",
-			      out);
+		if (overview) {
+			fputs("<div class=\"note\">A large trace: this overview draws each lane aggregated, "
+			      "the slices that start in one 1/20000 of the trace merged into one. "
+			      "Its events are on the pages below, one per time range: zoom in and the bar "
+			      "above the timeline links the page of what is on screen "
+			      "(a double click opens it).</div>\n<div class=\"note\" id=\"ranges\">Pages:", out);
+			for (size_t k = 1; k <= pg->npages; k++) {
+				char *kpath = trace_tool_html_page_path(pg->path, k);
+				fputs(" <a href=\"", out);
+				put_html(out, trace_tool_basename(kpath));
+				fprintf(out, "\">%zu</a> (", k);
+				put_time(out, pg->ticks, page_from(pg, k));
+				fputs(")", out);
+				free(kpath);
+			}
+			fputs("</div>\n", out);
+		}
 	} else if (IS("data")) {
-		/* Above TRACE_TOOL_HTML_DETAIL events, aggregated
-		 * (timeline_aggregate.c): the page stays a few MB. */
-		if (pg->t->nev <= TRACE_TOOL_HTML_DETAIL)
-			html_data(pg->t, st, out);
-		else
+		if (overview)
 			trace_tool_html_data_aggregate(pg->t, st, out);
+		else
+			trace_tool_html_range_data(pg->range, pg->i0, pg->i1, out);
 	} else if (IS("flows")) {
-		trace_tool_html_flows(pg->t, out);
+		trace_tool_html_flows(pg->t, pg->i0, pg->i1, overview, out);
+	} else if (IS("pages")) {
+		/* {overview, page, pages: [[from, to, file], ...]} */
+		fputs("{\"overview\":", out);
+		json_put_string(out, pg->npages ? trace_tool_basename(pg->path) : "");
+		fprintf(out, ",\"page\":%zu,\"pages\":[", pg->page);
+		for (size_t k = 1; k <= pg->npages; k++) {
+			char *kpath = trace_tool_html_page_path(pg->path, k);
+			fprintf(out, "%s[%lld,%lld,", k > 1 ? "," : "", (long long)page_from(pg, k),
+				(long long)page_to(pg, k));
+			json_put_string(out, trace_tool_basename(kpath));
+			fputs("]", out);
+			free(kpath);
+		}
+		fputs("]}", out);
 	} else if (IS("goroutines")) {
-		/* After {{data}}: the groups re-sort st, which html_data searches. */
-		size_t ngr;
-		tool_group *gr = make_groups(&pg->st, &ngr);
-		for (size_t i = 0; i < ngr; i++) {
-			const trace_tool_g *s = &gr[i].sum;
-			fprintf(out, "<tr><td>%zu</td><td>%.3f</td><td>%.3f</td><td>%.3f</td>", gr[i].n,
-				page_time(pg, s->exec), page_time(pg, s->sched), page_time(pg, s->block));
+		for (size_t i = 0; i < pg->ngr; i++) {
+			const trace_tool_g *s = &pg->gr[i].sum;
+			fprintf(out, "<tr><td>%zu</td><td>%.3f</td><td>%.3f</td><td>%.3f</td>",
+				pg->gr[i].n, page_time(pg->ticks, s->exec), page_time(pg->ticks, s->sched),
+				page_time(pg->ticks, s->block));
 			for (int k = 0; k < TRACE_BLOCK_N; k++)
-				fprintf(out, "<td>%.3f</td>", page_time(pg, s->block_by[k]));
-			fprintf(out, "<td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%.3f</td><td>", page_time(pg, s->sleep),
-				page_time(pg, s->syscall), page_time(pg, s->io), page_time(pg, s->gc));
-			put_html(out, gr[i].name[0] ? gr[i].name : "(unknown)");
+				fprintf(out, "<td>%.3f</td>", page_time(pg->ticks, s->block_by[k]));
+			fprintf(out, "<td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%.3f</td><td>",
+				page_time(pg->ticks, s->sleep), page_time(pg->ticks, s->syscall),
+				page_time(pg->ticks, s->io), page_time(pg->ticks, s->gc));
+			put_html(out, pg->gr[i].name[0] ? pg->gr[i].name : "(unknown)");
 			fputs("</td></tr>\n", out);
 		}
-		free(gr);
 	} else if (IS("ps")) {
 		for (size_t i = 0; i < st->np; i++)
 			fprintf(out, "<tr><td>P%lld</td><td>%.3f</td><td>%.1f%%</td><td></td></tr>\n",
-				(long long)st->p[i].id, page_time(pg, st->p[i].busy),
+				(long long)st->p[i].id, page_time(pg->ticks, st->p[i].busy),
 				st->duration ? 100.0 * (double)st->p[i].busy / (double)st->duration : 0.0);
 	}
 #undef IS
 }
 
-/* The page: timeline.html with its holes filled. */
-static int tool_html(const trace_rd *t, const char *file, FILE *out)
+/* One page: timeline.html with its holes filled. */
+static void html_page_write(FILE *out, html_page *pg)
 {
-	html_page pg = {.t = t, .file = file, .ticks = trace_tool_virtual_clock(t)};
-	trace_tool_analyse(t, &pg.st);
 	const char *p = trace_tools_timeline_html, *hole, *end;
 	while ((hole = strstr(p, "{{")) && (end = strstr(hole, "}}"))) {
 		fwrite(p, 1, (size_t)(hole - p), out);
-		html_fill(out, hole + 2, (size_t)(end - hole - 2), &pg);
+		html_fill(out, hole + 2, (size_t)(end - hole - 2), pg);
 		p = end + 2;
 	}
 	fputs(p, out);
-	trace_tool_stats_free(&pg.st);
-	return 0;
+}
+
+/* `trace html FILE -o path` (out is path, opened): one page, or for a large
+ * trace the overview and a page per time range (timeline_pages.c), listed
+ * on stderr.  0, or 1 with a message. */
+static int tool_html(const trace_rd *t, const char *file, const char *path, FILE *out)
+{
+	trace_tool_stats st;
+	trace_tool_range range;
+	trace_tool_analyse(t, &st);
+	trace_tool_html_range_init(&range, t, &st);
+	html_page pg = {.t = t, .file = file, .st = &st, .range = &range,
+			.ticks = trace_tool_virtual_clock(t), .npages = trace_tool_html_npages(t),
+			.i1 = t->nev, .path = path};
+	tool_group *gr = html_groups(&st, &pg.ngr);
+	pg.gr = gr;
+	html_page_write(out, &pg);
+	int rc = 0;
+	if (pg.npages)
+		fprintf(stderr, "%s: %zu events: %s is an overview, aggregated; the events are in %zu "
+			"pages by time range:", file, t->nev, path, pg.npages);
+	for (size_t k = 1; k <= pg.npages && rc == 0; k++) {
+		char *name = trace_tool_html_page_path(path, k);
+		fprintf(stderr, " %s", name);
+		FILE *f = fopen(name, "w");
+		if (!f) {
+			fprintf(stderr, "\n%s: %s\n", name, strerror(errno));
+			rc = 1;
+		} else {
+			pg.page = k;
+			pg.i0 = (k - 1) * TRACE_TOOL_HTML_PART;
+			pg.i1 = k == pg.npages ? t->nev : k * TRACE_TOOL_HTML_PART;
+			html_page_write(f, &pg);
+			if (fclose(f) != 0) {
+				fprintf(stderr, "\n%s: write error: %s\n", name, strerror(errno));
+				rc = 1;
+			}
+		}
+		free(name);
+	}
+	if (pg.npages && rc == 0)
+		fputc('\n', stderr);
+	free(gr);
+	trace_tool_html_range_free(&range);
+	trace_tool_stats_free(&st);
+	return rc;
 }
 
 /* ---- the command line ---------------------------------------------------- */
@@ -716,7 +797,9 @@ static const char tool_usage[] =
 	"       greenvm trace stats FILE [-o OUT]\n"
 	"       greenvm trace json FILE -o OUT.json\n"
 	"       greenvm trace html FILE -o OUT.html\n"
-	"(-o, --output: write to OUT instead of standard output)\n";
+	"(-o, --output: write to OUT instead of standard output; a large trace's json\n"
+	"is in parts, OUT.json, OUT-2.json...; its html is an overview, OUT.html, and\n"
+	"its events by time range in OUT-1.html, OUT-2.html..., listed on stderr)\n";
 
 /* A usage error: say why, show the usage, exit status 1 (as every greenvm
  * command's). */
@@ -818,7 +901,7 @@ int trace_tool_main(int argc, char **argv)
 	else if (strcmp(cmd, "json") == 0)
 		rc = trace_tool_json(&t, file, outpath, out);
 	else
-		rc = tool_html(&t, file, out);
+		rc = tool_html(&t, file, outpath, out);
 	if (fflush(out) != 0 || ferror(out)) {
 		fprintf(stderr, "%s: write error: %s\n", outpath ? outpath : "stdout", strerror(errno));
 		rc = 1;

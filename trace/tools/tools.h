@@ -30,8 +30,9 @@ const char *trace_tool_g_role(const trace_rd *t, const trace_rd_event *e, uint64
 
 /* `trace html` (timeline_focus.c): the page's {{flows}}, the time unit and
  * the create and unblock flows of each goroutine as JSON, which
- * timeline.js draws when a goroutine is clicked. */
-void trace_tool_html_flows(const trace_rd *t, FILE *out);
+ * timeline.js draws when a goroutine is clicked: those of events [i0, i1),
+ * or, aggregated, of the whole trace thinned. */
+void trace_tool_html_flows(const trace_rd *t, size_t i0, size_t i1, bool aggregated, FILE *out);
 /* `trace json`: the Chrome trace of events [i0, i1) of t (tools.c); 0. */
 int trace_tool_json_range(const trace_rd *t, FILE *out, size_t i0, size_t i1);
 /* Above this many events `trace json` writes the trace in parts by time
@@ -94,8 +95,8 @@ typedef struct trace_tool_stats {
 void trace_tool_analyse(const trace_rd *t, trace_tool_stats *st);
 void trace_tool_stats_free(trace_tool_stats *st);
 
-/* The timeline's lanes, which `trace json`, html_data and the aggregated
- * data walk alike (tools.c). */
+/* The timeline's lanes, which `trace json`, the pages' data
+ * (timeline_pages.c) and the aggregated data walk alike (tools.c). */
 /* Write `"ps":[...],"gs":[...]`: the ids of the P lanes, and the id and
  * start function of each goroutine lane. */
 void trace_tool_html_lanes(const trace_tool_stats *st, FILE *out);
@@ -112,13 +113,46 @@ void trace_tool_g_segments(const trace_rd *t, const trace_tool_stats *st,
 			   void (*seg)(void *arg, size_t k, int state, int64_t a, int64_t b,
 				       const char *why),
 			   void (*done)(void *arg, size_t k), void *arg);
+/* The goroutine-lane state event e leaves its goroutine in (the numbers
+ * above; -1 it ends), or -2 when e is no transition; *g is the goroutine.
+ * And goroutine id g's index in st->g, or -1. */
+int trace_tool_g_transition(const trace_rd *t, const trace_rd_event *e, uint64_t *g);
+long trace_tool_g_index(const trace_tool_stats *st, uint64_t g);
 
-/* Above this many events `trace html` aggregates its timeline
- * (timeline_aggregate.c): the page stays a few MB. */
+/* Above this many events `trace html` writes an overview, its timeline
+ * aggregated (timeline_aggregate.c: the page stays a few MB), and the
+ * events in pages by time range of TRACE_TOOL_HTML_PART events each, the
+ * events of json's parts (timeline_pages.c). */
 #define TRACE_TOOL_HTML_DETAIL 300000
-/* The timeline data of html_data's shape, each lane's items merged per
- * bucket of time.  And the flows, thinned. */
+#define TRACE_TOOL_HTML_PART TRACE_TOOL_JSON_PART
+/* The timeline data of trace_tool_html_range_data's shape, each lane's
+ * items merged per bucket of time.  And the flows, thinned. */
 void trace_tool_html_data_aggregate(const trace_rd *t, const trace_tool_stats *st, FILE *out);
 void trace_tool_html_flows_aggregate(const trace_rd *t, int64_t duration, FILE *out);
+
+/* The timeline's events, range after range (timeline_pages.c). */
+typedef struct trace_tool_range {
+	const trace_rd *t;
+	const trace_tool_stats *st;
+	uint32_t *next;   /* per event: its goroutine's next transition, or NONE */
+	int *open;        /* per goroutine (index in st->g): its state, -1: none */
+	uint32_t *since;  /* per goroutine: the event that began that state */
+	uint8_t *seen;    /* per goroutine: drawn in the range being written */
+	uint32_t *run;    /* per P (index in t->pids): its last GoStart, or NONE */
+	size_t done;      /* events walked */
+	int64_t from;     /* the time the range being written begins */
+} trace_tool_range;
+void trace_tool_html_range_init(trace_tool_range *r, const trace_rd *t, const trace_tool_stats *st);
+void trace_tool_html_range_free(trace_tool_range *r);
+/* The data of events [i0, i1) as JSON, {dur, from, to, why, ps, run, seg,
+ * gs} (timeline.js says what each holds), with the slices and states that
+ * began before i0 and last into the range; ranges must come in order. */
+void trace_tool_html_range_data(trace_tool_range *r, size_t i0, size_t i1, FILE *out);
+/* The number of event pages of t: 0 when it is one page. */
+size_t trace_tool_html_npages(const trace_rd *t);
+/* Page k's file: path for 0 (the only page, or the overview), else
+ * path's stem + "-k.html" (free it). */
+char *trace_tool_html_page_path(const char *path, size_t k);
+const char *trace_tool_basename(const char *path);
 
 #endif
