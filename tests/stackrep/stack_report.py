@@ -432,26 +432,22 @@ def parse_defs(text):
             lines[i] = ''
     text = '\n'.join(lines)
     out = []
-    depth, head_start, i, n = 0, 0, 0, len(text)
+    head_start, i, n = 0, 0, len(text)
     while i < n:
         c = text[i]
         if c in '"\'':
             i = after_quoted(text, i)
             continue
-        if c == '{':
-            if depth == 0:
-                d = def_header(text, head_start, i)
-                if d:
-                    name, at, params = d
-                    j = close_brace(text, i)
-                    out.append(Def(name, text.count('\n', 0, at) + 1,
-                                   text.count('\n', 0, j) + 1, params))
-            depth += 1
-        elif c == '}':
-            depth -= 1
-            if depth == 0:
-                head_start = i + 1
-        elif c == ';' and depth == 0:
+        if c == '{':  # at file level: a body, an initializer or a struct
+            j = close_brace(text, i)
+            d = def_header(text, head_start, i)
+            if d:
+                name, at, params = d
+                out.append(Def(name, text.count('\n', 0, at) + 1,
+                               text.count('\n', 0, j) + 1, params))
+            i = head_start = j + 1
+            continue
+        if c == ';':
             head_start = i + 1
         i += 1
     return out
