@@ -738,13 +738,13 @@ SYSTEMSTACK __attribute__((noreturn)) static void execute(sched_g *g, bool inher
 		atomic_store_explicit(&m->preempt, false, memory_order_relaxed);
 		sched_tls_slice = sched_slice();
 	}
-	if (sched_trace_enabled) {
-		if (g->sysexit_pending) {
-			g->sysexit_pending = false;
+	if (g->sysexit_pending) {
+		g->sysexit_pending = false;
+		if (sched_trace_enabled && g->sysblock_traced)
 			trace_go_sysexit(&m->p->trace, &g->trace, g->sysexit_ticks);
-		}
-		trace_go_start(&m->p->trace, &g->trace);
 	}
+	if (sched_trace_enabled)
+		trace_go_start(&m->p->trace, &g->trace);
 	gogo();
 }
 
@@ -1112,6 +1112,7 @@ void sched_entersyscall(void)
 	sched_p *pp = m->p;
 	if (sched_trace_enabled)
 		trace_go_syscall(&pp->trace, &m->curg->trace);
+	m->curg->sysblock_traced = true;
 	setgstatus(m->curg, G_SYSCALL);
 	m->syscalltick = atomic_load(&pp->syscalltick);
 	atomic_fetch_add(&sched.nmsyscall, 1);
@@ -1230,10 +1231,13 @@ void sched_exitsyscall(void)
 		return;
 	}
 	/* No P: the G goes through the scheduler.  Its GoSysExit is written
-	 * when it next runs (execute), with the time the call returned. */
+	 * when it next runs (execute), with the time the call returned; if a
+	 * trace starts meanwhile, with time 0 (unknown: the parser takes the
+	 * event's own), as Go's exitsyscall does. */
+	g->sysexit_pending = true;
+	g->sysexit_ticks = 0;
 	if (sched_trace_enabled) {
 		wait_sysblock_written(m, oldp);
-		g->sysexit_pending = true;
 		g->sysexit_ticks = trace_cputicks();
 	}
 	mcall("exitsyscall", exitsyscall0, NULL);

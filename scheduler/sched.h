@@ -151,9 +151,14 @@ struct sched_g {
 	sched_g *waitlink;
 	/* the tracer's per-G state (Go's traceseq, tracelastp) */
 	trace_gstate trace;
-	/* a syscall lost its P and was traced as GoSysBlock: GoSysExit is
-	 * written when the G next starts, with the time the call returned */
+	/* a syscall came back to no P (Go: syscallsp != 0 at execute): the G
+	 * goes through the scheduler, and when it next starts GoSysExit is
+	 * written, with the time the call returned (0: not known), if
+	 * sysblock_traced.  That is set at every entersyscall and cleared by
+	 * a trace's snapshot for a G not in a syscall (Go's sysblocktraced):
+	 * a syscall that ended before the trace began has no GoSysExit in it */
 	bool sysexit_pending;
+	bool sysblock_traced;
 	uint64_t sysexit_ticks;
 	/* a sleeping G's wake-up time (sched_nanotime clock) */
 	int64_t when;

@@ -44,36 +44,45 @@ static bool retake(pwatch *w, int64_t now)
 	for (int i = 0; i < sched.nprocs; i++) {
 		sched_p *pp = &sched.allp[i];
 		uint32_t s = atomic_load(&pp->status);
-		if (s == P_RUNNING) {
-			uint64_t t = atomic_load(&pp->schedtick);
-			if (t != w[i].schedtick) {
-				w[i].schedtick = t;
-				w[i].schedwhen = now;
-			} else if (now - w[i].schedwhen >= SYSMON_PREEMPT_NS) {
-				sched_m *m = __atomic_load_n(&pp->m, __ATOMIC_ACQUIRE);
-				if (m)
-					atomic_store(&m->preempt, true);
-				w[i].schedwhen = now; /* ask again in 10 ms if ignored */
-			}
-		} else if (s == P_SYSCALL) {
-			uint64_t t = atomic_load(&pp->syscalltick);
-			if (t != w[i].syscalltick) {
-				w[i].syscalltick = t;
-				w[i].syscallwhen = now;
-				continue;
-			}
-			/* Leave it if nobody needs it: no work queued, and Ms are
-			 * already idle or spinning to pick up new work. */
-			if (sched_runqempty(pp) && atomic_load(&sched.runqsize) == 0 &&
-			    atomic_load(&sched.nmspinning) + atomic_load(&sched.npidle) > 0 &&
-			    now - w[i].syscallwhen < SYSMON_PREEMPT_NS)
-				continue;
-			if (now - w[i].syscallwhen < SYSMON_SYSCALL_NS)
-				continue;
-			if (sched_sysmon_retake(pp)) {
-				w[i].syscalltick++;
-				acted = true;
-			}
+		if (s != P_RUNNING && s != P_SYSCALL)
+			continue;
+		/* The same G on the P for 10 ms, whether it computes or makes
+		 * one C call after another (a call that returns to its own P
+		 * does not move schedtick): ask it to yield, and, as Go's
+		 * sysretake, take the P from its syscall even if the calls
+		 * are short.  Otherwise a G in a loop of 50 µs calls keeps its
+		 * P for ever, with other goroutines runnable. */
+		bool sysretake = false;
+		uint64_t t = atomic_load(&pp->schedtick);
+		if (t != w[i].schedtick) {
+			w[i].schedtick = t;
+			w[i].schedwhen = now;
+		} else if (now - w[i].schedwhen >= SYSMON_PREEMPT_NS) {
+			sched_m *m = __atomic_load_n(&pp->m, __ATOMIC_ACQUIRE);
+			if (m)
+				atomic_store(&m->preempt, true);
+			w[i].schedwhen = now; /* ask again in 10 ms if ignored */
+			sysretake = true;
+		}
+		if (s != P_SYSCALL)
+			continue;
+		uint64_t st = atomic_load(&pp->syscalltick);
+		if (!sysretake && st != w[i].syscalltick) {
+			w[i].syscalltick = st;
+			w[i].syscallwhen = now;
+			continue;
+		}
+		/* Leave it if nobody needs it: no work queued, and Ms are
+		 * already idle or spinning to pick up new work. */
+		if (sched_runqempty(pp) && atomic_load(&sched.runqsize) == 0 &&
+		    atomic_load(&sched.nmspinning) + atomic_load(&sched.npidle) > 0 &&
+		    now - w[i].syscallwhen < SYSMON_PREEMPT_NS)
+			continue;
+		if (!sysretake && now - w[i].syscallwhen < SYSMON_SYSCALL_NS)
+			continue;
+		if (sched_sysmon_retake(pp)) {
+			w[i].syscalltick = atomic_load(&pp->syscalltick);
+			acted = true;
 		}
 	}
 	return acted;

@@ -84,6 +84,8 @@ static void trace_snapshot(void *arg)
 	for (uint32_t i = 0; i < sched.nallgs; i++) {
 		sched_g *g = sched.allgs[i];
 		uint32_t st = atomic_load(&g->status);
+		if (st != G_SYSCALL) /* Go's StartTrace: its syscall is not in this trace */
+			g->sysblock_traced = false;
 		if (st == G_RUNNABLE || st == G_RUNNING)
 			trace_snapshot_goroutine(NULL, &g->trace, g->startpc, TRACE_G_RUNNABLE);
 		else if (st == G_WAITING)

@@ -277,7 +277,11 @@ void trace_go_sysexit(trace_pstate *pp, trace_gstate *g, uint64_t ticks)
 		return;
 	g->seq++;
 	g->lastp = pp;
-	/* The real time is in ticks of the real clock; a virtual trace has none. */
+	/* The real time is in ticks of the real clock; a virtual trace has
+	 * none.  A time from before this trace began is dropped (0: the
+	 * parser takes the event's own), as Go's traceGoSysExit does. */
+	if (ticks < trace.start_ticks)
+		ticks = 0;
 	uint64_t ts = trace.hooks.clock == TRACE_CLOCK_REAL ? ticks / TRACE_TICK_DIV : 0;
 	event(pp, TRACE_EV_GO_SYSEXIT, ARGS(g->id, g->seq, ts), false, NULL);
 }
