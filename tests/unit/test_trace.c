@@ -107,17 +107,25 @@ static void pad_to_room(trace_pstate *pp, size_t room)
 	CU_ASSERT_EQUAL(trace_buf_room(pp->buf), room);
 }
 
+/* Start a trace into out_path(file) (direct dump) with pp on M 1, as the
+ * tests of one P's buffer do; the trace's path. */
+static const char *start_one_p(const char *file, trace_pstate *pp)
+{
+	const char *path = out_path(file);
+	trace_hooks h = fake_hooks(path, TRACE_DUMP_DIRECT);
+	CU_ASSERT_EQUAL_FATAL(trace_init(&h), 0);
+	CU_ASSERT_EQUAL_FATAL(trace_start(NULL, NULL), 0);
+	trace_proc_start(pp, 1);
+	return path;
+}
+
 /* An event needing exactly the room left goes into the buffer; one byte
  * less and it starts a new batch.  Same for a string record and for a
  * stack record written by the direct dump. */
 static void test_records_at_buffer_end(void)
 {
-	const char *path = out_path("trace_edges.trace");
-	trace_hooks h = fake_hooks(path, TRACE_DUMP_DIRECT);
-	CU_ASSERT_EQUAL_FATAL(trace_init(&h), 0);
-	CU_ASSERT_EQUAL_FATAL(trace_start(NULL, NULL), 0);
 	trace_pstate pp = {.id = 0};
-	trace_proc_start(&pp, 1);
+	const char *path = start_one_p("trace_edges.trace", &pp);
 
 	const size_t ev_max = 2 + TRACE_VARINT_MAX * 5; /* event_locked's bound */
 	pad_to_room(&pp, ev_max);
@@ -187,12 +195,8 @@ static void test_records_at_buffer_end(void)
  * counter seemed to go back, as on a thread that moved between cores). */
 static void test_batch_ticks_carry_on(void)
 {
-	const char *path = out_path("trace_ticks.trace");
-	trace_hooks h = fake_hooks(path, TRACE_DUMP_DIRECT);
-	CU_ASSERT_EQUAL_FATAL(trace_init(&h), 0);
-	CU_ASSERT_EQUAL_FATAL(trace_start(NULL, NULL), 0);
 	trace_pstate pp = {.id = 0};
-	trace_proc_start(&pp, 1);
+	start_one_p("trace_ticks.trace", &pp);
 	uint64_t ahead = trace_ticks() + ((uint64_t)1 << 40);
 	pp.buf->last_ticks = ahead;
 	trace_heap_alloc(&pp, 1);
@@ -209,12 +213,8 @@ static void test_batch_ticks_carry_on(void)
 
 static void test_long_strings(void)
 {
-	const char *path = out_path("trace_long.trace");
-	trace_hooks h = fake_hooks(path, TRACE_DUMP_DIRECT);
-	CU_ASSERT_EQUAL_FATAL(trace_init(&h), 0);
-	CU_ASSERT_EQUAL_FATAL(trace_start(NULL, NULL), 0);
 	trace_pstate pp = {.id = 3};
-	trace_proc_start(&pp, 1);
+	const char *path = start_one_p("trace_long.trace", &pp);
 	uint64_t pcs[] = {FAKE_PC_1K, FAKE_PC_3K, 0x40};
 	static fake_g g = {.g.id = 1};
 	trace_go_sysblock(&pp);
